@@ -1,0 +1,186 @@
+//! Why a transaction is rejected, and the crate's error type.
+
+use alloy_primitives::{Address, B256};
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Errors of the ledger core that are not a single transaction's rejection.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A block failed validation.
+    #[error("invalid block: {0}")]
+    InvalidBlock(String),
+    /// The genesis file is inconsistent.
+    #[error("invalid genesis: {0}")]
+    InvalidGenesis(String),
+    /// The storage backend failed.
+    #[error("storage: {0}")]
+    Storage(String),
+    /// Stored bytes could not be decoded.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+}
+
+/// Why a transaction is refused or fails. Each variant has a stable machine-readable
+/// [`code`](Reject::code), which the HTTP API returns.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Reject {
+    /// The signature is not a valid secp256k1 signature or is malleable (high s).
+    #[error("bad signature: {reason}")]
+    BadSignature {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The signature is valid but was made by another key than `from`.
+    #[error("signature was made by {recovered}, not by from")]
+    SignerMismatch {
+        /// The address the signature recovers to.
+        recovered: Address,
+    },
+    /// The transaction is for another chain.
+    #[error("wrong chain id: expected {expected}, got {got}")]
+    WrongChainId {
+        /// This ledger's chain id.
+        expected: u64,
+        /// The transaction's.
+        got: u64,
+    },
+    /// The nonce was already used.
+    #[error("nonce {got} is stale: the account's next nonce is {expected}")]
+    NonceStale {
+        /// The account's next nonce.
+        expected: u64,
+        /// The transaction's nonce.
+        got: u64,
+    },
+    /// The nonce is further ahead than the mempool accepts, or not next at execution.
+    #[error("nonce {got} is in the future: the account's next nonce is {expected}")]
+    NonceFuture {
+        /// The account's next nonce.
+        expected: u64,
+        /// The transaction's nonce.
+        got: u64,
+    },
+    /// Another transaction with the same sender and nonce is pending.
+    #[error("another transaction with nonce {nonce} is pending for this account")]
+    NoncePending {
+        /// The contested nonce.
+        nonce: u64,
+    },
+    /// The same transaction was already submitted.
+    #[error("duplicate transaction {hash}")]
+    Duplicate {
+        /// Its hash.
+        hash: B256,
+    },
+    /// The fee is below the ledger's minimum.
+    #[error("fee {got} is below the minimum {min}")]
+    FeeTooLow {
+        /// The minimum fee.
+        min: u64,
+        /// The offered fee.
+        got: u64,
+    },
+    /// A balance does not cover what the transaction spends.
+    #[error("insufficient funds of asset {asset}: need {need}, have {have}")]
+    InsufficientFunds {
+        /// The asset.
+        asset: Address,
+        /// What is needed.
+        need: String,
+        /// What the account has.
+        have: String,
+    },
+    /// The transaction's expiry has passed.
+    #[error("transaction expired at {expiry} (block time {now})")]
+    Expired {
+        /// The expiry, unix seconds.
+        expiry: u64,
+        /// The block time, unix seconds.
+        now: u64,
+    },
+    /// No such asset.
+    #[error("unknown asset {asset}")]
+    UnknownAsset {
+        /// The asset id.
+        asset: Address,
+    },
+    /// Only the asset's issuer may mint or burn it.
+    #[error("{caller} is not the issuer of asset {asset}")]
+    NotIssuer {
+        /// The asset.
+        asset: Address,
+        /// Who tried.
+        caller: Address,
+    },
+    /// Minting would exceed the asset's or the native token's cap.
+    #[error("supply cap exceeded for asset {asset}")]
+    SupplyCapExceeded {
+        /// The asset.
+        asset: Address,
+    },
+    /// The amount is zero or too large, or the call is otherwise nonsensical.
+    #[error("invalid call: {reason}")]
+    InvalidCall {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The EIP-3009 authorization signature is not from `from` (or `authorizer`).
+    #[error("authorization signature invalid: {reason}")]
+    BadAuthorization {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The EIP-3009 authorization nonce was used or canceled.
+    #[error("authorization {nonce} of {authorizer} was already used or canceled")]
+    AuthorizationUsed {
+        /// The authorizer.
+        authorizer: Address,
+        /// The authorization nonce.
+        nonce: B256,
+    },
+    /// `validAfter` has not passed yet.
+    #[error("authorization is not yet valid (validAfter {valid_after}, block time {now})")]
+    AuthorizationNotYetValid {
+        /// validAfter, unix seconds.
+        valid_after: u64,
+        /// The block time.
+        now: u64,
+    },
+    /// `validBefore` has passed.
+    #[error("authorization expired (validBefore {valid_before}, block time {now})")]
+    AuthorizationExpired {
+        /// validBefore, unix seconds.
+        valid_before: u64,
+        /// The block time.
+        now: u64,
+    },
+}
+
+impl Reject {
+    /// The stable machine-readable code, e.g. `insufficient_funds`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Reject::BadSignature { .. } => "bad_signature",
+            Reject::SignerMismatch { .. } => "signer_mismatch",
+            Reject::WrongChainId { .. } => "wrong_chain_id",
+            Reject::NonceStale { .. } => "nonce_stale",
+            Reject::NonceFuture { .. } => "nonce_future",
+            Reject::NoncePending { .. } => "nonce_pending",
+            Reject::Duplicate { .. } => "duplicate",
+            Reject::FeeTooLow { .. } => "fee_too_low",
+            Reject::InsufficientFunds { .. } => "insufficient_funds",
+            Reject::Expired { .. } => "expired",
+            Reject::UnknownAsset { .. } => "unknown_asset",
+            Reject::NotIssuer { .. } => "not_issuer",
+            Reject::SupplyCapExceeded { .. } => "supply_cap_exceeded",
+            Reject::InvalidCall { .. } => "invalid_call",
+            Reject::BadAuthorization { .. } => "bad_authorization",
+            Reject::AuthorizationUsed { .. } => "authorization_used",
+            Reject::AuthorizationNotYetValid { .. } => "authorization_not_yet_valid",
+            Reject::AuthorizationExpired { .. } => "authorization_expired",
+        }
+    }
+}

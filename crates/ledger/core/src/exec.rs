@@ -1,0 +1,476 @@
+//! Executing transactions and blocks: pure functions from a state and a block to a diff and
+//! receipts.
+//!
+//! Every transaction first passes the *inclusion checks* (expiry, nonce, minimum fee, fee
+//! covered by the native balance). A transaction that fails them cannot be in a block: the
+//! producer leaves it out ([`build_block`]) and a block containing one is invalid
+//! ([`apply_block`]). Then the fee is burned and the nonce used, and the call runs; a call
+//! that fails leaves a failed receipt and changes nothing else. Each call checks everything
+//! before it mutates anything, so no rollback is needed.
+
+use std::collections::{BTreeMap, HashMap};
+
+use alloy_primitives::{Address, B256};
+use rayon::prelude::*;
+
+use crate::{
+    Amount,
+    asset::{Asset, AssetId, NATIVE},
+    block::{Block, Header, receipts_root, tx_root},
+    eip3009::AuthorizationState,
+    error::{Error, Reject, Result},
+    receipt::{Event, Receipt, Status},
+    state::{Account, AuthKey, Head, State, StateDiff},
+    tx::{Call, VerifiedTx},
+};
+
+/// What the producer decides about a new block besides its transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockContext {
+    /// Block timestamp, unix milliseconds.
+    pub timestamp_ms: u64,
+    /// The producer's address.
+    pub proposer: Address,
+}
+
+/// A block built by [`build_block`], ready to commit.
+#[derive(Debug, Clone)]
+pub struct BuiltBlock {
+    /// The block.
+    pub block: Block,
+    /// Hashes of its transactions, in order.
+    pub tx_hashes: Vec<B256>,
+    /// One receipt per transaction.
+    pub receipts: Vec<Receipt>,
+    /// What it changes.
+    pub diff: StateDiff,
+    /// Candidates left out, with the reason.
+    pub excluded: Vec<(B256, Reject)>,
+}
+
+impl BuiltBlock {
+    /// The head after this block.
+    pub fn head(&self) -> Head {
+        Head {
+            height: self.block.header.height,
+            hash: self.block.header.hash(),
+            state_root: self.block.header.state_root,
+            timestamp_ms: self.block.header.timestamp_ms,
+        }
+    }
+}
+
+/// Builds the next block from `candidates` (in order), leaving out those that fail the
+/// inclusion checks at their turn.
+pub fn build_block(state: &State, ctx: BlockContext, candidates: Vec<VerifiedTx>) -> BuiltBlock {
+    let now = ctx.timestamp_ms / 1000;
+    let mut ov = Overlay::new(state);
+    let mut txs = Vec::with_capacity(candidates.len());
+    let mut tx_hashes = Vec::with_capacity(candidates.len());
+    let mut receipts = Vec::with_capacity(candidates.len());
+    let mut excluded = Vec::new();
+    for vtx in candidates {
+        match ov.execute(&vtx, now) {
+            Ok(receipt) => {
+                receipts.push(receipt);
+                tx_hashes.push(vtx.hash);
+                txs.push(vtx.signed);
+            }
+            Err(reject) => excluded.push((vtx.hash, reject)),
+        }
+    }
+    let diff = ov.into_diff();
+    let header = Header {
+        height: state.head.height.saturating_add(1),
+        parent_hash: state.head.hash,
+        timestamp_ms: ctx.timestamp_ms.max(state.head.timestamp_ms),
+        proposer: ctx.proposer,
+        tx_root: tx_root(&tx_hashes),
+        receipts_root: receipts_root(&receipts),
+        state_root: diff.state_root(&state.head.state_root),
+    };
+    BuiltBlock {
+        block: Block { header, txs },
+        tx_hashes,
+        receipts,
+        diff,
+        excluded,
+    }
+}
+
+/// Validates and executes `block` on `state`: checks the header links to the head, verifies
+/// every signature (in parallel), executes, and checks the roots. Pure: `state` is unchanged.
+pub fn apply_block(state: &State, block: &Block) -> Result<(StateDiff, Vec<Receipt>)> {
+    let h = &block.header;
+    let invalid = |m: String| Error::InvalidBlock(m);
+    if h.height != state.head.height.saturating_add(1) {
+        return Err(invalid(format!(
+            "height {} does not follow {}",
+            h.height, state.head.height
+        )));
+    }
+    if h.parent_hash != state.head.hash {
+        return Err(invalid(format!(
+            "parent {} is not the head {}",
+            h.parent_hash, state.head.hash
+        )));
+    }
+    if h.timestamp_ms < state.head.timestamp_ms {
+        return Err(invalid("timestamp goes backwards".into()));
+    }
+    let chain_id = state.params.chain_id;
+    let verified: Vec<VerifiedTx> = block
+        .txs
+        .par_iter()
+        .map(|tx| tx.clone().verify(chain_id, state))
+        .collect::<Result<_, Reject>>()
+        .map_err(|r| invalid(format!("transaction signature: {r}")))?;
+    let hashes: Vec<B256> = verified.iter().map(|v| v.hash).collect();
+    if tx_root(&hashes) != h.tx_root {
+        return Err(invalid("tx root mismatch".into()));
+    }
+    let mut ov = Overlay::new(state);
+    let mut receipts = Vec::with_capacity(verified.len());
+    for vtx in &verified {
+        let r = ov
+            .execute(vtx, h.time_secs())
+            .map_err(|r| invalid(format!("transaction {} cannot be included: {r}", vtx.hash)))?;
+        receipts.push(r);
+    }
+    if receipts_root(&receipts) != h.receipts_root {
+        return Err(invalid("receipts root mismatch".into()));
+    }
+    let diff = ov.into_diff();
+    if diff.state_root(&state.head.state_root) != h.state_root {
+        return Err(invalid("state root mismatch".into()));
+    }
+    Ok((diff, receipts))
+}
+
+/// Checks a transaction against `state` as the mempool does before admitting it: expiry,
+/// minimum fee, and that the sender can pay the fee and (for a native transfer) the amount.
+/// Nonce ordering is the mempool's business.
+pub fn precheck(state: &State, vtx: &VerifiedTx, now_secs: u64) -> Result<(), Reject> {
+    let tx = &vtx.signed.tx;
+    check_expiry(tx.expiry, now_secs)?;
+    check_fee(state, tx.fee)?;
+    let acct = state.accounts.get(&tx.from);
+    let native = acct.map_or(0, |a| a.balance(&NATIVE));
+    let mut need_native = Amount::from(tx.fee);
+    match &tx.call {
+        Call::Transfer { asset, amount, .. } => {
+            if *asset == NATIVE {
+                need_native = need_native.saturating_add(*amount);
+            } else {
+                if !state.assets.contains_key(asset) {
+                    return Err(Reject::UnknownAsset { asset: *asset });
+                }
+                let have = acct.map_or(0, |a| a.balance(asset));
+                if have < *amount {
+                    return Err(insufficient(*asset, *amount, have));
+                }
+            }
+        }
+        Call::TransferWithAuthorization(a) => {
+            let key = (a.asset, a.from, a.nonce);
+            if state.authorization_state(&key) != AuthorizationState::Unused {
+                return Err(Reject::AuthorizationUsed {
+                    authorizer: a.from,
+                    nonce: a.nonce,
+                });
+            }
+            check_window(a.valid_after, a.valid_before, now_secs)?;
+        }
+        Call::Mint { .. } | Call::Burn { .. } | Call::CancelAuthorization(_) => {}
+    }
+    if native < need_native {
+        return Err(insufficient(NATIVE, need_native, native));
+    }
+    Ok(())
+}
+
+fn insufficient(asset: AssetId, need: Amount, have: Amount) -> Reject {
+    Reject::InsufficientFunds {
+        asset,
+        need: need.to_string(),
+        have: have.to_string(),
+    }
+}
+
+fn check_expiry(expiry: u64, now: u64) -> Result<(), Reject> {
+    if expiry != 0 && now >= expiry {
+        return Err(Reject::Expired { expiry, now });
+    }
+    Ok(())
+}
+
+fn check_fee(state: &State, fee: u64) -> Result<(), Reject> {
+    if fee < state.params.min_fee {
+        return Err(Reject::FeeTooLow {
+            min: state.params.min_fee,
+            got: fee,
+        });
+    }
+    Ok(())
+}
+
+/// EIP-3009: `validAfter < now < validBefore`.
+fn check_window(valid_after: u64, valid_before: u64, now: u64) -> Result<(), Reject> {
+    if now <= valid_after {
+        return Err(Reject::AuthorizationNotYetValid { valid_after, now });
+    }
+    if now >= valid_before {
+        return Err(Reject::AuthorizationExpired { valid_before, now });
+    }
+    Ok(())
+}
+
+/// Copy-on-write view of the state during one block.
+struct Overlay<'a> {
+    base: &'a State,
+    accounts: HashMap<Address, Account>,
+    assets: BTreeMap<AssetId, Asset>,
+    auths: BTreeMap<AuthKey, AuthorizationState>,
+    native_supply: Amount,
+}
+
+impl<'a> Overlay<'a> {
+    fn new(base: &'a State) -> Self {
+        Overlay {
+            base,
+            accounts: HashMap::new(),
+            assets: BTreeMap::new(),
+            auths: BTreeMap::new(),
+            native_supply: base.native_supply,
+        }
+    }
+
+    fn account(&mut self, a: Address) -> &mut Account {
+        let base = self.base;
+        self.accounts.entry(a).or_insert_with(|| base.account(&a))
+    }
+
+    fn peek_account(&self, a: &Address) -> Option<&Account> {
+        self.accounts.get(a).or_else(|| self.base.accounts.get(a))
+    }
+
+    fn balance(&self, a: &Address, asset: &AssetId) -> Amount {
+        self.peek_account(a).map_or(0, |acct| acct.balance(asset))
+    }
+
+    fn asset(&self, id: &AssetId) -> Option<&Asset> {
+        self.assets.get(id).or_else(|| self.base.assets.get(id))
+    }
+
+    fn auth_state(&self, key: &AuthKey) -> AuthorizationState {
+        self.auths
+            .get(key)
+            .copied()
+            .unwrap_or_else(|| self.base.authorization_state(key))
+    }
+
+    /// Runs one transaction: inclusion checks (an `Err` means it cannot be in the block), then
+    /// the fee and nonce, then the call (whose failure is a failed receipt).
+    fn execute(&mut self, vtx: &VerifiedTx, now: u64) -> Result<Receipt, Reject> {
+        let tx = &vtx.signed.tx;
+        check_expiry(tx.expiry, now)?;
+        check_fee(self.base, tx.fee)?;
+        let (nonce, native) = match self.peek_account(&tx.from) {
+            Some(a) => (a.nonce, a.balance(&NATIVE)),
+            None => (0, 0),
+        };
+        if tx.nonce < nonce {
+            return Err(Reject::NonceStale {
+                expected: nonce,
+                got: tx.nonce,
+            });
+        }
+        if tx.nonce > nonce {
+            return Err(Reject::NonceFuture {
+                expected: nonce,
+                got: tx.nonce,
+            });
+        }
+        let fee = Amount::from(tx.fee);
+        if native < fee {
+            return Err(insufficient(NATIVE, fee, native));
+        }
+        let acct = self.account(tx.from);
+        acct.nonce = nonce.saturating_add(1);
+        acct.set_balance(NATIVE, native - fee);
+        self.native_supply = self.native_supply.saturating_sub(fee);
+
+        let mut events = Vec::new();
+        let status = match self.call(tx.from, &tx.call, now, &mut events) {
+            Ok(()) => Status::Success,
+            Err(r) => {
+                events.clear();
+                Status::failed(&r)
+            }
+        };
+        Ok(Receipt {
+            tx_hash: vtx.hash,
+            status,
+            fee_burned: tx.fee,
+            events,
+        })
+    }
+
+    fn call(
+        &mut self,
+        from: Address,
+        call: &Call,
+        now: u64,
+        events: &mut Vec<Event>,
+    ) -> Result<(), Reject> {
+        match call {
+            Call::Transfer { to, asset, amount } => {
+                self.require_asset(asset)?;
+                positive(*amount)?;
+                self.transfer(*asset, from, *to, *amount)?;
+                events.push(Event::Transfer {
+                    asset: *asset,
+                    from,
+                    to: *to,
+                    amount: *amount,
+                });
+            }
+            Call::Mint { asset, to, amount } => {
+                positive(*amount)?;
+                let mut a = self.issued(asset, from)?;
+                a.supply = a
+                    .supply
+                    .checked_add(*amount)
+                    .ok_or(Reject::SupplyCapExceeded { asset: *asset })?;
+                let bal = self.balance(to, asset).saturating_add(*amount);
+                self.account(*to).set_balance(*asset, bal);
+                self.assets.insert(*asset, a);
+                events.push(Event::Mint {
+                    asset: *asset,
+                    to: *to,
+                    amount: *amount,
+                });
+            }
+            Call::Burn { asset, amount } => {
+                positive(*amount)?;
+                let mut a = self.issued(asset, from)?;
+                let have = self.balance(&from, asset);
+                if have < *amount {
+                    return Err(insufficient(*asset, *amount, have));
+                }
+                a.supply = a.supply.saturating_sub(*amount);
+                self.account(from).set_balance(*asset, have - amount);
+                self.assets.insert(*asset, a);
+                events.push(Event::Burn {
+                    asset: *asset,
+                    from,
+                    amount: *amount,
+                });
+            }
+            Call::TransferWithAuthorization(auth) => {
+                self.require_issued(&auth.asset)?;
+                positive(auth.value)?;
+                check_window(auth.valid_after, auth.valid_before, now)?;
+                let key = (auth.asset, auth.from, auth.nonce);
+                if self.auth_state(&key) != AuthorizationState::Unused {
+                    return Err(Reject::AuthorizationUsed {
+                        authorizer: auth.from,
+                        nonce: auth.nonce,
+                    });
+                }
+                self.transfer(auth.asset, auth.from, auth.to, auth.value)?;
+                self.auths.insert(key, AuthorizationState::Used);
+                events.push(Event::AuthorizationUsed {
+                    asset: auth.asset,
+                    authorizer: auth.from,
+                    nonce: auth.nonce,
+                });
+                events.push(Event::Transfer {
+                    asset: auth.asset,
+                    from: auth.from,
+                    to: auth.to,
+                    amount: auth.value,
+                });
+            }
+            Call::CancelAuthorization(c) => {
+                self.require_issued(&c.asset)?;
+                let key = (c.asset, c.authorizer, c.nonce);
+                if self.auth_state(&key) != AuthorizationState::Unused {
+                    return Err(Reject::AuthorizationUsed {
+                        authorizer: c.authorizer,
+                        nonce: c.nonce,
+                    });
+                }
+                self.auths.insert(key, AuthorizationState::Canceled);
+                events.push(Event::AuthorizationCanceled {
+                    asset: c.asset,
+                    authorizer: c.authorizer,
+                    nonce: c.nonce,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn require_asset(&self, asset: &AssetId) -> Result<(), Reject> {
+        if *asset == NATIVE {
+            Ok(())
+        } else {
+            self.require_issued(asset)
+        }
+    }
+
+    fn require_issued(&self, asset: &AssetId) -> Result<(), Reject> {
+        match self.asset(asset) {
+            Some(_) => Ok(()),
+            None => Err(Reject::UnknownAsset { asset: *asset }),
+        }
+    }
+
+    /// The issued asset `id`, if `caller` is its issuer.
+    fn issued(&self, id: &AssetId, caller: Address) -> Result<Asset, Reject> {
+        let a = self.asset(id).ok_or(Reject::UnknownAsset { asset: *id })?;
+        if a.issuer != caller {
+            return Err(Reject::NotIssuer { asset: *id, caller });
+        }
+        Ok(a.clone())
+    }
+
+    fn transfer(
+        &mut self,
+        asset: AssetId,
+        from: Address,
+        to: Address,
+        amount: Amount,
+    ) -> Result<(), Reject> {
+        let have = self.balance(&from, &asset);
+        if have < amount {
+            return Err(insufficient(asset, amount, have));
+        }
+        self.account(from).set_balance(asset, have - amount);
+        // Credit after debit so that a transfer to oneself is a no-op. The payee's balance
+        // cannot overflow: it is bounded by the asset's supply, which fits in u128.
+        let bal = self.balance(&to, &asset).saturating_add(amount);
+        self.account(to).set_balance(asset, bal);
+        Ok(())
+    }
+
+    fn into_diff(self) -> StateDiff {
+        StateDiff {
+            accounts: self.accounts.into_iter().collect(),
+            assets: self.assets,
+            authorizations: self.auths,
+            native_supply: (self.native_supply != self.base.native_supply)
+                .then_some(self.native_supply),
+        }
+    }
+}
+
+fn positive(amount: Amount) -> Result<(), Reject> {
+    if amount == 0 {
+        return Err(Reject::InvalidCall {
+            reason: "amount must be positive".into(),
+        });
+    }
+    Ok(())
+}

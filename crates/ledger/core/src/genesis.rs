@@ -1,0 +1,172 @@
+//! The genesis file: chain parameters, native allocations and issued assets.
+
+use std::collections::BTreeMap;
+
+use alloy_primitives::{Address, B256};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Amount, NATIVE_SUPPLY_CAP,
+    asset::{Asset, NATIVE},
+    block::{Block, Header, receipts_root, tx_root},
+    error::{Error, Result},
+    state::{Account, ChainParams, Head, State, StateDiff},
+    store::Commit,
+    util::{amount_str, u64_str},
+};
+
+/// Name of the dev stablecoin.
+pub const DEV_USD_NAME: &str = "Devnet USD";
+
+/// A genesis file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Genesis {
+    /// EIP-155 chain id.
+    pub chain_id: u64,
+    /// Genesis timestamp, unix milliseconds.
+    pub timestamp_ms: u64,
+    /// Minimum fee per transaction, native base units.
+    #[serde(with = "u64_str")]
+    pub min_fee: u64,
+    /// Native token allocations, base units (10^-9).
+    #[serde(default)]
+    pub alloc: BTreeMap<Address, AmountStr>,
+    /// Issued assets.
+    #[serde(default)]
+    pub assets: Vec<GenesisAsset>,
+}
+
+/// An amount written as a decimal string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AmountStr(#[serde(with = "amount_str")] pub Amount);
+
+/// An issued asset at genesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GenesisAsset {
+    /// EIP-712 domain name.
+    pub name: String,
+    /// EIP-712 domain version.
+    pub version: String,
+    /// Display decimals.
+    pub decimals: u8,
+    /// The issuer (mints and burns).
+    pub issuer: Address,
+    /// Initial balances.
+    #[serde(default)]
+    pub alloc: BTreeMap<Address, AmountStr>,
+}
+
+impl Genesis {
+    /// A development genesis: `funded` accounts get 1,000 native tokens and 10,000 Devnet USD
+    /// each; the first account issues Devnet USD (6 decimals).
+    pub fn dev(chain_id: u64, timestamp_ms: u64, funded: &[Address]) -> Self {
+        let native = 1_000 * 10u128.pow(u32::from(crate::NATIVE_DECIMALS));
+        let usd = 10_000 * 1_000_000u128;
+        let alloc = funded.iter().map(|a| (*a, AmountStr(native))).collect();
+        let usd_alloc = funded.iter().map(|a| (*a, AmountStr(usd))).collect();
+        let assets = funded
+            .first()
+            .map(|issuer| GenesisAsset {
+                name: DEV_USD_NAME.into(),
+                version: "1".into(),
+                decimals: 6,
+                issuer: *issuer,
+                alloc: usd_alloc,
+            })
+            .into_iter()
+            .collect();
+        Genesis {
+            chain_id,
+            timestamp_ms,
+            min_fee: 1_000,
+            alloc,
+            assets,
+        }
+    }
+
+    /// The genesis state and the commit of block 0 (for a store).
+    pub fn build(&self) -> Result<(State, Commit)> {
+        let bad = |m: String| Error::InvalidGenesis(m);
+        let mut diff = StateDiff::default();
+        let mut native: Amount = 0;
+        for (addr, amt) in &self.alloc {
+            native = native
+                .checked_add(amt.0)
+                .filter(|s| *s <= NATIVE_SUPPLY_CAP)
+                .ok_or_else(|| bad("native allocations exceed the 21,000,000 cap".into()))?;
+            credit(&mut diff, *addr, NATIVE, amt.0);
+        }
+        diff.native_supply = Some(native);
+        for ga in &self.assets {
+            let id = Asset::derive_id(ga.issuer, &ga.name);
+            if diff.assets.contains_key(&id) {
+                return Err(bad(format!("asset {:?} is defined twice", ga.name)));
+            }
+            let mut supply: Amount = 0;
+            for (addr, amt) in &ga.alloc {
+                supply = supply
+                    .checked_add(amt.0)
+                    .ok_or_else(|| bad(format!("supply of {:?} overflows", ga.name)))?;
+                credit(&mut diff, *addr, id, amt.0);
+            }
+            let asset = Asset {
+                id,
+                name: ga.name.clone(),
+                version: ga.version.clone(),
+                decimals: ga.decimals,
+                issuer: ga.issuer,
+                supply,
+            };
+            diff.assets.insert(id, asset);
+        }
+        let header = Header {
+            height: 0,
+            parent_hash: B256::ZERO,
+            timestamp_ms: self.timestamp_ms,
+            proposer: Address::ZERO,
+            tx_root: tx_root(&[]),
+            receipts_root: receipts_root(&[]),
+            state_root: diff.state_root(&B256::ZERO),
+        };
+        let head = Head {
+            height: 0,
+            hash: header.hash(),
+            state_root: header.state_root,
+            timestamp_ms: header.timestamp_ms,
+        };
+        let mut state = State {
+            params: ChainParams {
+                chain_id: self.chain_id,
+                min_fee: self.min_fee,
+            },
+            head,
+            accounts: Default::default(),
+            assets: Default::default(),
+            authorizations: Default::default(),
+            native_supply: 0,
+        };
+        state.apply_diff(&diff, head);
+        let block = Block {
+            header,
+            txs: vec![],
+        };
+        Ok((
+            state,
+            Commit {
+                block,
+                tx_hashes: vec![],
+                receipts: vec![],
+                diff,
+            },
+        ))
+    }
+}
+
+fn credit(diff: &mut StateDiff, addr: Address, asset: Address, amount: Amount) {
+    let acct: &mut Account = diff.accounts.entry(addr).or_default();
+    let bal = acct.balance(&asset).saturating_add(amount);
+    acct.set_balance(asset, bal);
+}

@@ -1,0 +1,116 @@
+//! Receipts and the events they carry.
+
+use alloy_primitives::{Address, B256, keccak256};
+use serde::{Deserialize, Serialize};
+
+use crate::{Amount, asset::AssetId, error::Reject, util::amount_str};
+
+/// The outcome of a transaction included in a block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Receipt {
+    /// The transaction's hash.
+    pub tx_hash: B256,
+    /// Success, or why the call failed (the fee is burned and the nonce used either way).
+    pub status: Status,
+    /// The fee burned, native base units.
+    pub fee_burned: u64,
+    /// What happened, in order.
+    pub events: Vec<Event>,
+}
+
+impl Receipt {
+    /// Canonical hash of the receipt (for the receipts root).
+    pub fn hash(&self) -> B256 {
+        match postcard::to_stdvec(self) {
+            Ok(bytes) => keccak256(bytes),
+            Err(_) => B256::ZERO,
+        }
+    }
+}
+
+/// Whether the call took effect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Status {
+    /// The call took effect.
+    Success,
+    /// The call failed; only the fee and the nonce were consumed.
+    Failed {
+        /// Machine-readable code, as [`Reject::code`].
+        code: String,
+        /// Human-readable reason.
+        message: String,
+    },
+}
+
+impl Status {
+    /// A failed status from a rejection.
+    pub fn failed(r: &Reject) -> Self {
+        Status::Failed {
+            code: r.code().to_owned(),
+            message: r.to_string(),
+        }
+    }
+
+    /// Whether the call took effect.
+    pub fn is_success(&self) -> bool {
+        matches!(self, Status::Success)
+    }
+}
+
+/// Something a transaction did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Event {
+    /// Value moved.
+    Transfer {
+        /// Asset id.
+        asset: AssetId,
+        /// Payer.
+        from: Address,
+        /// Payee.
+        to: Address,
+        /// Amount.
+        #[serde(with = "amount_str")]
+        amount: Amount,
+    },
+    /// Supply created.
+    Mint {
+        /// Asset id.
+        asset: AssetId,
+        /// Recipient.
+        to: Address,
+        /// Amount.
+        #[serde(with = "amount_str")]
+        amount: Amount,
+    },
+    /// Supply destroyed (also fees, as native burns).
+    Burn {
+        /// Asset id.
+        asset: AssetId,
+        /// Whose balance.
+        from: Address,
+        /// Amount.
+        #[serde(with = "amount_str")]
+        amount: Amount,
+    },
+    /// An EIP-3009 nonce was used (`AuthorizationUsed`).
+    AuthorizationUsed {
+        /// Asset id.
+        asset: AssetId,
+        /// The authorizer.
+        authorizer: Address,
+        /// The nonce.
+        nonce: B256,
+    },
+    /// An EIP-3009 nonce was canceled (`AuthorizationCanceled`).
+    AuthorizationCanceled {
+        /// Asset id.
+        asset: AssetId,
+        /// The authorizer.
+        authorizer: Address,
+        /// The nonce.
+        nonce: B256,
+    },
+}

@@ -1,0 +1,186 @@
+//! Accounts, assets and authorization nonces; the diff a block makes; the state root.
+//!
+//! The state root is a chained hash: `keccak256(parent_root ‖ keccak256(encode(diff)))`, where
+//! the diff is sorted (B-tree maps) and encoded canonically. A Merkle tree with proofs can
+//! replace it later without changing callers.
+
+use std::collections::{BTreeMap, HashMap};
+
+use alloy_primitives::{Address, B256, keccak256};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Amount,
+    asset::{Asset, AssetId, NATIVE},
+    eip3009::AuthorizationState,
+    tx::AssetDomains,
+    util::keccak_concat,
+};
+
+/// Chain-wide parameters fixed at genesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainParams {
+    /// The EIP-155 chain id (also the x402 network `eip155:<chainId>`).
+    pub chain_id: u64,
+    /// The minimum fee per transaction in native base units.
+    pub min_fee: u64,
+}
+
+/// An account: its next nonce and non-zero balances.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// The next transaction nonce.
+    pub nonce: u64,
+    /// Balances by asset id ([`NATIVE`] for the native token); zero balances are absent.
+    pub balances: BTreeMap<AssetId, Amount>,
+}
+
+impl Account {
+    /// The balance of `asset`.
+    pub fn balance(&self, asset: &AssetId) -> Amount {
+        self.balances.get(asset).copied().unwrap_or(0)
+    }
+
+    /// Sets a balance, dropping zero entries.
+    pub fn set_balance(&mut self, asset: AssetId, amount: Amount) {
+        if amount == 0 {
+            self.balances.remove(&asset);
+        } else {
+            self.balances.insert(asset, amount);
+        }
+    }
+}
+
+/// Where the chain stands: the last committed block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    /// Height of the last block (0 is genesis).
+    pub height: u64,
+    /// Its hash.
+    pub hash: B256,
+    /// Its state root.
+    pub state_root: B256,
+    /// Its timestamp, unix milliseconds.
+    pub timestamp_ms: u64,
+}
+
+/// A key of the authorization-nonce set: (asset, authorizer, nonce).
+pub type AuthKey = (AssetId, Address, B256);
+
+/// The whole ledger state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    /// Chain parameters.
+    pub params: ChainParams,
+    /// The last committed block.
+    pub head: Head,
+    /// Accounts by address.
+    pub accounts: HashMap<Address, Account>,
+    /// Issued assets by id.
+    pub assets: BTreeMap<AssetId, Asset>,
+    /// Used or canceled EIP-3009 nonces.
+    pub authorizations: HashMap<AuthKey, AuthorizationState>,
+    /// Native token supply in base units.
+    pub native_supply: Amount,
+}
+
+/// What one block changes: new values of everything it touched, sorted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateDiff {
+    /// Accounts touched, with their new values.
+    pub accounts: BTreeMap<Address, Account>,
+    /// Assets whose supply changed, with their new values.
+    pub assets: BTreeMap<AssetId, Asset>,
+    /// Authorization nonces used or canceled.
+    pub authorizations: BTreeMap<AuthKey, AuthorizationState>,
+    /// The native supply after the block, if it changed.
+    pub native_supply: Option<Amount>,
+}
+
+impl StateDiff {
+    /// Canonical hash of the diff.
+    pub fn hash(&self) -> B256 {
+        // postcard over B-tree maps is canonical: fixed field order, sorted keys.
+        match postcard::to_stdvec(self) {
+            Ok(bytes) => keccak256(bytes),
+            // Encoding into a Vec cannot fail for these types; hash nothing rather than panic.
+            Err(_) => B256::ZERO,
+        }
+    }
+
+    /// The state root after this diff, chained onto `parent_root`.
+    pub fn state_root(&self, parent_root: &B256) -> B256 {
+        keccak_concat(&[parent_root.as_slice(), self.hash().as_slice()])
+    }
+}
+
+impl State {
+    /// An account, or the empty account.
+    pub fn account(&self, address: &Address) -> Account {
+        self.accounts.get(address).cloned().unwrap_or_default()
+    }
+
+    /// The next nonce of `address`.
+    pub fn nonce(&self, address: &Address) -> u64 {
+        self.accounts.get(address).map_or(0, |a| a.nonce)
+    }
+
+    /// A balance.
+    pub fn balance(&self, address: &Address, asset: &AssetId) -> Amount {
+        self.accounts.get(address).map_or(0, |a| a.balance(asset))
+    }
+
+    /// The state of an EIP-3009 nonce.
+    pub fn authorization_state(&self, key: &AuthKey) -> AuthorizationState {
+        self.authorizations
+            .get(key)
+            .copied()
+            .unwrap_or(AuthorizationState::Unused)
+    }
+
+    /// Total supply of `asset`.
+    pub fn supply(&self, asset: &AssetId) -> Option<Amount> {
+        if *asset == NATIVE {
+            Some(self.native_supply)
+        } else {
+            self.assets.get(asset).map(|a| a.supply)
+        }
+    }
+
+    /// Applies a diff produced by [`crate::apply_block`] and moves the head.
+    pub fn apply_diff(&mut self, diff: &StateDiff, head: Head) {
+        for (addr, acct) in &diff.accounts {
+            if acct.nonce == 0 && acct.balances.is_empty() {
+                self.accounts.remove(addr);
+            } else {
+                self.accounts.insert(*addr, acct.clone());
+            }
+        }
+        for (id, asset) in &diff.assets {
+            self.assets.insert(*id, asset.clone());
+        }
+        for (k, v) in &diff.authorizations {
+            self.authorizations.insert(*k, *v);
+        }
+        if let Some(s) = diff.native_supply {
+            self.native_supply = s;
+        }
+        self.head = head;
+    }
+
+    /// Sums every balance of `asset` (a test and audit helper: must equal the supply).
+    pub fn sum_balances(&self, asset: &AssetId) -> Amount {
+        self.accounts
+            .values()
+            .map(|a| a.balance(asset))
+            .fold(0u128, u128::saturating_add)
+    }
+}
+
+impl AssetDomains for State {
+    fn asset_domain(&self, asset: &AssetId) -> Option<(&str, &str)> {
+        self.assets
+            .get(asset)
+            .map(|a| (a.name.as_str(), a.version.as_str()))
+    }
+}

@@ -1,0 +1,372 @@
+//! Transactions: one EIP-712 struct per call kind under the domain
+//! `{name: "Symbiont", version: "1", chainId}`, signed with secp256k1 (65-byte r‖s‖v).
+//!
+//! A transaction's hash is its EIP-712 signing hash, so a wallet knows it before signing and
+//! the same call, nonce and fee can never be two different transactions.
+
+use std::fmt;
+
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_sol_types::{Eip712Domain, SolStruct};
+use k256::ecdsa::{RecoveryId, Signature as EcdsaSignature, VerifyingKey};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
+
+use crate::{
+    Amount,
+    asset::AssetId,
+    eip3009::{self, Authorization, Cancellation},
+    error::Reject,
+    util::{amount_str, u64_str},
+};
+
+/// The EIP-712 structs signed for each call kind (primary types as a wallet displays them).
+pub mod typed {
+    #![allow(missing_docs)]
+    alloy_sol_types::sol! {
+        struct Transfer {
+            address from;
+            address to;
+            address asset;
+            uint256 amount;
+            uint64 nonce;
+            uint64 fee;
+            uint64 expiry;
+        }
+        struct Mint {
+            address from;
+            address asset;
+            address to;
+            uint256 amount;
+            uint64 nonce;
+            uint64 fee;
+            uint64 expiry;
+        }
+        struct Burn {
+            address from;
+            address asset;
+            uint256 amount;
+            uint64 nonce;
+            uint64 fee;
+            uint64 expiry;
+        }
+        struct SubmitTransferWithAuthorization {
+            address from;
+            address asset;
+            address authFrom;
+            address to;
+            uint256 value;
+            uint256 validAfter;
+            uint256 validBefore;
+            bytes32 authNonce;
+            bytes authSignature;
+            uint64 nonce;
+            uint64 fee;
+            uint64 expiry;
+        }
+        struct SubmitCancelAuthorization {
+            address from;
+            address asset;
+            address authorizer;
+            bytes32 authNonce;
+            bytes authSignature;
+            uint64 nonce;
+            uint64 fee;
+            uint64 expiry;
+        }
+    }
+}
+
+/// The ledger's EIP-712 domain: `{name: "Symbiont", version: "1", chainId}`.
+pub fn domain(chain_id: u64) -> Eip712Domain {
+    Eip712Domain::new(
+        Some("Symbiont".into()),
+        Some("1".into()),
+        Some(U256::from(chain_id)),
+        None,
+        None,
+    )
+}
+
+/// What a transaction does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+pub enum Call {
+    /// Move `amount` of `asset` (the zero address for the native token) to `to`.
+    Transfer {
+        /// Recipient.
+        to: Address,
+        /// Asset id; [`crate::NATIVE`] for the native token.
+        asset: AssetId,
+        /// Amount in base units.
+        #[serde(with = "amount_str")]
+        amount: Amount,
+    },
+    /// The issuer creates `amount` of `asset` for `to`.
+    Mint {
+        /// Asset id.
+        asset: AssetId,
+        /// Recipient.
+        to: Address,
+        /// Amount in base units.
+        #[serde(with = "amount_str")]
+        amount: Amount,
+    },
+    /// The issuer destroys `amount` of `asset` from its own balance.
+    Burn {
+        /// Asset id.
+        asset: AssetId,
+        /// Amount in base units.
+        #[serde(with = "amount_str")]
+        amount: Amount,
+    },
+    /// Relays an EIP-3009 `transferWithAuthorization` signed by `authorization.from`.
+    TransferWithAuthorization(Authorization),
+    /// Relays an EIP-3009 `cancelAuthorization` signed by `cancellation.authorizer`.
+    CancelAuthorization(Cancellation),
+}
+
+/// An unsigned transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Tx {
+    /// The signer, who pays the fee and whose nonce is used.
+    pub from: Address,
+    /// The sender's next nonce.
+    pub nonce: u64,
+    /// The fee in native base units; burned.
+    #[serde(with = "u64_str")]
+    pub fee: u64,
+    /// Unix seconds after which the transaction is void; 0 for none.
+    #[serde(default)]
+    pub expiry: u64,
+    /// What it does.
+    pub call: Call,
+}
+
+impl Tx {
+    /// The EIP-712 signing hash under `domain(chain_id)`; also the transaction's hash.
+    pub fn signing_hash(&self, chain_id: u64) -> B256 {
+        let d = domain(chain_id);
+        let (from, nonce, fee, expiry) = (self.from, self.nonce, self.fee, self.expiry);
+        match &self.call {
+            Call::Transfer { to, asset, amount } => typed::Transfer {
+                from,
+                to: *to,
+                asset: *asset,
+                amount: U256::from(*amount),
+                nonce,
+                fee,
+                expiry,
+            }
+            .eip712_signing_hash(&d),
+            Call::Mint { asset, to, amount } => typed::Mint {
+                from,
+                asset: *asset,
+                to: *to,
+                amount: U256::from(*amount),
+                nonce,
+                fee,
+                expiry,
+            }
+            .eip712_signing_hash(&d),
+            Call::Burn { asset, amount } => typed::Burn {
+                from,
+                asset: *asset,
+                amount: U256::from(*amount),
+                nonce,
+                fee,
+                expiry,
+            }
+            .eip712_signing_hash(&d),
+            Call::TransferWithAuthorization(a) => typed::SubmitTransferWithAuthorization {
+                from,
+                asset: a.asset,
+                authFrom: a.from,
+                to: a.to,
+                value: U256::from(a.value),
+                validAfter: U256::from(a.valid_after),
+                validBefore: U256::from(a.valid_before),
+                authNonce: a.nonce,
+                authSignature: Bytes::copy_from_slice(&a.signature.0),
+                nonce,
+                fee,
+                expiry,
+            }
+            .eip712_signing_hash(&d),
+            Call::CancelAuthorization(c) => typed::SubmitCancelAuthorization {
+                from,
+                asset: c.asset,
+                authorizer: c.authorizer,
+                authNonce: c.nonce,
+                authSignature: Bytes::copy_from_slice(&c.signature.0),
+                nonce,
+                fee,
+                expiry,
+            }
+            .eip712_signing_hash(&d),
+        }
+    }
+
+    /// Signs with `sign`, a function from a 32-byte hash to a 65-byte signature (a wallet).
+    pub fn sign_with<E>(
+        self,
+        chain_id: u64,
+        sign: impl FnOnce(&B256) -> Result<[u8; 65], E>,
+    ) -> Result<SignedTx, E> {
+        let signature = Signature(sign(&self.signing_hash(chain_id))?);
+        Ok(SignedTx {
+            chain_id,
+            tx: self,
+            signature,
+        })
+    }
+}
+
+/// A transaction with its chain id and signature, as submitted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignedTx {
+    /// The chain id of the domain it was signed under.
+    pub chain_id: u64,
+    /// The transaction.
+    pub tx: Tx,
+    /// r‖s‖v over [`Tx::signing_hash`].
+    pub signature: Signature,
+}
+
+/// A transaction whose signatures were checked, with its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedTx {
+    /// The transaction.
+    pub signed: SignedTx,
+    /// Its hash (the EIP-712 signing hash).
+    pub hash: B256,
+}
+
+impl VerifiedTx {
+    /// The sender, proven by the signature.
+    pub fn sender(&self) -> Address {
+        self.signed.tx.from
+    }
+}
+
+/// Looks up an issued asset's EIP-712 domain fields (name, version) for EIP-3009 checks.
+pub trait AssetDomains {
+    /// `(name, version)` of `asset`, if it exists.
+    fn asset_domain(&self, asset: &AssetId) -> Option<(&str, &str)>;
+}
+
+impl SignedTx {
+    /// Checks the chain id, the signature (low s, recovering to `from`) and, for EIP-3009
+    /// calls, the authorization's signature under the asset's own domain.
+    pub fn verify(self, chain_id: u64, assets: &dyn AssetDomains) -> Result<VerifiedTx, Reject> {
+        if self.chain_id != chain_id {
+            return Err(Reject::WrongChainId {
+                expected: chain_id,
+                got: self.chain_id,
+            });
+        }
+        let hash = self.tx.signing_hash(chain_id);
+        let recovered = recover(&hash, &self.signature)?;
+        if recovered != self.tx.from {
+            return Err(Reject::SignerMismatch { recovered });
+        }
+        match &self.tx.call {
+            Call::TransferWithAuthorization(a) => {
+                let (name, version) = assets
+                    .asset_domain(&a.asset)
+                    .ok_or(Reject::UnknownAsset { asset: a.asset })?;
+                let h = a.signing_hash(&eip3009::domain(name, version, chain_id, a.asset));
+                check_authorizer(&h, &a.signature, a.from)?;
+            }
+            Call::CancelAuthorization(c) => {
+                let (name, version) = assets
+                    .asset_domain(&c.asset)
+                    .ok_or(Reject::UnknownAsset { asset: c.asset })?;
+                let h = c.signing_hash(&eip3009::domain(name, version, chain_id, c.asset));
+                check_authorizer(&h, &c.signature, c.authorizer)?;
+            }
+            Call::Transfer { .. } | Call::Mint { .. } | Call::Burn { .. } => {}
+        }
+        Ok(VerifiedTx { signed: self, hash })
+    }
+}
+
+fn check_authorizer(hash: &B256, sig: &Signature, expected: Address) -> Result<(), Reject> {
+    match recover(hash, sig) {
+        Ok(a) if a == expected => Ok(()),
+        Ok(a) => Err(Reject::BadAuthorization {
+            reason: format!("signed by {a}, not by {expected}"),
+        }),
+        Err(e) => Err(Reject::BadAuthorization {
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// A 65-byte secp256k1 signature r‖s‖v (v ∈ {27, 28}; 0 and 1 are accepted too).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Signature(pub [u8; 65]);
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0x{}", hex_encode(&self.0))
+    }
+}
+
+fn hex_encode(b: &[u8]) -> String {
+    alloy_primitives::hex::encode(b)
+}
+
+impl Serialize for Signature {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.collect_str(&format_args!("0x{}", hex_encode(&self.0)))
+        } else {
+            s.serialize_bytes(&self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Signature {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let bytes: Vec<u8> = if d.is_human_readable() {
+            let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+            alloy_primitives::hex::decode(s.as_ref())
+                .map_err(|e| D::Error::custom(format!("signature is not hex: {e}")))?
+        } else {
+            <Vec<u8>>::deserialize(d)?
+        };
+        let arr: [u8; 65] = bytes.try_into().map_err(|b: Vec<u8>| {
+            D::Error::custom(format!("signature must be 65 bytes, got {}", b.len()))
+        })?;
+        Ok(Signature(arr))
+    }
+}
+
+/// Recovers the address that made `sig` over `hash`, refusing high-s signatures.
+pub fn recover(hash: &B256, sig: &Signature) -> Result<Address, Reject> {
+    let bad = |reason: &str| Reject::BadSignature {
+        reason: reason.to_owned(),
+    };
+    let v = match sig.0[64] {
+        27 | 28 => sig.0[64] - 27,
+        0 | 1 => sig.0[64],
+        _ => return Err(bad("v must be 27 or 28")),
+    };
+    let ecdsa = EcdsaSignature::from_slice(&sig.0[..64]).map_err(|_| bad("r or s out of range"))?;
+    if ecdsa.normalize_s().is_some() {
+        return Err(bad("high s (malleable signature)"));
+    }
+    let recid = RecoveryId::from_byte(v).ok_or_else(|| bad("invalid recovery id"))?;
+    let key = VerifyingKey::recover_from_prehash(hash.as_slice(), &ecdsa, recid)
+        .map_err(|_| bad("public key recovery failed"))?;
+    Ok(address_of(&key))
+}
+
+/// The Ethereum address of a public key: the last 20 bytes of keccak256 of its uncompressed
+/// encoding without the 0x04 prefix.
+pub fn address_of(key: &VerifyingKey) -> Address {
+    let point = key.to_encoded_point(false);
+    Address::from_slice(&keccak256(&point.as_bytes()[1..])[12..])
+}

@@ -1,0 +1,288 @@
+//! redb storage for the Symbiont ledger.
+//!
+//! [`Db`] implements [`ledger::Store`]: every block is one redb write transaction holding the
+//! block, its transaction index and receipts, its state diff and the new head, committed with
+//! `Durability::Immediate` (fsync). A process killed at any instant restarts at its last
+//! committed block with the state of that block, because redb's commit is atomic.
+//!
+//! Tables (keys are fixed-size byte arrays, values canonical `postcard` or JSON bytes):
+//!
+//! | table | key | value |
+//! | --- | --- | --- |
+//! | `meta` | name | `head`, `params`, `native_supply` |
+//! | `blocks` | height | the block as JSON |
+//! | `block_hashes` | hash | height |
+//! | `txs` | tx hash | [`ledger::TxRecord`] (height, index, receipt) |
+//! | `accounts` | address | [`ledger::Account`] |
+//! | `assets` | asset id | [`ledger::Asset`] |
+//! | `authorizations` | asset ‖ authorizer ‖ nonce | used (1) or canceled (2) |
+
+use std::path::Path;
+
+use ledger::{
+    Account, Address, Asset, B256, Block, Commit, Error, Result, State, Store, TxRecord,
+    eip3009::AuthorizationState,
+    state::{ChainParams, Head},
+};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+const BLOCK_HASHES: TableDefinition<[u8; 32], u64> = TableDefinition::new("block_hashes");
+const TXS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("txs");
+const ACCOUNTS: TableDefinition<[u8; 20], &[u8]> = TableDefinition::new("accounts");
+const ASSETS: TableDefinition<[u8; 20], &[u8]> = TableDefinition::new("assets");
+const AUTHS: TableDefinition<[u8; 72], u8> = TableDefinition::new("authorizations");
+
+/// The redb-backed ledger store.
+pub struct Db {
+    db: Database,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").finish_non_exhaustive()
+    }
+}
+
+fn storage<E: std::fmt::Display>(e: E) -> Error {
+    Error::Storage(e.to_string())
+}
+
+fn corrupt<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> Error {
+    move |e| Error::Corrupt(format!("{what}: {e}"))
+}
+
+fn encode<T: serde::Serialize>(v: &T) -> Result<Vec<u8>> {
+    postcard::to_stdvec(v).map_err(storage)
+}
+
+fn auth_key(asset: &Address, who: &Address, nonce: &B256) -> [u8; 72] {
+    let mut k = [0u8; 72];
+    k[..20].copy_from_slice(asset.as_slice());
+    k[20..40].copy_from_slice(who.as_slice());
+    k[40..].copy_from_slice(nonce.as_slice());
+    k
+}
+
+fn auth_code(s: AuthorizationState) -> u8 {
+    match s {
+        AuthorizationState::Unused => 0,
+        AuthorizationState::Used => 1,
+        AuthorizationState::Canceled => 2,
+    }
+}
+
+impl Db {
+    /// Opens (or creates) the database file at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let db = Database::create(path).map_err(storage)?;
+        Ok(Db { db })
+    }
+
+    fn write(&self, state: Option<&State>, c: &Commit) -> Result<()> {
+        let txn = self.db.begin_write().map_err(storage)?;
+        {
+            let head = c.head();
+            let mut meta = txn.open_table(META).map_err(storage)?;
+            if let Some(s) = state {
+                meta.insert("params", encode(&s.params)?.as_slice())
+                    .map_err(storage)?;
+            } else {
+                let cur: Option<Head> = match meta.get("head").map_err(storage)? {
+                    Some(v) => Some(postcard::from_bytes(v.value()).map_err(corrupt("head"))?),
+                    None => None,
+                };
+                match cur {
+                    Some(cur)
+                        if cur.height + 1 == head.height
+                            && cur.hash == c.block.header.parent_hash => {}
+                    _ => {
+                        return Err(Error::Storage(format!(
+                            "block {} does not follow the stored head",
+                            head.height
+                        )));
+                    }
+                }
+            }
+            meta.insert("head", encode(&head)?.as_slice())
+                .map_err(storage)?;
+            if let Some(s) = c.diff.native_supply {
+                meta.insert("native_supply", s.to_be_bytes().as_slice())
+                    .map_err(storage)?;
+            }
+
+            let json = serde_json::to_vec(&c.block).map_err(storage)?;
+            txn.open_table(BLOCKS)
+                .map_err(storage)?
+                .insert(head.height, json.as_slice())
+                .map_err(storage)?;
+            txn.open_table(BLOCK_HASHES)
+                .map_err(storage)?
+                .insert(head.hash.0, head.height)
+                .map_err(storage)?;
+
+            let mut txs = txn.open_table(TXS).map_err(storage)?;
+            for (i, (h, r)) in c.tx_hashes.iter().zip(&c.receipts).enumerate() {
+                let index = u32::try_from(i).map_err(storage)?;
+                let rec = TxRecord {
+                    height: head.height,
+                    index,
+                    receipt: r.clone(),
+                };
+                txs.insert(h.0, encode(&rec)?.as_slice()).map_err(storage)?;
+            }
+
+            let mut accounts = txn.open_table(ACCOUNTS).map_err(storage)?;
+            for (addr, acct) in &c.diff.accounts {
+                if acct.nonce == 0 && acct.balances.is_empty() {
+                    accounts.remove(addr.0.0).map_err(storage)?;
+                } else {
+                    accounts
+                        .insert(addr.0.0, encode(acct)?.as_slice())
+                        .map_err(storage)?;
+                }
+            }
+            let mut assets = txn.open_table(ASSETS).map_err(storage)?;
+            for (id, asset) in &c.diff.assets {
+                assets
+                    .insert(id.0.0, encode(asset)?.as_slice())
+                    .map_err(storage)?;
+            }
+            let mut auths = txn.open_table(AUTHS).map_err(storage)?;
+            for ((asset, who, nonce), st) in &c.diff.authorizations {
+                auths
+                    .insert(auth_key(asset, who, nonce), auth_code(*st))
+                    .map_err(storage)?;
+            }
+        }
+        txn.commit().map_err(storage)
+    }
+}
+
+impl Store for Db {
+    fn init(&self, genesis: &State, commit: &Commit) -> Result<()> {
+        if self.head()?.is_some() {
+            return Err(Error::Storage("database already holds a chain".into()));
+        }
+        self.write(Some(genesis), commit)
+    }
+
+    fn commit(&self, commit: &Commit) -> Result<()> {
+        self.write(None, commit)
+    }
+
+    fn load_state(&self) -> Result<Option<State>> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let meta = match txn.open_table(META) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(storage(e)),
+        };
+        let Some(head) = meta.get("head").map_err(storage)? else {
+            return Ok(None);
+        };
+        let head: Head = postcard::from_bytes(head.value()).map_err(corrupt("head"))?;
+        let params: ChainParams = match meta.get("params").map_err(storage)? {
+            Some(v) => postcard::from_bytes(v.value()).map_err(corrupt("params"))?,
+            None => return Err(Error::Corrupt("params missing".into())),
+        };
+        let native_supply = match meta.get("native_supply").map_err(storage)? {
+            Some(v) => {
+                let b: [u8; 16] = v.value().try_into().map_err(corrupt("native_supply"))?;
+                u128::from_be_bytes(b)
+            }
+            None => 0,
+        };
+        let mut state = State {
+            params,
+            head,
+            accounts: Default::default(),
+            assets: Default::default(),
+            authorizations: Default::default(),
+            native_supply,
+        };
+        for row in txn
+            .open_table(ACCOUNTS)
+            .map_err(storage)?
+            .iter()
+            .map_err(storage)?
+        {
+            let (k, v) = row.map_err(storage)?;
+            let acct: Account = postcard::from_bytes(v.value()).map_err(corrupt("account"))?;
+            state.accounts.insert(Address::from(k.value()), acct);
+        }
+        for row in txn
+            .open_table(ASSETS)
+            .map_err(storage)?
+            .iter()
+            .map_err(storage)?
+        {
+            let (k, v) = row.map_err(storage)?;
+            let asset: Asset = postcard::from_bytes(v.value()).map_err(corrupt("asset"))?;
+            state.assets.insert(Address::from(k.value()), asset);
+        }
+        for row in txn
+            .open_table(AUTHS)
+            .map_err(storage)?
+            .iter()
+            .map_err(storage)?
+        {
+            let (k, v) = row.map_err(storage)?;
+            let k = k.value();
+            let st = match v.value() {
+                1 => AuthorizationState::Used,
+                2 => AuthorizationState::Canceled,
+                _ => continue,
+            };
+            let asset = Address::from_slice(&k[..20]);
+            let who = Address::from_slice(&k[20..40]);
+            let nonce = B256::from_slice(&k[40..]);
+            state.authorizations.insert((asset, who, nonce), st);
+        }
+        Ok(Some(state))
+    }
+
+    fn block(&self, height: u64) -> Result<Option<Block>> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let t = txn.open_table(BLOCKS).map_err(storage)?;
+        match t.get(height).map_err(storage)? {
+            Some(v) => Ok(Some(
+                serde_json::from_slice(v.value()).map_err(corrupt("block"))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    fn height_of(&self, hash: &B256) -> Result<Option<u64>> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let t = txn.open_table(BLOCK_HASHES).map_err(storage)?;
+        Ok(t.get(hash.0).map_err(storage)?.map(|v| v.value()))
+    }
+
+    fn tx(&self, hash: &B256) -> Result<Option<TxRecord>> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let t = txn.open_table(TXS).map_err(storage)?;
+        match t.get(hash.0).map_err(storage)? {
+            Some(v) => Ok(Some(
+                postcard::from_bytes(v.value()).map_err(corrupt("tx record"))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    fn head(&self) -> Result<Option<Head>> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let meta = match txn.open_table(META) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(storage(e)),
+        };
+        match meta.get("head").map_err(storage)? {
+            Some(v) => Ok(Some(
+                postcard::from_bytes(v.value()).map_err(corrupt("head"))?,
+            )),
+            None => Ok(None),
+        }
+    }
+}

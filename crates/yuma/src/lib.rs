@@ -1,0 +1,1 @@
+//! Yuma consensus (placeholder until issue 3 lands).
