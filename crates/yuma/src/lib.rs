@@ -1,1 +1,49 @@
-//! Yuma consensus (placeholder until issue 3 lands).
+//! Yuma consensus, the incentive mechanism of Bittensor, bit-exact with subtensor.
+//!
+//! [`epoch`] is subtensor's sparse `epoch_mechanism` as a pure function: integer state in,
+//! integer state out, the same `substrate-fixed` arithmetic in between, so every stored
+//! value (consensus, incentive, dividends, bonds, emission) has the chain's bits. Section
+//! numbers in comments refer to the research notes `shared/research/bittensor.md`.
+//!
+//! ```
+//! use yuma::{epoch, EpochInput, Params, State};
+//!
+//! // Two validators (uids 0, 1) weight two miners (uids 2, 3).
+//! let state = State {
+//!     n: 4,
+//!     current_block: 100,
+//!     stake: vec![3_000, 1_000, 0, 0],
+//!     weights: vec![vec![(2, 65_535), (3, 65_535)], vec![(2, 65_535)], vec![], vec![]],
+//!     bonds: vec![vec![]; 4],
+//!     last_update: vec![100; 4],
+//!     block_at_registration: vec![0; 4],
+//!     validator_permit: vec![true, true, false, false],
+//!     commit_block: None,
+//! };
+//! let out = epoch(&Params::default(), &EpochInput { state, emission: 1_000_000_000 })?;
+//! assert!(out.incentive[2] > out.incentive[3]);
+//! assert!(out.combined_emission.iter().sum::<u64>() <= 1_000_000_000);
+//! # Ok::<(), yuma::Error>(())
+//! ```
+//!
+//! - [`types`]: the inputs and outputs.
+//! - `epoch`: the step-by-step pipeline.
+//! - `consensus`, `bonds`: the stake-weighted median and the two bond models.
+//! - `sparse`, `fixed`: the sparse-matrix and fixed-point kernels.
+//! - [`max_upscale`]: how `set_weights` stores submitted weights.
+//! - [`sim`]: multi-epoch scenarios for subnet designers.
+
+mod bonds;
+mod consensus;
+mod epoch;
+mod error;
+mod fixed;
+pub mod sim;
+mod sparse;
+pub mod types;
+mod upscale;
+
+pub use epoch::epoch;
+pub use error::{Error, Result};
+pub use types::{EpochInput, EpochOutput, Params, SparseRow, State};
+pub use upscale::max_upscale;

@@ -1,0 +1,241 @@
+//! Bonds and dividends: Yuma3 relative bonds (notes §1.4) and original Yuma (§1.5).
+
+use crate::fixed::{
+    I32F32, I64F64, ONE, ZERO, div64, exp_safe, from_u16, normalize, u16_proportion,
+};
+use crate::sparse::{Csr, Scratch};
+use crate::types::{Params, SparseRow};
+
+/// What the bond step reads besides the parameters.
+pub(crate) struct BondInput<'a> {
+    /// Number of uids (rows and columns).
+    pub n: usize,
+    /// Stored bond rows from the previous epoch.
+    pub bonds: &'a [SparseRow],
+    /// `W̃`: weights after the bonds-penalty interpolation.
+    pub weights_for_bonds: &'a Csr,
+    /// This epoch's consensus.
+    pub consensus: &'a [I32F32],
+    /// This epoch's incentive.
+    pub incentive: &'a [I32F32],
+    /// Normalised active stake.
+    pub active_stake: &'a [I32F32],
+    /// `BlockAtRegistration`, for the recently-registered column mask.
+    pub block_at_registration: &'a [u64],
+    /// First block after the previous epoch (`last_tempo` upstream).
+    pub last_tempo: u64,
+}
+
+/// The EMA bonds to store (before u16 quantisation) and the dividends.
+pub(crate) struct BondOutput {
+    pub bonds: Csr,
+    pub dividends: Vec<I32F32>,
+}
+
+/// The fixed EMA rate `1 − bonds_moving_average / 10⁶`
+/// (`compute_disabled_liquid_alpha`, `compute_ema_bonds_normal_sparse`).
+fn fixed_alpha(bonds_moving_average: u64) -> I32F32 {
+    let bma = div64(
+        I64F64::saturating_from_num(bonds_moving_average),
+        I64F64::saturating_from_num(1_000_000),
+    );
+    ONE.saturating_sub(I32F32::saturating_from_num(bma))
+}
+
+/// Reads stored bonds with `read`, dropping columns of uids registered at or after
+/// `last_tempo` (`scalar_vec_mask_sparse_matrix(.., |t, r| t <= r)`).
+fn load_bonds(input: &BondInput<'_>, read: impl Fn(u16) -> I32F32) -> Csr {
+    Csr::from_rows(input.bonds.iter().map(|row| {
+        row.iter().filter_map(|&(j, b)| {
+            let registered = input
+                .block_at_registration
+                .get(usize::from(j))
+                .copied()
+                .unwrap_or(0);
+            (input.last_tempo > registered).then(|| (j, read(b)))
+        })
+    }))
+}
+
+/// `mat_ema_sparse(new, old, α)`: `α·new + (1−α)·old` over the union of entries, columns
+/// ascending, keeping only positive results.
+fn ema_fixed(new: &Csr, old: &Csr, alpha: I32F32, n: usize) -> Csr {
+    let one_minus = ONE.saturating_sub(alpha);
+    let mut acc = Scratch::new(n);
+    let mut rows = Vec::with_capacity(new.rows());
+    for i in 0..new.rows() {
+        for (j, v) in new.iter_row(i) {
+            acc.add(j, alpha.saturating_mul(v), |a, b| a.saturating_add(b));
+        }
+        for (j, v) in old.iter_row(i) {
+            acc.add(j, one_minus.saturating_mul(v), |a, b| a.saturating_add(b));
+        }
+        let mut row = Vec::new();
+        acc.drain_sorted(|j, v| {
+            if v > ZERO {
+                row.push((j, v));
+            }
+        });
+        rows.push(row);
+    }
+    Csr::from_rows(rows)
+}
+
+/// The liquid-alpha sigmoid of `run_epoch.rs::alpha_sigmoid`, with its constants hoisted.
+struct Sigmoid {
+    low: I32F32,
+    high: I32F32,
+    slope: I32F32,
+    half: I32F32,
+    at_zero: I32F32,
+}
+
+impl Sigmoid {
+    fn new(params: &Params) -> Self {
+        let low = u16_proportion(params.alpha_low);
+        let high = u16_proportion(params.alpha_high);
+        let steepness = I32F32::saturating_from_num(params.alpha_sigmoid_steepness);
+        let slope = steepness.saturating_div(I32F32::saturating_from_num(-100));
+        let half = I32F32::saturating_from_num(0.5);
+        let mut s = Self {
+            low,
+            high,
+            slope,
+            half,
+            at_zero: ZERO,
+        };
+        s.at_zero = s.alpha_for(ZERO);
+        s
+    }
+
+    /// α as a function of the clamped difference `d`.
+    fn alpha_for(&self, d: I32F32) -> I32F32 {
+        let e = exp_safe(self.slope.saturating_mul(d.saturating_sub(self.half)));
+        let sigmoid = ONE.saturating_div(ONE.saturating_add(e));
+        let alpha = self
+            .low
+            .saturating_add(sigmoid.saturating_mul(self.high.saturating_sub(self.low)));
+        alpha.min(self.high).max(self.low)
+    }
+
+    /// `alpha_sigmoid(consensus, weight, bond, ..)`: buying (`w ≥ b`) looks at how far the
+    /// weight exceeds consensus, selling at how far the bond exceeds the weight.
+    fn alpha(&self, consensus: I32F32, weight: I32F32, bond: I32F32) -> I32F32 {
+        let d = if weight >= bond {
+            weight.saturating_sub(consensus)
+        } else {
+            bond.saturating_sub(weight)
+        };
+        let d = d.min(ONE).max(ZERO);
+        if d == ZERO {
+            self.at_zero
+        } else {
+            self.alpha_for(d)
+        }
+    }
+}
+
+/// `mat_ema_alpha_sparse(W̃, B, α)` with α from `compute_liquid_alpha_values_sparse`,
+/// evaluated only at W̃'s entries: the only ones the EMA emits (notes §6).
+fn ema_liquid(input: &BondInput<'_>, params: &Params, old: &Csr) -> Csr {
+    let new = input.weights_for_bonds;
+    let sigmoid = Sigmoid::new(params);
+    let new_visible = new.visible();
+    let old_visible = old.visible();
+    let mut rows: Vec<Vec<(u16, I32F32)>> = Vec::with_capacity(new.rows());
+    let mut all_old = Scratch::new(input.n);
+    let mut seen_old = Scratch::new(input.n);
+    let keep = |_: I32F32, b: I32F32| b;
+    for i in 0..new.rows() {
+        let range = old.row_range(i);
+        for ((j, v), k) in old.iter_row(i).zip(range) {
+            all_old.add(j, v, keep);
+            if old_visible.get(k).copied().unwrap_or(false) {
+                seen_old.add(j, v, keep);
+            }
+        }
+        let mut row = Vec::new();
+        let range = new.row_range(i);
+        for ((j, w), k) in new.iter_row(i).zip(range) {
+            let c = input.consensus.get(usize::from(j)).copied().unwrap_or(ZERO);
+            let w_seen = if new_visible.get(k).copied().unwrap_or(false) {
+                w
+            } else {
+                ZERO
+            };
+            let b_seen = seen_old.get(j).unwrap_or(ZERO);
+            let a = sigmoid.alpha(c, w_seen, b_seen);
+            let decayed = all_old
+                .get(j)
+                .map_or(ZERO, |b| ONE.saturating_sub(a).saturating_mul(b));
+            let grown = a.saturating_mul(w).max(ZERO);
+            let value = decayed.saturating_add(grown).min(ONE);
+            if value > ZERO {
+                row.push((j, value));
+            }
+        }
+        all_old.clear();
+        seen_old.clear();
+        rows.push(row);
+    }
+    Csr::from_rows(rows)
+}
+
+/// Yuma3: relative bonds in `[0, 1]` per (validator, miner); dividends are each
+/// validator's bond-share of incentive times its stake (notes §1.4).
+pub(crate) fn yuma3(params: &Params, input: &BondInput<'_>) -> BondOutput {
+    let old = load_bonds(input, u16_proportion);
+    let liquid = params.liquid_alpha && input.consensus.iter().any(|&c| c != ZERO);
+    let ema = if liquid {
+        ema_liquid(input, params, &old)
+    } else {
+        let alpha = fixed_alpha(params.bonds_moving_average);
+        ema_fixed(input.weights_for_bonds, &old, alpha, input.n)
+    };
+
+    let mut norm = ema.clone();
+    norm.col_normalize(input.n);
+    let per_validator = norm
+        .filter_map(|_, j, b| {
+            let inc = input.incentive.get(usize::from(j)).copied().unwrap_or(ZERO);
+            let x = b.saturating_mul(inc);
+            (x != ZERO).then_some(x)
+        })
+        .row_sums();
+    let mut dividends: Vec<I32F32> = per_validator
+        .iter()
+        .zip(input.active_stake)
+        .map(|(t, s)| t.checked_mul(*s).unwrap_or(ZERO))
+        .collect();
+    normalize(&mut dividends);
+    BondOutput {
+        bonds: ema,
+        dividends,
+    }
+}
+
+/// Original Yuma: stake-weighted bonds, column-normalised, EMA at a fixed rate; stored
+/// column-max-upscaled (notes §1.5).
+pub(crate) fn original(params: &Params, input: &BondInput<'_>) -> BondOutput {
+    let mut old = load_bonds(input, from_u16);
+    old.col_normalize(input.n);
+
+    let mut delta = input.weights_for_bonds.clone();
+    delta.map_in_place(|i, _, w| {
+        w.saturating_mul(input.active_stake.get(i).copied().unwrap_or(ZERO))
+    });
+    delta.col_normalize(input.n);
+
+    let alpha = fixed_alpha(params.bonds_moving_average);
+    let mut ema = ema_fixed(&delta, &old, alpha, input.n);
+    ema.col_normalize(input.n);
+
+    let mut dividends = ema.mul_vec(input.incentive);
+    normalize(&mut dividends);
+
+    ema.col_max_upscale(input.n);
+    BondOutput {
+        bonds: ema,
+        dividends,
+    }
+}

@@ -1,0 +1,134 @@
+//! Stake-weighted median consensus (`weighted_median_col_sparse`, notes §1.3 step 6, §1.8).
+//!
+//! Upstream finds each column's median with a pivot-partition search whose pivot is the
+//! middle index of the current partition. All its sums are exact fixed-point additions, so
+//! whatever pivots it picks it returns the same value: the smallest score `v` whose
+//! cumulative stake `Σ{s_i : score_i ≤ v}` exceeds `minority = Σ stake − κ`, or the largest
+//! score if none does. We compute that value directly with a weighted quickselect over the
+//! column's entries, treating every staked row without an entry as one group at score 0.
+//! The test suite checks this against a line-for-line port of the pivot search.
+
+use crate::fixed::{I32F32, ZERO, normalize, sum};
+use crate::sparse::Csr;
+
+/// Consensus per column `0..columns`: the κ-quantile of the column's scores, weighted by
+/// the (re-normalised) stake of rows with positive stake.
+pub(crate) fn weighted_median_cols(
+    stake: &[I32F32],
+    w: &Csr,
+    columns: usize,
+    kappa: I32F32,
+) -> Vec<I32F32> {
+    // Rows with positive stake, renormalised among themselves.
+    let staked: Vec<usize> = (0..stake.len())
+        .filter(|&i| stake.get(i).is_some_and(|&s| s > ZERO))
+        .collect();
+    let mut use_stake: Vec<I32F32> = staked
+        .iter()
+        .filter_map(|&i| stake.get(i).copied())
+        .collect();
+    normalize(&mut use_stake);
+    if use_stake.is_empty() {
+        return vec![ZERO; columns];
+    }
+    let stake_sum = sum(use_stake.iter().copied());
+    let minority = stake_sum.saturating_sub(kappa).to_bits();
+
+    // Transpose the staked rows' positive entries into per-column lists (counting sort).
+    let mut count = vec![0_usize; columns + 1];
+    for (&i, _) in staked.iter().zip(&use_stake) {
+        for (j, v) in w.iter_row(i) {
+            if v > ZERO
+                && let Some(c) = count.get_mut(usize::from(j) + 1)
+            {
+                *c += 1;
+            }
+        }
+    }
+    for k in 1..count.len() {
+        let prev = count.get(k - 1).copied().unwrap_or(0);
+        if let Some(c) = count.get_mut(k) {
+            *c += prev;
+        }
+    }
+    let total = count.last().copied().unwrap_or(0);
+    let mut items: Vec<(i64, i64)> = vec![(0, 0); total];
+    let mut fill = count.clone();
+    for (&i, s) in staked.iter().zip(&use_stake) {
+        for (j, v) in w.iter_row(i) {
+            if v > ZERO
+                && let Some(pos) = fill.get_mut(usize::from(j))
+            {
+                if let Some(cell) = items.get_mut(*pos) {
+                    *cell = (v.to_bits(), s.to_bits());
+                }
+                *pos += 1;
+            }
+        }
+    }
+
+    let staked_rows = staked.len();
+    let total_stake = stake_sum.to_bits();
+    (0..columns)
+        .map(|j| {
+            let (a, b) = (
+                count.get(j).copied().unwrap_or(0),
+                count.get(j + 1).copied().unwrap_or(0),
+            );
+            let Some(col) = items.get_mut(a..b) else {
+                return ZERO;
+            };
+            // Staked rows with no positive entry form one group at score 0.
+            let zero_rows = staked_rows.saturating_sub(col.len());
+            let positive: i64 = col.iter().map(|&(_, s)| s).sum();
+            let zero_stake = total_stake.saturating_sub(positive);
+            I32F32::from_bits(quantile(col, zero_rows > 0, zero_stake, minority))
+        })
+        .collect()
+}
+
+/// Smallest score whose cumulative stake exceeds `minority`, or the largest score.
+/// `col` holds `(score bits, stake bits)` of positive scores; when `has_zero` a further
+/// group scores 0 with stake `zero_stake`.
+fn quantile(col: &mut [(i64, i64)], has_zero: bool, zero_stake: i64, minority: i64) -> i64 {
+    let mut below = 0_i64;
+    if has_zero {
+        if zero_stake > minority || col.is_empty() {
+            return 0;
+        }
+        below = zero_stake;
+    }
+    let mut part: &mut [(i64, i64)] = col;
+    loop {
+        let Some(&(pivot, _)) = part.get(part.len() / 2) else {
+            return 0;
+        };
+        // Three-way partition: [< pivot | == pivot | > pivot].
+        let (mut lt, mut i, mut gt) = (0, 0, part.len());
+        let (mut lo_stake, mut eq_stake) = (0_i64, 0_i64);
+        while i < gt {
+            let Some(&(v, s)) = part.get(i) else { break };
+            if v < pivot {
+                part.swap(lt, i);
+                lo_stake += s;
+                lt += 1;
+                i += 1;
+            } else if v > pivot {
+                gt -= 1;
+                part.swap(i, gt);
+            } else {
+                eq_stake += s;
+                i += 1;
+            }
+        }
+        let whole = core::mem::take(&mut part);
+        if below + lo_stake > minority && lt > 0 {
+            part = whole.split_at_mut(lt).0;
+        } else if below + lo_stake + eq_stake > minority || gt == whole.len() {
+            return pivot;
+        } else {
+            below += lo_stake + eq_stake;
+            part = whole.split_at_mut(gt).1;
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! One epoch: subtensor's sparse `epoch_mechanism` (run_epoch.rs), notes §1.3.
+
+use crate::Result;
+use crate::bonds::{self, BondInput};
+use crate::consensus::weighted_median_cols;
+use crate::fixed::{
+    I32F32, I64F64, I96F32, ONE, ZERO, div, div64, from_u16, normalize, sum, to_u16_proportion,
+    u16_proportion,
+};
+use crate::sparse::{Csr, Scratch};
+use crate::types::{EpochInput, EpochOutput, Params};
+
+/// Runs one Yuma epoch and returns what subtensor would store.
+///
+/// Inputs are validated first ([`Params::validate`], [`EpochInput::validate`]); after that
+/// the computation cannot fail or panic.
+pub fn epoch(params: &Params, input: &EpochInput) -> Result<EpochOutput> {
+    params.validate()?;
+    input.validate()?;
+    Ok(run(params, input))
+}
+
+fn run(params: &Params, input: &EpochInput) -> EpochOutput {
+    let st = &input.state;
+    let n = usize::from(st.n);
+    let owner = params.owner_uid.map(usize::from);
+
+    // §1.3 step 1: activity.
+    let active: Vec<bool> = st
+        .last_update
+        .iter()
+        .map(|&u| u.saturating_add(params.activity_cutoff) >= st.current_block)
+        .collect();
+
+    // Step 2: stake, thresholded (owner exempt), normalised in I64F64, truncated to I32F32.
+    let mut stake64: Vec<I64F64> = st
+        .stake
+        .iter()
+        .enumerate()
+        .map(|(uid, &s)| {
+            let s = I64F64::saturating_from_num(s);
+            if owner != Some(uid) && s.saturating_to_num::<u64>() < params.stake_threshold {
+                I64F64::from_bits(0)
+            } else {
+                s
+            }
+        })
+        .collect();
+    let total64 = stake64
+        .iter()
+        .fold(I64F64::from_bits(0), |a, &s| a.saturating_add(s));
+    if total64 != I64F64::from_bits(0) {
+        stake64.iter_mut().for_each(|s| *s = div64(*s, total64));
+    }
+    let stake: Vec<I32F32> = stake64
+        .iter()
+        .map(|&s| I32F32::saturating_from_num(s))
+        .collect();
+
+    // Step 3: permits. Last epoch's (owner forced) gate this epoch; new ones are stored.
+    let mut permit = st.validator_permit.clone();
+    if let Some(p) = owner.and_then(|o| permit.get_mut(o)) {
+        *p = true;
+    }
+    let mut new_permit = is_topk_nonzero(&stake, usize::from(params.max_allowed_validators));
+    if let Some(p) = owner.and_then(|o| new_permit.get_mut(o)) {
+        *p = true;
+    }
+
+    // Step 4: active stake: inactive and unpermitted uids masked, renormalised.
+    let mut active_stake: Vec<I32F32> = stake
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| {
+            let ok =
+                active.get(i).copied().unwrap_or(false) && permit.get(i).copied().unwrap_or(false);
+            if ok { s } else { ZERO }
+        })
+        .collect();
+    normalize(&mut active_stake);
+
+    // Step 5: weights, masked in subtensor's order, then row-normalised.
+    let weights = load_weights(params, input, &permit);
+
+    // Step 6: consensus.
+    let kappa = u16_proportion(params.kappa);
+    let consensus = weighted_median_cols(&active_stake, &weights, n, kappa);
+
+    // Step 7: clip at consensus; entries over a zero consensus are dropped.
+    let clipped = weights.filter_map(|_, j, w| {
+        let c = consensus.get(usize::from(j)).copied().unwrap_or(ZERO);
+        if c < w {
+            (c > ZERO).then_some(c)
+        } else {
+            Some(w)
+        }
+    });
+
+    // Step 8: validator trust.
+    let validator_trust = clipped.row_sums();
+
+    // Step 9: incentive = normalised stake-weighted clipped weight per miner.
+    let mut incentive = clipped.vec_mul_left(&active_stake, n);
+    normalize(&mut incentive);
+
+    // Step 10: weights for bonds, W̃ = W + β(W̄ − W).
+    let beta = u16_proportion(params.bonds_penalty);
+    let weights_for_bonds = interpolate(&weights, &clipped, n, beta);
+
+    // Step 11: bonds and dividends.
+    let last_tempo = if params.last_mechanism_step_block == 0 {
+        st.current_block.saturating_sub(params.tempo)
+    } else {
+        params.last_mechanism_step_block.saturating_add(1)
+    };
+    let bond_input = BondInput {
+        n,
+        bonds: &st.bonds,
+        weights_for_bonds: &weights_for_bonds,
+        consensus: &consensus,
+        incentive: &incentive,
+        active_stake: &active_stake,
+        block_at_registration: &st.block_at_registration,
+        last_tempo,
+    };
+    let out = if params.yuma3 {
+        bonds::yuma3(params, &bond_input)
+    } else {
+        bonds::original(params, &bond_input)
+    };
+    let dividends = out.dividends;
+
+    // Step 12: emission split, with the fallback to stake when nothing is earned.
+    let combined: Vec<I32F32> = incentive
+        .iter()
+        .zip(&dividends)
+        .map(|(i, d)| i.saturating_add(*d))
+        .collect();
+    let emission_sum = sum(combined.iter().copied());
+    let share = |xs: &[I32F32]| -> Vec<I32F32> {
+        if emission_sum == ZERO {
+            xs.to_vec()
+        } else {
+            xs.iter().map(|&x| div(x, emission_sum)).collect()
+        }
+    };
+    let server_share = share(&incentive);
+    let mut validator_share = share(&dividends);
+    let mut combined_share = combined;
+    normalize(&mut combined_share);
+    if emission_sum == ZERO {
+        let fallback = if sum(active_stake.iter().copied()) == ZERO {
+            &stake
+        } else {
+            &active_stake
+        };
+        validator_share.clone_from(fallback);
+        combined_share.clone_from(fallback);
+    }
+    let budget = I96F32::saturating_from_num(input.emission);
+    let rao = |xs: &[I32F32]| -> Vec<u64> {
+        xs.iter()
+            .map(|&x| {
+                I96F32::saturating_from_num(x)
+                    .saturating_mul(budget)
+                    .saturating_to_num::<u64>()
+            })
+            .collect()
+    };
+
+    // Step 13: bond storage: uids with a new permit keep their EMA row, others none.
+    let stored_bonds: Vec<Vec<(u16, u16)>> = out
+        .bonds
+        .to_rows(to_u16_proportion)
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            if new_permit.get(i).copied().unwrap_or(false) {
+                row
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+
+    let u16s = |xs: &[I32F32]| xs.iter().map(|&x| to_u16_proportion(x)).collect();
+    let bits = |xs: &[I32F32]| xs.iter().map(|x| x.to_bits()).collect();
+    EpochOutput {
+        consensus: u16s(&consensus),
+        incentive: u16s(&incentive),
+        dividends: u16s(&dividends),
+        validator_trust: u16s(&validator_trust),
+        bonds: stored_bonds,
+        validator_permit: new_permit,
+        server_emission: rao(&server_share),
+        validator_emission: rao(&validator_share),
+        combined_emission: rao(&combined_share),
+        consensus_bits: bits(&consensus),
+        incentive_bits: bits(&incentive),
+        dividends_bits: bits(&dividends),
+        active,
+        stake_weight: u16s(&stake),
+    }
+}
+
+/// Step 5: stored weights as `I32F32` integers, masked — rows without a permit; the
+/// diagonal except the owner's; entries where the validator last updated at or before
+/// the miner registered; entries older than the miner under commit-reveal — then
+/// row-normalised.
+fn load_weights(params: &Params, input: &EpochInput, permit: &[bool]) -> Csr {
+    let st = &input.state;
+    let owner = params.owner_uid.map(usize::from);
+    let mut w = Csr::from_rows(st.weights.iter().enumerate().map(|(i, row)| {
+        let permitted = permit.get(i).copied().unwrap_or(false);
+        let updated = st.last_update.get(i).copied().unwrap_or(0);
+        let committed = st
+            .commit_block
+            .as_ref()
+            .map(|c| c.get(i).copied().unwrap_or(u64::MAX));
+        row.iter()
+            .filter(move |_| permitted)
+            .filter(move |&&(j, _)| usize::from(j) != i || owner == Some(i))
+            .filter(move |&&(j, _)| {
+                let registered = st
+                    .block_at_registration
+                    .get(usize::from(j))
+                    .copied()
+                    .unwrap_or(0);
+                updated > registered && committed.is_none_or(|c| c >= registered)
+            })
+            .map(|&(j, v)| (j, from_u16(v)))
+    }));
+    w.row_normalize();
+    w
+}
+
+/// `is_topk_nonzero`: true for the k largest values (stable ascending sort, so on ties
+/// at the cut lower uids lose), never for 0; every non-zero value if fewer than k.
+fn is_topk_nonzero(values: &[I32F32], k: usize) -> Vec<bool> {
+    let n = values.len();
+    let mut out: Vec<bool> = values.iter().map(|&v| v != ZERO).collect();
+    if n < k {
+        return out;
+    }
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.sort_by_key(|&i| values.get(i).copied().unwrap_or(ZERO));
+    for &i in idx.iter().take(n - k) {
+        if let Some(o) = out.get_mut(i) {
+            *o = false;
+        }
+    }
+    out
+}
+
+/// `interpolate_sparse(W, W̄, β)`: β = 0 and β = 1 return an input unchanged (explicit
+/// zeros kept); otherwise the union of entries, columns ascending, positives only.
+fn interpolate(w: &Csr, clipped: &Csr, n: usize, beta: I32F32) -> Csr {
+    if beta == ZERO {
+        return w.clone();
+    }
+    if beta == ONE {
+        return clipped.clone();
+    }
+    let mut a = Scratch::new(n);
+    let mut b = Scratch::new(n);
+    let mut rows = Vec::with_capacity(w.rows());
+    for i in 0..w.rows() {
+        for (j, v) in w.iter_row(i) {
+            a.add(j, v, |_, v| v);
+            b.add(j, ZERO, |old, _| old);
+        }
+        for (j, v) in clipped.iter_row(i) {
+            b.add(j, v, |_, v| v);
+            a.add(j, ZERO, |old, _| old);
+        }
+        let mut row = Vec::new();
+        let mut second = Vec::new();
+        b.drain_sorted(|j, v| second.push((j, v)));
+        let mut k = 0;
+        a.drain_sorted(|j, v1| {
+            let v2 = second.get(k).map_or(ZERO, |&(_, v)| v);
+            k += 1;
+            let x = v1.saturating_add(beta.saturating_mul(v2.saturating_sub(v1)));
+            if x > ZERO {
+                row.push((j, x));
+            }
+        });
+        rows.push(row);
+    }
+    Csr::from_rows(rows)
+}

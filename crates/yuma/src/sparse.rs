@@ -1,0 +1,284 @@
+//! Row-compressed sparse matrices and the `*_sparse` operations of `math.rs`.
+//!
+//! A row keeps its entries in stored order, as subtensor's `Vec<Vec<(u16, I32F32)>>`
+//! does; weight rows are stored in the order `set_weights` received them, and that order
+//! is observable (see [`Csr::visible`]). Every operation is O(entries); none allocates a
+//! dense n × n matrix.
+
+use crate::fixed::{I32F32, ZERO, div, sum};
+
+/// A sparse matrix with `rows()` rows, columns indexed by `u16` uid.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Csr {
+    /// `start[i]..start[i + 1]` are row i's entries; `start.len() == rows + 1`.
+    start: Vec<usize>,
+    col: Vec<u16>,
+    val: Vec<I32F32>,
+}
+
+impl Csr {
+    /// Builds a matrix from rows of `(column, value)` pairs.
+    pub(crate) fn from_rows<R, I>(rows: R) -> Self
+    where
+        R: IntoIterator<Item = I>,
+        I: IntoIterator<Item = (u16, I32F32)>,
+    {
+        let mut m = Self {
+            start: vec![0],
+            col: Vec::new(),
+            val: Vec::new(),
+        };
+        for row in rows {
+            for (j, v) in row {
+                m.col.push(j);
+                m.val.push(v);
+            }
+            m.start.push(m.col.len());
+        }
+        m
+    }
+
+    /// Number of rows.
+    pub(crate) fn rows(&self) -> usize {
+        self.start.len().saturating_sub(1)
+    }
+
+    /// Number of stored entries.
+    pub(crate) fn nnz(&self) -> usize {
+        self.col.len()
+    }
+
+    /// Row i's columns and values (empty past the last row).
+    pub(crate) fn row(&self, i: usize) -> (&[u16], &[I32F32]) {
+        let (a, b) = match (self.start.get(i), self.start.get(i + 1)) {
+            (Some(&a), Some(&b)) => (a, b),
+            _ => (0, 0),
+        };
+        (
+            self.col.get(a..b).unwrap_or_default(),
+            self.val.get(a..b).unwrap_or_default(),
+        )
+    }
+
+    /// Row i's entries as pairs.
+    pub(crate) fn iter_row(&self, i: usize) -> impl Iterator<Item = (u16, I32F32)> + '_ {
+        let (c, v) = self.row(i);
+        c.iter().copied().zip(v.iter().copied())
+    }
+
+    /// Every entry as `(row, column, value)`, rows in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, u16, I32F32)> + '_ {
+        (0..self.rows()).flat_map(move |i| self.iter_row(i).map(move |(j, v)| (i, j, v)))
+    }
+
+    /// A new matrix keeping, per entry, what `f(row, column, value)` returns.
+    pub(crate) fn filter_map(
+        &self,
+        mut f: impl FnMut(usize, u16, I32F32) -> Option<I32F32>,
+    ) -> Self {
+        let mut out = Self {
+            start: Vec::with_capacity(self.start.len()),
+            col: Vec::with_capacity(self.nnz()),
+            val: Vec::with_capacity(self.nnz()),
+        };
+        out.start.push(0);
+        for i in 0..self.rows() {
+            for (j, v) in self.iter_row(i) {
+                if let Some(w) = f(i, j, v) {
+                    out.col.push(j);
+                    out.val.push(w);
+                }
+            }
+            out.start.push(out.col.len());
+        }
+        out
+    }
+
+    /// Applies `f(row, column, value)` to every value in place.
+    pub(crate) fn map_in_place(&mut self, mut f: impl FnMut(usize, u16, I32F32) -> I32F32) {
+        for i in 0..self.rows() {
+            let (a, b) = (
+                self.start.get(i).copied().unwrap_or(0),
+                self.start.get(i + 1).copied().unwrap_or(0),
+            );
+            for k in a..b {
+                if let (Some(&j), Some(v)) = (self.col.get(k), self.val.get_mut(k)) {
+                    *v = f(i, j, *v);
+                }
+            }
+        }
+    }
+
+    /// `row_sum_sparse`.
+    pub(crate) fn row_sums(&self) -> Vec<I32F32> {
+        (0..self.rows())
+            .map(|i| sum(self.row(i).1.iter().copied()))
+            .collect()
+    }
+
+    /// Column sums over `columns` columns, saturating adds in row order.
+    pub(crate) fn col_sums(&self, columns: usize) -> Vec<I32F32> {
+        let mut sums = vec![ZERO; columns];
+        for (&j, &v) in self.col.iter().zip(&self.val) {
+            if let Some(s) = sums.get_mut(usize::from(j)) {
+                *s = s.saturating_add(v);
+            }
+        }
+        sums
+    }
+
+    /// `inplace_row_normalize_sparse`: rows with a positive sum are divided by it.
+    pub(crate) fn row_normalize(&mut self) {
+        let sums = self.row_sums();
+        self.map_in_place(|i, _, v| match sums.get(i) {
+            Some(&s) if s > ZERO => div(v, s),
+            _ => v,
+        });
+    }
+
+    /// `inplace_col_normalize_sparse`: columns with a non-zero sum are divided by it.
+    pub(crate) fn col_normalize(&mut self, columns: usize) {
+        let sums = self.col_sums(columns);
+        self.map_in_place(|_, j, v| match sums.get(usize::from(j)) {
+            Some(&s) if s != ZERO => div(v, s),
+            _ => v,
+        });
+    }
+
+    /// `inplace_col_max_upscale_sparse`: columns with a non-zero maximum are divided by it.
+    pub(crate) fn col_max_upscale(&mut self, columns: usize) {
+        let mut max = vec![ZERO; columns];
+        for (&j, &v) in self.col.iter().zip(&self.val) {
+            if let Some(m) = max.get_mut(usize::from(j))
+                && *m < v
+            {
+                *m = v;
+            }
+        }
+        self.map_in_place(|_, j, v| match max.get(usize::from(j)) {
+            Some(&m) if m != ZERO => div(v, m),
+            _ => v,
+        });
+    }
+
+    /// `matmul_sparse`: `out_j = Σ_i v_i · M_ij`, rows added in order.
+    pub(crate) fn vec_mul_left(&self, v: &[I32F32], columns: usize) -> Vec<I32F32> {
+        let mut out = vec![ZERO; columns];
+        for (i, j, m) in self.iter() {
+            let scale = v.get(i).copied().unwrap_or(ZERO);
+            if let Some(o) = out.get_mut(usize::from(j)) {
+                *o = o.saturating_add(scale.saturating_mul(m));
+            }
+        }
+        out
+    }
+
+    /// `matmul_transpose_sparse`: `out_i = Σ_j M_ij · v_j`.
+    pub(crate) fn mul_vec(&self, v: &[I32F32]) -> Vec<I32F32> {
+        (0..self.rows())
+            .map(|i| {
+                self.iter_row(i).fold(ZERO, |acc, (j, m)| {
+                    let x = v.get(usize::from(j)).copied().unwrap_or(ZERO);
+                    acc.saturating_add(x.saturating_mul(m))
+                })
+            })
+            .collect()
+    }
+
+    /// Per row, which entries the merge loop of `compute_liquid_alpha_values_sparse`
+    /// sees. That loop walks columns `0..n` with a forward-only cursor, so in a row whose
+    /// columns are not ascending an entry is seen only if its column exceeds every column
+    /// before it in the row. Sorted rows see every entry.
+    pub(crate) fn visible(&self) -> Vec<bool> {
+        let mut out = Vec::with_capacity(self.nnz());
+        for i in 0..self.rows() {
+            let mut max: Option<u16> = None;
+            for &j in self.row(i).0 {
+                let seen = max.is_none_or(|m| j > m);
+                if seen {
+                    max = Some(j);
+                }
+                out.push(seen);
+            }
+        }
+        out
+    }
+
+    /// Row i's entries with their flat index into [`Csr::visible`].
+    pub(crate) fn row_range(&self, i: usize) -> core::ops::Range<usize> {
+        match (self.start.get(i), self.start.get(i + 1)) {
+            (Some(&a), Some(&b)) => a..b,
+            _ => 0..0,
+        }
+    }
+
+    /// Converts to stored u16 rows with `f`.
+    pub(crate) fn to_rows<T>(&self, mut f: impl FnMut(I32F32) -> T) -> Vec<Vec<(u16, T)>> {
+        (0..self.rows())
+            .map(|i| self.iter_row(i).map(|(j, v)| (j, f(v))).collect())
+            .collect()
+    }
+}
+
+/// A reusable dense row of `n` cells that remembers which cells were touched, so
+/// per-row scatter/gather costs O(entries) rather than O(n).
+pub(crate) struct Scratch {
+    cell: Vec<Option<I32F32>>,
+    touched: Vec<u16>,
+}
+
+impl Scratch {
+    /// A scratch row of `n` empty cells.
+    pub(crate) fn new(n: usize) -> Self {
+        Self {
+            cell: vec![None; n],
+            touched: Vec::new(),
+        }
+    }
+
+    /// The value at column j, if set.
+    pub(crate) fn get(&self, j: u16) -> Option<I32F32> {
+        self.cell.get(usize::from(j)).copied().flatten()
+    }
+
+    /// Sets column j, or combines with the value already there.
+    pub(crate) fn add(
+        &mut self,
+        j: u16,
+        v: I32F32,
+        combine: impl FnOnce(I32F32, I32F32) -> I32F32,
+    ) {
+        if let Some(c) = self.cell.get_mut(usize::from(j)) {
+            match c {
+                Some(old) => *old = combine(*old, v),
+                None => {
+                    *c = Some(v);
+                    self.touched.push(j);
+                }
+            }
+        }
+    }
+
+    /// Touched columns in ascending order with their values; clears the scratch.
+    pub(crate) fn drain_sorted(&mut self, mut f: impl FnMut(u16, I32F32)) {
+        self.touched.sort_unstable();
+        for &j in &self.touched {
+            if let Some(c) = self.cell.get_mut(usize::from(j))
+                && let Some(v) = c.take()
+            {
+                f(j, v);
+            }
+        }
+        self.touched.clear();
+    }
+
+    /// Clears the scratch without reading it.
+    pub(crate) fn clear(&mut self) {
+        for &j in &self.touched {
+            if let Some(c) = self.cell.get_mut(usize::from(j)) {
+                *c = None;
+            }
+        }
+        self.touched.clear();
+    }
+}
