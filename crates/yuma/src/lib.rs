@@ -32,6 +32,7 @@
 //! - `sparse`, `fixed`: the sparse-matrix and fixed-point kernels.
 //! - [`max_upscale`]: how `set_weights` stores submitted weights.
 //! - [`sim`]: multi-epoch scenarios for subnet designers.
+//! - `wire` (feature `serde`): the JSON shape of `symbiont yuma epoch`.
 
 mod bonds;
 mod consensus;
@@ -42,6 +43,8 @@ pub mod sim;
 mod sparse;
 pub mod types;
 mod upscale;
+#[cfg(feature = "serde")]
+pub mod wire;
 
 pub use epoch::epoch;
 pub use error::{Error, Result};
