@@ -1,6 +1,7 @@
 //! The `symbiont` command line.
 
 use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
 
 use crate::cmd;
 
@@ -14,17 +15,38 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a node: the embedded ledger and its REST API.
+    Node(cmd::node::NodeCmd),
+    /// Write a genesis file.
+    Genesis(cmd::genesis::GenesisCmd),
     /// Create, import, list and export keys (Ethereum keystore v3).
     Keys(cmd::keys::KeysCmd),
+    /// Sign and submit transactions.
+    Tx(cmd::tx::TxCmd),
+    /// Query accounts, assets, blocks and transactions.
+    Query(cmd::query::QueryCmd),
     /// Yuma consensus: run one epoch from JSON, or simulate a scenario.
     Yuma(cmd::yuma::YumaCmd),
+    /// Benchmarks.
+    Bench(cmd::bench::BenchCmd),
 }
 
 /// Parses the command line and runs the chosen subcommand.
 pub fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     match cli.command {
+        Command::Node(c) => c.run(),
+        Command::Genesis(c) => c.run(),
         Command::Keys(c) => c.run(),
+        Command::Tx(c) => c.run(),
+        Command::Query(c) => c.run(),
         Command::Yuma(c) => c.run(),
+        Command::Bench(c) => c.run(),
     }
 }

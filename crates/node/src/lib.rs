@@ -1,6 +1,24 @@
 //! The Symbiont node: the composition root.
 //!
-//! - [`cli`]: the `symbiont` command line and its subcommands (in [`cmd`]).
+//! - [`cli`]: the `symbiont` command line; one module per subcommand in [`cmd`].
+//! - [`config`]: node configuration (defaults, TOML file, flags, environment).
+//! - [`server`]: opening the chain, serving the API, producing blocks.
+//! - [`app`]: the shared state behind the API and the producer.
+//! - [`mempool`], [`producer`], [`events`], [`metrics`]: the node's parts.
+//! - [`api`]: the REST API, the event stream and the OpenAPI document.
+//! - [`client`]: a typed HTTP client for the API (used by the CLI and the benchmark).
+//! - [`dev`]: well-known development keys.
 
+pub mod api;
+pub mod app;
 pub mod cli;
+pub mod client;
 pub mod cmd;
+pub mod config;
+pub mod dev;
+pub mod events;
+pub mod mempool;
+pub mod metrics;
+pub mod producer;
+pub mod server;
+pub mod units;

@@ -1,4 +1,9 @@
 //! One module per top-level subcommand.
 
+pub mod bench;
+pub mod genesis;
 pub mod keys;
+pub mod node;
+pub mod query;
+pub mod tx;
 pub mod yuma;

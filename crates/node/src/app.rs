@@ -1,0 +1,324 @@
+//! The node's shared state: the committed ledger state, the mempool, the store, the event
+//! stream and the metrics. HTTP handlers and the block producer both work through [`App`].
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex, RwLock, RwLockReadGuard},
+    time::Instant,
+};
+
+use ledger::{
+    Address, B256, Commit, Reject, State, Store, TxRecord, VerifiedTx,
+    exec::{BlockContext, build_block, precheck},
+    tx::SignedTx,
+};
+use tokio::sync::broadcast;
+
+use crate::{
+    events::Event,
+    mempool::{Admit, Mempool},
+    metrics::Metrics,
+};
+
+/// Why a submission failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// The transaction is refused.
+    #[error("{0}")]
+    Rejected(Reject),
+    /// The mempool is full.
+    #[error("mempool is full ({0} transactions); retry later")]
+    MempoolFull(usize),
+    /// The node failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Where a transaction stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxStatus {
+    /// In the mempool.
+    Pending,
+    /// In a committed block.
+    Committed(TxRecord),
+    /// Left out of a block and removed from the mempool.
+    Dropped(Reject),
+    /// Never seen (or forgotten).
+    Unknown,
+}
+
+/// Node settings the app needs at run time.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Address recorded as the proposer of produced blocks.
+    pub proposer: Address,
+    /// Maximum transactions per block.
+    pub max_block_txs: usize,
+    /// Mempool capacity.
+    pub mempool_capacity: usize,
+    /// How far ahead of the next nonce the mempool accepts.
+    pub nonce_window: u64,
+}
+
+/// The node's shared state.
+pub struct App {
+    config: AppConfig,
+    store: Arc<dyn Store>,
+    state: RwLock<State>,
+    mempool: Mutex<Mempool>,
+    dropped: Mutex<DroppedLog>,
+    events: broadcast::Sender<Event>,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+    started: Instant,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn poisoned<T>(_: T) -> SubmitError {
+    SubmitError::Internal("lock poisoned".into())
+}
+
+impl App {
+    /// An app over `store`, whose state must already be initialised.
+    pub fn new(config: AppConfig, store: Arc<dyn Store>, state: State) -> Self {
+        let (events, _) = broadcast::channel(4096);
+        App {
+            mempool: Mutex::new(Mempool::new(config.mempool_capacity, config.nonce_window)),
+            config,
+            store,
+            state: RwLock::new(state),
+            dropped: Mutex::new(DroppedLog::new(100_000)),
+            events,
+            metrics: Metrics::default(),
+            started: Instant::now(),
+        }
+    }
+
+    /// The committed state (read lock: hold it briefly).
+    pub fn state(&self) -> RwLockReadGuard<'_, State> {
+        match self.state.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// Chain id.
+    pub fn chain_id(&self) -> u64 {
+        self.state().params.chain_id
+    }
+
+    /// Seconds since start.
+    pub fn uptime_secs(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    /// Pending transaction count.
+    pub fn mempool_len(&self) -> usize {
+        self.mempool.lock().map_or(0, |m| m.len())
+    }
+
+    /// Subscribes to blocks and receipts.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// Verifies signatures of `txs` in parallel (on the rayon pool), then admits each in
+    /// order. One result per input, in order.
+    pub async fn submit_many(
+        self: &Arc<Self>,
+        txs: Vec<SignedTx>,
+    ) -> Vec<Result<B256, SubmitError>> {
+        let (send, recv) = tokio::sync::oneshot::channel();
+        let app = Arc::clone(self);
+        rayon::spawn(move || {
+            use rayon::prelude::*;
+            let state = app.state();
+            let chain_id = state.params.chain_id;
+            let verified: Vec<Result<VerifiedTx, Reject>> = txs
+                .into_par_iter()
+                .map(|t| t.verify(chain_id, &*state))
+                .collect();
+            drop(state);
+            let _ = send.send(app.admit(verified));
+        });
+        match recv.await {
+            Ok(r) => r,
+            Err(_) => vec![Err(SubmitError::Internal("verifier task failed".into()))],
+        }
+    }
+
+    /// Admits verified transactions into the mempool.
+    fn admit(&self, verified: Vec<Result<VerifiedTx, Reject>>) -> Vec<Result<B256, SubmitError>> {
+        let state = self.state();
+        let now = now_secs();
+        let mut pool = match self.mempool.lock() {
+            Ok(p) => p,
+            Err(e) => return verified.iter().map(|_| Err(poisoned(&e))).collect(),
+        };
+        let out: Vec<_> = verified
+            .into_iter()
+            .map(|v| {
+                let vtx = v.map_err(SubmitError::Rejected)?;
+                let next = state.nonce(&vtx.sender());
+                if vtx.signed.tx.nonce < next {
+                    // A committed transaction comes back as a duplicate, not as a stale nonce.
+                    if let Ok(Some(_)) = self.store.tx(&vtx.hash) {
+                        return Err(SubmitError::Rejected(Reject::Duplicate { hash: vtx.hash }));
+                    }
+                }
+                precheck(&state, &vtx, now).map_err(SubmitError::Rejected)?;
+                let hash = vtx.hash;
+                pool.insert(vtx, next).map_err(|a| match a {
+                    Admit::Reject(r) => SubmitError::Rejected(r),
+                    Admit::Full => SubmitError::MempoolFull(pool.len()),
+                })?;
+                Ok(hash)
+            })
+            .collect();
+        self.metrics.mempool_size.set(pool.len() as u64);
+        for r in &out {
+            match r {
+                Ok(_) => self.metrics.txs_accepted.inc(),
+                Err(SubmitError::Rejected(rej)) => self.metrics.rejected(rej.code()),
+                Err(SubmitError::MempoolFull(_)) => self.metrics.rejected("mempool_full"),
+                Err(SubmitError::Internal(_)) => self.metrics.rejected("internal"),
+            }
+        }
+        out
+    }
+
+    /// Where a transaction stands.
+    pub fn tx_status(&self, hash: &B256) -> Result<TxStatus, ledger::Error> {
+        if let Some(rec) = self.store.tx(hash)? {
+            return Ok(TxStatus::Committed(rec));
+        }
+        if self.mempool.lock().is_ok_and(|m| m.contains(hash)) {
+            return Ok(TxStatus::Pending);
+        }
+        if let Some(r) = self.dropped.lock().ok().and_then(|d| d.get(hash).cloned()) {
+            return Ok(TxStatus::Dropped(r));
+        }
+        Ok(TxStatus::Unknown)
+    }
+
+    /// Builds, commits and publishes the next block at `timestamp_ms`. Blocking: call it
+    /// from a blocking thread. Returns the committed head height.
+    pub fn produce_block(&self, timestamp_ms: u64) -> Result<u64, ledger::Error> {
+        let t0 = Instant::now();
+        let built = {
+            let state = self.state();
+            let candidates = match self.mempool.lock() {
+                Ok(pool) => pool.candidates(self.config.max_block_txs, |a| state.nonce(a)),
+                Err(_) => return Err(ledger::Error::Storage("mempool lock poisoned".into())),
+            };
+            let ctx = BlockContext {
+                timestamp_ms,
+                proposer: self.config.proposer,
+            };
+            build_block(&state, ctx, candidates)
+        };
+        let t_build = t0.elapsed();
+        let excluded = built.excluded.clone();
+        let head = built.head();
+        let commit = Commit::from(built);
+        self.store.commit(&commit)?;
+        let t_commit = t0.elapsed() - t_build;
+        match self.state.write() {
+            Ok(mut s) => s.apply_diff(&commit.diff, head),
+            Err(p) => p.into_inner().apply_diff(&commit.diff, head),
+        }
+        let mut gone: Vec<B256> = commit.tx_hashes.clone();
+        gone.extend(excluded.iter().map(|(h, _)| *h));
+        let stale = match self.mempool.lock() {
+            Ok(mut pool) => {
+                let state = self.state();
+                let stale = pool.remove(&gone, |a| state.nonce(a));
+                self.metrics.mempool_size.set(pool.len() as u64);
+                stale
+            }
+            Err(_) => vec![],
+        };
+        if let Ok(mut d) = self.dropped.lock() {
+            for (h, r) in excluded {
+                d.insert(h, r);
+            }
+            for (h, r) in stale {
+                d.insert(h, r);
+            }
+        }
+        self.metrics.block_committed(
+            head.height,
+            commit.tx_hashes.len() as u64,
+            t_build.as_secs_f64(),
+            t_commit.as_secs_f64(),
+        );
+        tracing::debug!(
+            height = head.height,
+            txs = commit.tx_hashes.len(),
+            build_ms = t_build.as_millis() as u64,
+            commit_ms = t_commit.as_millis() as u64,
+            "block committed"
+        );
+        if self.events.receiver_count() > 0 {
+            crate::events::publish(&self.events, &commit, &head);
+        }
+        Ok(head.height)
+    }
+}
+
+/// The wall clock in unix seconds.
+pub fn now_secs() -> u64 {
+    now_ms() / 1000
+}
+
+/// The wall clock in unix milliseconds.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A bounded log of transactions dropped from the mempool.
+#[derive(Debug)]
+struct DroppedLog {
+    cap: usize,
+    map: HashMap<B256, Reject>,
+    order: VecDeque<B256>,
+}
+
+impl DroppedLog {
+    fn new(cap: usize) -> Self {
+        DroppedLog {
+            cap,
+            map: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    fn insert(&mut self, h: B256, r: Reject) {
+        if self.map.insert(h, r).is_none() {
+            self.order.push_back(h);
+        }
+        while self.order.len() > self.cap {
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+    }
+
+    fn get(&self, h: &B256) -> Option<&Reject> {
+        self.map.get(h)
+    }
+}

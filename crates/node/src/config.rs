@@ -1,0 +1,149 @@
+//! Node configuration: defaults, overridden by a TOML file, overridden by flags and
+//! environment variables (`SYMBIONT_*`).
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use eyre::WrapErr;
+use ledger::Address;
+use serde::Deserialize;
+
+/// `symbiont node` options. Every flag can also come from the environment or the
+/// `[node]`-less TOML config file (same names with underscores).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct NodeArgs {
+    /// TOML config file [default: <data-dir>/config.toml if it exists]
+    #[arg(long, env = "SYMBIONT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory (database, dev keystore) [default: ~/.symbiont/node]
+    #[arg(long, env = "SYMBIONT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address the HTTP API listens on [default: 127.0.0.1:8420]
+    #[arg(long, env = "SYMBIONT_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Milliseconds between blocks [default: 1000]
+    #[arg(long, env = "SYMBIONT_BLOCK_TIME_MS")]
+    pub block_time_ms: Option<u64>,
+    /// Genesis file for a new chain (see `symbiont genesis new`); ignored once the chain exists
+    /// except to check it matches
+    #[arg(long, env = "SYMBIONT_GENESIS")]
+    pub genesis: Option<PathBuf>,
+    /// Maximum pending transactions [default: 200000]
+    #[arg(long, env = "SYMBIONT_MEMPOOL_CAPACITY")]
+    pub mempool_capacity: Option<usize>,
+    /// Maximum transactions per block [default: 50000]
+    #[arg(long, env = "SYMBIONT_MAX_BLOCK_TXS")]
+    pub max_block_txs: Option<usize>,
+    /// Address recorded as block proposer [default: the zero address]
+    #[arg(long, env = "SYMBIONT_PROPOSER")]
+    pub proposer: Option<Address>,
+    /// Development chain: if the data directory is empty, create a genesis funding ten
+    /// well-known dev keys (written to <data-dir>/keystore, passphrase in
+    /// <data-dir>/dev-password) and the "Devnet USD" stablecoin. Never use these keys for value.
+    #[arg(long, env = "SYMBIONT_DEV")]
+    pub dev: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    block_time_ms: Option<u64>,
+    genesis: Option<PathBuf>,
+    mempool_capacity: Option<usize>,
+    max_block_txs: Option<usize>,
+    proposer: Option<Address>,
+    dev: Option<bool>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// HTTP listen address (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// Time between blocks.
+    pub block_time: Duration,
+    /// Genesis file.
+    pub genesis: Option<PathBuf>,
+    /// Mempool capacity.
+    pub mempool_capacity: usize,
+    /// Maximum transactions per block.
+    pub max_block_txs: usize,
+    /// Proposer address.
+    pub proposer: Address,
+    /// Dev chain.
+    pub dev: bool,
+}
+
+/// The default data directory, `~/.symbiont/node`.
+pub fn default_data_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .map_or_else(|| PathBuf::from(".symbiont"), PathBuf::from)
+        .join(".symbiont/node")
+}
+
+impl NodeConfig {
+    /// Defaults for `data_dir`.
+    pub fn new(data_dir: PathBuf) -> Self {
+        NodeConfig {
+            data_dir,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8420)),
+            block_time: Duration::from_millis(1000),
+            genesis: None,
+            mempool_capacity: 200_000,
+            max_block_txs: 50_000,
+            proposer: Address::ZERO,
+            dev: false,
+        }
+    }
+
+    /// Resolves flags/env over the config file over defaults.
+    pub fn resolve(args: &NodeArgs) -> eyre::Result<Self> {
+        let file_path = match (&args.config, &args.data_dir) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(d)) => Some(d.join("config.toml")).filter(|p| p.exists()),
+            (None, None) => Some(default_data_dir().join("config.toml")).filter(|p| p.exists()),
+        };
+        let file = match &file_path {
+            Some(p) => read_file_config(p)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(default_data_dir);
+        let mut c = NodeConfig::new(data_dir);
+        if let Some(v) = args.listen.or(file.listen) {
+            c.listen = v;
+        }
+        if let Some(v) = args.block_time_ms.or(file.block_time_ms) {
+            eyre::ensure!(v > 0, "block time must be positive");
+            c.block_time = Duration::from_millis(v);
+        }
+        c.genesis = args.genesis.clone().or(file.genesis);
+        if let Some(v) = args.mempool_capacity.or(file.mempool_capacity) {
+            c.mempool_capacity = v;
+        }
+        if let Some(v) = args.max_block_txs.or(file.max_block_txs) {
+            c.max_block_txs = v;
+        }
+        if let Some(v) = args.proposer.or(file.proposer) {
+            c.proposer = v;
+        }
+        c.dev = args.dev || file.dev.unwrap_or(false);
+        Ok(c)
+    }
+}
+
+fn read_file_config(p: &Path) -> eyre::Result<FileConfig> {
+    let text =
+        std::fs::read_to_string(p).wrap_err_with(|| format!("reading config {}", p.display()))?;
+    toml::from_str(&text).wrap_err_with(|| format!("parsing config {}", p.display()))
+}

@@ -1,0 +1,192 @@
+//! Starting and stopping a node: open the chain, serve the API, produce blocks.
+
+use std::{net::SocketAddr, path::Path, sync::Arc};
+
+use eyre::{WrapErr, bail};
+use ledger::{Genesis, State, Store};
+use tokio::{sync::watch, task::JoinHandle};
+
+use crate::{
+    api,
+    app::{App, AppConfig, now_ms},
+    config::NodeConfig,
+    dev,
+    producer::{BlockProducer, SoloProducer},
+};
+
+/// A node running in this process.
+#[derive(Debug)]
+pub struct RunningNode {
+    /// The address the API listens on.
+    pub addr: SocketAddr,
+    /// The shared app.
+    pub app: Arc<App>,
+    shutdown: watch::Sender<bool>,
+    producer: JoinHandle<eyre::Result<()>>,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningNode {
+    /// Stops producing, drains the HTTP server and waits for both.
+    pub async fn shutdown(self) -> eyre::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.producer.await??;
+        self.server.await??;
+        Ok(())
+    }
+
+    /// Runs until ctrl-c or SIGTERM, or until block production fails.
+    pub async fn run_until_signal(mut self) -> eyre::Result<()> {
+        tokio::select! {
+            _ = shutdown_signal() => {
+                tracing::info!("shutting down");
+                self.shutdown().await
+            }
+            r = &mut self.producer => {
+                let _ = self.shutdown.send(true);
+                r?.wrap_err("block production stopped")?;
+                bail!("block production stopped")
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Opens the chain in the data directory (creating it from the genesis file or the dev
+/// genesis if empty) and returns the store and the state at its head.
+pub fn open_chain(config: &NodeConfig) -> eyre::Result<(Arc<ledger_db::Db>, State)> {
+    std::fs::create_dir_all(&config.data_dir)
+        .wrap_err_with(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let db_path = config.data_dir.join("ledger.redb");
+    let db = ledger_db::Db::open(&db_path)
+        .wrap_err_with(|| format!("opening {} (is another node using it?)", db_path.display()))?;
+    let genesis = match &config.genesis {
+        Some(p) => Some(read_genesis(p)?),
+        None => None,
+    };
+    if let Some(state) = db.load_state()? {
+        if let Some(g) = genesis {
+            let (_, commit) = g.build()?;
+            let stored = db.block(0)?.map(|b| b.header.hash());
+            if stored != Some(commit.block.header.hash()) {
+                bail!(
+                    "the genesis file does not match the chain in {}",
+                    config.data_dir.display()
+                );
+            }
+        }
+        tracing::info!(
+            height = state.head.height,
+            chain_id = state.params.chain_id,
+            "opened chain"
+        );
+        return Ok((Arc::new(db), state));
+    }
+    let genesis = match genesis {
+        Some(g) => g,
+        None if config.dev => dev_genesis(&config.data_dir)?,
+        None => bail!(
+            "no chain in {}: pass --genesis FILE (make one with `symbiont genesis new`) or --dev",
+            config.data_dir.display()
+        ),
+    };
+    let (state, commit) = genesis.build()?;
+    db.init(&state, &commit)?;
+    tracing::info!(
+        chain_id = state.params.chain_id,
+        "created chain from genesis"
+    );
+    Ok((Arc::new(db), state))
+}
+
+fn read_genesis(p: &Path) -> eyre::Result<Genesis> {
+    let text =
+        std::fs::read_to_string(p).wrap_err_with(|| format!("reading genesis {}", p.display()))?;
+    serde_json::from_str(&text).wrap_err_with(|| format!("parsing genesis {}", p.display()))
+}
+
+/// Writes the dev keystore and genesis into `dir` and returns the genesis.
+fn dev_genesis(dir: &Path) -> eyre::Result<Genesis> {
+    let keys = dev::dev_keys(10)?;
+    let store = wallet::KeyStore::open(dir.join("keystore"))?;
+    let have: Vec<_> = store.list()?.into_iter().map(|(a, _)| a).collect();
+    for k in &keys {
+        if !have.contains(&k.address()) {
+            store.store(
+                k,
+                dev::DEV_PASSPHRASE.as_bytes(),
+                wallet::ScryptParams::LIGHT,
+            )?;
+        }
+    }
+    std::fs::write(dir.join("dev-password"), dev::DEV_PASSPHRASE)?;
+    let addrs: Vec<_> = keys.iter().map(wallet::PrivateKey::address).collect();
+    let genesis = Genesis::dev(dev::DEV_CHAIN_ID, now_ms(), &addrs);
+    std::fs::write(
+        dir.join("genesis.json"),
+        serde_json::to_string_pretty(&genesis)?,
+    )?;
+    tracing::info!(keystore = %dir.join("keystore").display(), "dev chain: funded ten dev keys");
+    Ok(genesis)
+}
+
+/// Opens the chain, binds the API and starts producing blocks.
+pub async fn start(config: &NodeConfig) -> eyre::Result<RunningNode> {
+    let cfg = config.clone();
+    let (db, state) = tokio::task::spawn_blocking(move || open_chain(&cfg)).await??;
+    let app_config = AppConfig {
+        proposer: config.proposer,
+        max_block_txs: config.max_block_txs,
+        mempool_capacity: config.mempool_capacity,
+        nonce_window: 1024,
+    };
+    let store: Arc<dyn Store> = db;
+    let app = Arc::new(App::new(app_config, store, state));
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .wrap_err_with(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let (shutdown, rx) = watch::channel(false);
+    let producer = SoloProducer {
+        block_time: config.block_time,
+    };
+    let producer = tokio::spawn(producer.run(Arc::clone(&app), rx.clone()));
+    let router = api::router(Arc::clone(&app));
+    let mut srx = rx;
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = srx.changed().await;
+            })
+            .await
+    });
+    tracing::info!(%addr, "API listening");
+    Ok(RunningNode {
+        addr,
+        app,
+        shutdown,
+        producer,
+        server,
+    })
+}
