@@ -4,4 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod chain;
+mod dense;
+mod properties;
+mod random;
 mod vectors;
