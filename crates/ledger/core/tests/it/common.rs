@@ -1,0 +1,79 @@
+//! Fixtures: keys, a genesis, signing helpers and a tiny chain driver.
+
+use ledger::{
+    exec::{build_block, BlockContext},
+    genesis::{AmountStr, GenesisAsset},
+    tx::SignedTx,
+    Address, Asset, Call, Genesis, State, Tx, VerifiedTx,
+};
+use wallet::PrivateKey;
+
+pub const CHAIN_ID: u64 = 31_337;
+pub const MIN_FEE: u64 = 1_000;
+pub const T0_MS: u64 = 1_700_000_000_000;
+
+pub fn key(i: u32) -> PrivateKey {
+    let seed = alloy_primitives::keccak256(format!("test key {i}"));
+    PrivateKey::from_bytes(&seed.0).unwrap()
+}
+
+pub fn addr(i: u32) -> Address {
+    key(i).address()
+}
+
+/// Genesis: keys 0..n get 1,000 native and 1,000 USD; key 0 issues USD.
+pub fn genesis(n: u32) -> Genesis {
+    let alloc = (0..n).map(|i| (addr(i), AmountStr(1_000_000_000_000))).collect();
+    let usd = (0..n).map(|i| (addr(i), AmountStr(1_000_000_000))).collect();
+    Genesis {
+        chain_id: CHAIN_ID,
+        timestamp_ms: T0_MS,
+        min_fee: MIN_FEE,
+        alloc,
+        assets: vec![GenesisAsset {
+            name: "Devnet USD".into(),
+            version: "1".into(),
+            decimals: 6,
+            issuer: addr(0),
+            alloc: usd,
+        }],
+    }
+}
+
+pub fn usd() -> Address {
+    Asset::derive_id(addr(0), "Devnet USD")
+}
+
+pub fn state(n: u32) -> State {
+    genesis(n).build().unwrap().0
+}
+
+pub fn sign(k: &PrivateKey, nonce: u64, call: Call) -> SignedTx {
+    let tx = Tx { from: k.address(), nonce, fee: MIN_FEE, expiry: 0, call };
+    tx.sign_with(CHAIN_ID, |h| k.sign_hash(h).map(|s| s.to_bytes())).unwrap()
+}
+
+pub fn verify(state: &State, tx: SignedTx) -> VerifiedTx {
+    tx.verify(CHAIN_ID, state).unwrap()
+}
+
+/// Builds and applies one block at `T0 + height` seconds; returns the built block.
+pub fn step(state: &mut State, txs: Vec<SignedTx>) -> ledger::BuiltBlock {
+    let vtxs = txs.into_iter().map(|t| verify(state, t)).collect();
+    let ctx = BlockContext {
+        timestamp_ms: T0_MS + (state.head.height + 1) * 1000,
+        proposer: Address::ZERO,
+    };
+    let built = build_block(state, ctx, vtxs);
+    let head = built.head();
+    state.apply_diff(&built.diff, head);
+    built
+}
+
+/// Checks that the native and every asset's supply equal the sum of balances.
+pub fn assert_conserved(state: &State) {
+    assert_eq!(state.sum_balances(&ledger::NATIVE), state.native_supply, "native supply");
+    for (id, a) in &state.assets {
+        assert_eq!(state.sum_balances(id), a.supply, "supply of {}", a.name);
+    }
+}
