@@ -1,0 +1,8 @@
+//! Test fixtures and helpers shared by the workspace's tests. A dev-dependency only.
+//!
+//! - [`interop_dir`], [`run_node`]: run the scripts in `interop/` (ethers, viem from npm) for
+//!   differential tests against standard Ethereum libraries.
+
+pub mod interop;
+
+pub use interop::{interop_dir, repo_root, run_node, try_interop_dir};
