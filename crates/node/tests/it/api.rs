@@ -23,12 +23,17 @@ async fn transfer_round_trip_with_status_receipt_and_block() {
     let (s, block) = n.get(&format!("/v1/blocks/{height}")).await;
     assert_eq!(s, 200);
     assert_eq!(block["txs"][0]["tx"]["nonce"], 0);
-    let (s, by_hash) = n.get(&format!("/v1/blocks/{}", block["hash"].as_str().unwrap())).await;
+    let (s, by_hash) = n
+        .get(&format!("/v1/blocks/{}", block["hash"].as_str().unwrap()))
+        .await;
     assert_eq!(s, 200);
     assert_eq!(by_hash["header"], block["header"]);
     let (_, acct) = n.get(&format!("/v1/accounts/{}", addr(0))).await;
     assert_eq!(acct["nonce"], 1);
-    assert_eq!(n.balance(addr(1)).await, (1_000_000_000_000u128 + 7).to_string());
+    assert_eq!(
+        n.balance(addr(1)).await,
+        (1_000_000_000_000u128 + 7).to_string()
+    );
     n.node.shutdown().await.unwrap();
 }
 
@@ -36,7 +41,8 @@ async fn transfer_round_trip_with_status_receipt_and_block() {
 async fn bad_input_gets_a_precise_error_and_changes_nothing() {
     // Slow blocks so that pending transactions stay pending during the test.
     let n = start(Duration::from_secs(3600), 1000).await;
-    let before: Vec<String> = futures_util::future::join_all((0..4).map(|i| n.balance(addr(i)))).await;
+    let before: Vec<String> =
+        futures_util::future::join_all((0..4).map(|i| n.balance(addr(i)))).await;
 
     let negative_amount = serde_json::to_string(&transfer(0, 0, 1, 1))
         .unwrap()
@@ -44,21 +50,43 @@ async fn bad_input_gets_a_precise_error_and_changes_nothing() {
         .into_bytes();
     let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
         ("not json", b"{bad".to_vec(), 400, "malformed"),
-        ("missing field", br#"{"chainId":31337,"tx":{}}"#.to_vec(), 400, "malformed"),
-        ("unknown call", serde_json::to_vec(&serde_json::json!({
+        (
+            "missing field",
+            br#"{"chainId":31337,"tx":{}}"#.to_vec(),
+            400,
+            "malformed",
+        ),
+        (
+            "unknown call",
+            serde_json::to_vec(&serde_json::json!({
             "chainId": 31337, "signature": format!("0x{}", "11".repeat(65)),
-            "tx": {"from": addr(0), "nonce": 0, "fee": "1000", "call": {"type": "steal"}}})).unwrap(), 400, "malformed"),
+            "tx": {"from": addr(0), "nonce": 0, "fee": "1000", "call": {"type": "steal"}}}))
+            .unwrap(),
+            400,
+            "malformed",
+        ),
         ("negative amount", negative_amount, 400, "malformed"),
         ("oversized", vec![b' '; 70 * 1024], 413, "body_too_large"),
     ];
     for (name, body, status, code) in cases {
         let (s, v, _) = n.post("/v1/tx", body).await;
-        assert_eq!((s, v["code"].as_str().unwrap_or("")), (status, code), "{name}: {v}");
-        assert!(!v["message"].as_str().unwrap_or("").is_empty(), "{name}: no message");
+        assert_eq!(
+            (s, v["code"].as_str().unwrap_or("")),
+            (status, code),
+            "{name}: {v}"
+        );
+        assert!(
+            !v["message"].as_str().unwrap_or("").is_empty(),
+            "{name}: no message"
+        );
     }
 
     let mut tampered = transfer(0, 0, 1, 1);
-    tampered.tx.call = Call::Transfer { to: addr(2), asset: NATIVE, amount: 1_000 };
+    tampered.tx.call = Call::Transfer {
+        to: addr(2),
+        asset: NATIVE,
+        amount: 1_000,
+    };
     let mut wrong_chain = transfer(0, 0, 1, 1);
     wrong_chain.chain_id = 1;
     let k0 = key(0);
@@ -66,11 +94,57 @@ async fn bad_input_gets_a_precise_error_and_changes_nothing() {
         ("tampered", tampered, "signer_mismatch"),
         ("wrong chain", wrong_chain, "wrong_chain_id"),
         ("far future nonce", transfer(0, 5_000, 1, 1), "nonce_future"),
-        ("overspend", transfer(0, 0, 1, 2_000_000_000_000), "insufficient_funds"),
+        (
+            "overspend",
+            transfer(0, 0, 1, 2_000_000_000_000),
+            "insufficient_funds",
+        ),
         ("fee unpaid", transfer(9, 0, 1, 1), "insufficient_funds"),
-        ("low fee", signed(&k0, 0, 1, 0, Call::Transfer { to: addr(1), asset: NATIVE, amount: 1 }), "fee_too_low"),
-        ("expired", signed(&k0, 0, 1_000, 1_000, Call::Transfer { to: addr(1), asset: NATIVE, amount: 1 }), "expired"),
-        ("not issuer", signed(&key(1), 0, 1_000, 0, Call::Mint { asset: ledger::Asset::derive_id(addr(0), "Devnet USD"), to: addr(1), amount: 1 }), "ok"),
+        (
+            "low fee",
+            signed(
+                &k0,
+                0,
+                1,
+                0,
+                Call::Transfer {
+                    to: addr(1),
+                    asset: NATIVE,
+                    amount: 1,
+                },
+            ),
+            "fee_too_low",
+        ),
+        (
+            "expired",
+            signed(
+                &k0,
+                0,
+                1_000,
+                1_000,
+                Call::Transfer {
+                    to: addr(1),
+                    asset: NATIVE,
+                    amount: 1,
+                },
+            ),
+            "expired",
+        ),
+        (
+            "not issuer",
+            signed(
+                &key(1),
+                0,
+                1_000,
+                0,
+                Call::Mint {
+                    asset: ledger::Asset::derive_id(addr(0), "Devnet USD"),
+                    to: addr(1),
+                    amount: 1,
+                },
+            ),
+            "ok",
+        ),
     ];
     for (name, tx, code) in rejections {
         let (s, v) = n.submit(&tx).await;
@@ -89,9 +163,14 @@ async fn bad_input_gets_a_precise_error_and_changes_nothing() {
     assert_eq!((s, v["code"].as_str().unwrap()), (409, "duplicate"), "{v}");
     // Another transaction with the same nonce while the first is pending.
     let (s, v) = n.submit(&transfer(2, 0, 3, 3)).await;
-    assert_eq!((s, v["code"].as_str().unwrap()), (422, "nonce_pending"), "{v}");
+    assert_eq!(
+        (s, v["code"].as_str().unwrap()),
+        (422, "nonce_pending"),
+        "{v}"
+    );
 
-    let after: Vec<String> = futures_util::future::join_all((0..4).map(|i| n.balance(addr(i)))).await;
+    let after: Vec<String> =
+        futures_util::future::join_all((0..4).map(|i| n.balance(addr(i)))).await;
     assert_eq!(before, after, "rejected input must not change state");
     n.node.shutdown().await.unwrap();
 }
@@ -105,7 +184,11 @@ async fn committed_transaction_resubmitted_is_a_duplicate_and_old_nonce_is_stale
     let (s, v) = n.submit(&tx).await;
     assert_eq!((s, v["code"].as_str().unwrap()), (409, "duplicate"), "{v}");
     let (s, v) = n.submit(&transfer(0, 0, 2, 1)).await;
-    assert_eq!((s, v["code"].as_str().unwrap()), (422, "nonce_stale"), "{v}");
+    assert_eq!(
+        (s, v["code"].as_str().unwrap()),
+        (422, "nonce_stale"),
+        "{v}"
+    );
     n.node.shutdown().await.unwrap();
 }
 
@@ -114,8 +197,14 @@ async fn full_mempool_answers_503_with_retry_after() {
     let n = start(Duration::from_secs(3600), 2).await;
     assert_eq!(n.submit(&transfer(0, 0, 1, 1)).await.0, 202);
     assert_eq!(n.submit(&transfer(1, 0, 2, 1)).await.0, 202);
-    let (s, v, h) = n.post("/v1/tx", serde_json::to_vec(&transfer(2, 0, 3, 1)).unwrap()).await;
-    assert_eq!((s, v["code"].as_str().unwrap()), (503, "mempool_full"), "{v}");
+    let (s, v, h) = n
+        .post("/v1/tx", serde_json::to_vec(&transfer(2, 0, 3, 1)).unwrap())
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str().unwrap()),
+        (503, "mempool_full"),
+        "{v}"
+    );
     assert_eq!(h.get("retry-after").unwrap(), "1");
     n.node.shutdown().await.unwrap();
 }
@@ -150,7 +239,11 @@ async fn events_stream_blocks_and_receipts() {
     let mut saw_block = false;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let msg = tokio::time::timeout_at(deadline, ws.next()).await.unwrap().unwrap().unwrap();
+        let msg = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         let ev: serde_json::Value = serde_json::from_str(msg.to_text().unwrap()).unwrap();
         match ev["type"].as_str().unwrap() {
             "block" => saw_block = true,
@@ -186,12 +279,23 @@ async fn openapi_document_matches_the_router() {
         };
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap();
-        assert!(!text.contains("no such route"), "{path} is documented but not routed");
+        assert!(
+            !text.contains("no such route"),
+            "{path} is documented but not routed"
+        );
         assert!(status < 500, "{path}: {status}");
     }
     let (s, v) = n.get("/v1/nope").await;
     assert_eq!((s, v["code"].as_str().unwrap()), (404, "not_found"));
-    let metrics = n.http.get(format!("{}/metrics", n.url)).send().await.unwrap().text().await.unwrap();
+    let metrics = n
+        .http
+        .get(format!("{}/metrics", n.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("symbiont_head_height"));
     n.node.shutdown().await.unwrap();
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ledger::{genesis::AmountStr, tx::SignedTx, Address, Call, Genesis, Tx};
+use ledger::{Address, Call, Genesis, Tx, genesis::AmountStr, tx::SignedTx};
 use node::{config::NodeConfig, server::RunningNode};
 use wallet::PrivateKey;
 
@@ -38,21 +38,53 @@ pub async fn start(block_time: Duration, mempool_capacity: usize) -> TestNode {
     c.mempool_capacity = mempool_capacity;
     let node = node::server::start(&c).await.unwrap();
     let url = format!("http://{}", node.addr);
-    TestNode { node, url, http: reqwest::Client::new(), _dir: dir }
+    TestNode {
+        node,
+        url,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
 }
 
 pub fn signed(k: &PrivateKey, nonce: u64, fee: u64, expiry: u64, call: Call) -> SignedTx {
-    let tx = Tx { from: k.address(), nonce, fee, expiry, call };
-    tx.sign_with(CHAIN_ID, |h| k.sign_hash(h).map(|s| s.to_bytes())).unwrap()
+    let tx = Tx {
+        from: k.address(),
+        nonce,
+        fee,
+        expiry,
+        call,
+    };
+    tx.sign_with(CHAIN_ID, |h| k.sign_hash(h).map(|s| s.to_bytes()))
+        .unwrap()
 }
 
 pub fn transfer(i: u32, nonce: u64, to: u32, amount: u128) -> SignedTx {
-    signed(&key(i), nonce, 1_000, 0, Call::Transfer { to: addr(to), asset: ledger::NATIVE, amount })
+    signed(
+        &key(i),
+        nonce,
+        1_000,
+        0,
+        Call::Transfer {
+            to: addr(to),
+            asset: ledger::NATIVE,
+            amount,
+        },
+    )
 }
 
 impl TestNode {
-    pub async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
-        let r = self.http.post(format!("{}{path}", self.url)).body(body).send().await.unwrap();
+    pub async fn post(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         let headers = r.headers().clone();
         let v = r.json().await.unwrap_or(serde_json::Value::Null);
@@ -60,7 +92,12 @@ impl TestNode {
     }
 
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        let r = self.http.get(format!("{}{path}", self.url)).send().await.unwrap();
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
@@ -72,7 +109,10 @@ impl TestNode {
 
     pub async fn balance(&self, a: Address) -> String {
         let (_, v) = self.get(&format!("/v1/accounts/{a}")).await;
-        v["balances"]["0x0000000000000000000000000000000000000000"].as_str().unwrap_or("0").to_owned()
+        v["balances"]["0x0000000000000000000000000000000000000000"]
+            .as_str()
+            .unwrap_or("0")
+            .to_owned()
     }
 
     /// Waits until `hash` is committed; returns the status document.

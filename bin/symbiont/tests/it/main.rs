@@ -1,0 +1,4 @@
+//! End-to-end tests of the `symbiont` binary.
+
+mod cli;
+mod crash;
