@@ -25,7 +25,7 @@ pub mod store;
 pub mod tx;
 mod util;
 
-pub use alloy_primitives::{keccak256, Address, B256, U256};
+pub use alloy_primitives::{Address, B256, U256, keccak256};
 pub use asset::{Asset, AssetId, NATIVE};
 pub use block::{Block, Header};
 pub use error::{Error, Reject, Result};

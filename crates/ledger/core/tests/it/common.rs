@@ -1,10 +1,10 @@
 //! Fixtures: keys, a genesis, signing helpers and a tiny chain driver.
 
 use ledger::{
-    exec::{build_block, BlockContext},
+    Address, Asset, Call, Genesis, State, Tx, VerifiedTx,
+    exec::{BlockContext, build_block},
     genesis::{AmountStr, GenesisAsset},
     tx::SignedTx,
-    Address, Asset, Call, Genesis, State, Tx, VerifiedTx,
 };
 use wallet::PrivateKey;
 
@@ -23,8 +23,12 @@ pub fn addr(i: u32) -> Address {
 
 /// Genesis: keys 0..n get 1,000 native and 1,000 USD; key 0 issues USD.
 pub fn genesis(n: u32) -> Genesis {
-    let alloc = (0..n).map(|i| (addr(i), AmountStr(1_000_000_000_000))).collect();
-    let usd = (0..n).map(|i| (addr(i), AmountStr(1_000_000_000))).collect();
+    let alloc = (0..n)
+        .map(|i| (addr(i), AmountStr(1_000_000_000_000)))
+        .collect();
+    let usd = (0..n)
+        .map(|i| (addr(i), AmountStr(1_000_000_000)))
+        .collect();
     Genesis {
         chain_id: CHAIN_ID,
         timestamp_ms: T0_MS,
@@ -49,8 +53,15 @@ pub fn state(n: u32) -> State {
 }
 
 pub fn sign(k: &PrivateKey, nonce: u64, call: Call) -> SignedTx {
-    let tx = Tx { from: k.address(), nonce, fee: MIN_FEE, expiry: 0, call };
-    tx.sign_with(CHAIN_ID, |h| k.sign_hash(h).map(|s| s.to_bytes())).unwrap()
+    let tx = Tx {
+        from: k.address(),
+        nonce,
+        fee: MIN_FEE,
+        expiry: 0,
+        call,
+    };
+    tx.sign_with(CHAIN_ID, |h| k.sign_hash(h).map(|s| s.to_bytes()))
+        .unwrap()
 }
 
 pub fn verify(state: &State, tx: SignedTx) -> VerifiedTx {
@@ -72,7 +83,11 @@ pub fn step(state: &mut State, txs: Vec<SignedTx>) -> ledger::BuiltBlock {
 
 /// Checks that the native and every asset's supply equal the sum of balances.
 pub fn assert_conserved(state: &State) {
-    assert_eq!(state.sum_balances(&ledger::NATIVE), state.native_supply, "native supply");
+    assert_eq!(
+        state.sum_balances(&ledger::NATIVE),
+        state.native_supply,
+        "native supply"
+    );
     for (id, a) in &state.assets {
         assert_eq!(state.sum_balances(id), a.supply, "supply of {}", a.name);
     }

@@ -1,14 +1,21 @@
 //! EIP-3009 semantics: authorization signed under the asset's domain, relayed by anyone.
 
 use ledger::{
+    B256, Call, State, Status,
     eip3009::{self, Authorization, AuthorizationState, Cancellation},
     tx::Signature,
-    Call, State, Status, B256,
 };
 
 use crate::common::*;
 
-fn authorization(s: &State, payer: u32, to: u32, value: u128, nonce: u8, window: (u64, u64)) -> Authorization {
+fn authorization(
+    s: &State,
+    payer: u32,
+    to: u32,
+    value: u128,
+    nonce: u8,
+    window: (u64, u64),
+) -> Authorization {
     let mut a = Authorization {
         asset: usd(),
         from: addr(payer),
@@ -21,7 +28,12 @@ fn authorization(s: &State, payer: u32, to: u32, value: u128, nonce: u8, window:
     };
     let asset = &s.assets[&usd()];
     let d = eip3009::domain(&asset.name, &asset.version, CHAIN_ID, usd());
-    a.signature = Signature(key(payer).sign_hash(&a.signing_hash(&d)).unwrap().to_bytes());
+    a.signature = Signature(
+        key(payer)
+            .sign_hash(&a.signing_hash(&d))
+            .unwrap()
+            .to_bytes(),
+    );
     a
 }
 
@@ -38,12 +50,21 @@ fn relayed_transfer_with_authorization_pays_and_uses_the_nonce_once() {
     let now = T0_MS / 1000;
     let a = authorization(&s, 1, 2, 250, 7, (0, now + 3600));
     // Key 0 relays (pays the fee); key 1's USD moves to key 2.
-    let b = step(&mut s, vec![sign(&key(0), 0, Call::TransferWithAuthorization(a.clone()))]);
+    let b = step(
+        &mut s,
+        vec![sign(&key(0), 0, Call::TransferWithAuthorization(a.clone()))],
+    );
     assert_eq!(status_code(&b.receipts[0].status), "ok");
     assert_eq!(s.balance(&addr(2), &usd()), 1_000_000_000 + 250);
-    assert_eq!(s.authorization_state(&(usd(), addr(1), a.nonce)), AuthorizationState::Used);
+    assert_eq!(
+        s.authorization_state(&(usd(), addr(1), a.nonce)),
+        AuthorizationState::Used
+    );
     // Relayed again (by someone else): the nonce is spent.
-    let b = step(&mut s, vec![sign(&key(2), 0, Call::TransferWithAuthorization(a))]);
+    let b = step(
+        &mut s,
+        vec![sign(&key(2), 0, Call::TransferWithAuthorization(a))],
+    );
     assert_eq!(status_code(&b.receipts[0].status), "authorization_used");
     assert_eq!(s.balance(&addr(2), &usd()), 1_000_000_000 + 250);
     assert_conserved(&s);
@@ -62,7 +83,10 @@ fn window_is_strict_on_both_ends() {
             sign(&key(0), 1, Call::TransferWithAuthorization(too_late)),
         ],
     );
-    assert_eq!(status_code(&b.receipts[0].status), "authorization_not_yet_valid");
+    assert_eq!(
+        status_code(&b.receipts[0].status),
+        "authorization_not_yet_valid"
+    );
     assert_eq!(status_code(&b.receipts[1].status), "authorization_expired");
 }
 
@@ -72,14 +96,20 @@ fn authorization_signed_by_someone_else_or_for_another_domain_is_refused() {
     let mut a = authorization(&s, 1, 2, 1, 1, (0, u64::MAX));
     a.value = 2; // the payer signed 1
     let tx = sign(&key(0), 0, Call::TransferWithAuthorization(a));
-    assert_eq!(tx.verify(CHAIN_ID, &s).unwrap_err().code(), "bad_authorization");
+    assert_eq!(
+        tx.verify(CHAIN_ID, &s).unwrap_err().code(),
+        "bad_authorization"
+    );
 
     // Signed under the ledger's own domain instead of the asset's.
     let mut a = authorization(&s, 1, 2, 1, 1, (0, u64::MAX));
     let wrong = a.signing_hash(&ledger::tx::domain(CHAIN_ID));
     a.signature = Signature(key(1).sign_hash(&wrong).unwrap().to_bytes());
     let tx = sign(&key(0), 0, Call::TransferWithAuthorization(a));
-    assert_eq!(tx.verify(CHAIN_ID, &s).unwrap_err().code(), "bad_authorization");
+    assert_eq!(
+        tx.verify(CHAIN_ID, &s).unwrap_err().code(),
+        "bad_authorization"
+    );
 }
 
 #[test]
@@ -103,7 +133,11 @@ fn cancel_authorization_blocks_later_use() {
             sign(&key(0), 2, Call::CancelAuthorization(c)),
         ],
     );
-    let codes: Vec<_> = b.receipts.iter().map(|r| status_code(&r.status).to_owned()).collect();
+    let codes: Vec<_> = b
+        .receipts
+        .iter()
+        .map(|r| status_code(&r.status).to_owned())
+        .collect();
     assert_eq!(codes, ["ok", "authorization_used", "authorization_used"]);
     assert_eq!(
         s.authorization_state(&(usd(), addr(1), B256::repeat_byte(9))),
@@ -130,6 +164,9 @@ fn eip3009_typehash_matches_the_standard() {
     };
     assert_eq!(t.eip712_type_hash(), th);
     let th = keccak256("CancelAuthorization(address authorizer,bytes32 nonce)");
-    let c = eip3009::typed::CancelAuthorization { authorizer: addr(1), nonce: B256::ZERO };
+    let c = eip3009::typed::CancelAuthorization {
+        authorizer: addr(1),
+        nonce: B256::ZERO,
+    };
     assert_eq!(c.eip712_type_hash(), th);
 }

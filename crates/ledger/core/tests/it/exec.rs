@@ -1,9 +1,8 @@
 //! Execution rules of the call kinds and the inclusion checks.
 
 use ledger::{
-    apply_block,
-    exec::{build_block, precheck, BlockContext},
-    Address, Call, Reject, Status, Tx, NATIVE,
+    Address, Call, NATIVE, Reject, Status, Tx, apply_block,
+    exec::{BlockContext, build_block, precheck},
 };
 
 use crate::common::*;
@@ -12,11 +11,18 @@ use crate::common::*;
 fn transfer_moves_value_and_burns_fee() {
     let mut s = state(2);
     let before = s.native_supply;
-    let call = Call::Transfer { to: addr(1), asset: NATIVE, amount: 500 };
+    let call = Call::Transfer {
+        to: addr(1),
+        asset: NATIVE,
+        amount: 500,
+    };
     let b = step(&mut s, vec![sign(&key(0), 0, call)]);
     assert!(b.receipts[0].status.is_success());
     assert_eq!(s.balance(&addr(1), &NATIVE), 1_000_000_000_000 + 500);
-    assert_eq!(s.balance(&addr(0), &NATIVE), 1_000_000_000_000 - 500 - u128::from(MIN_FEE));
+    assert_eq!(
+        s.balance(&addr(0), &NATIVE),
+        1_000_000_000_000 - 500 - u128::from(MIN_FEE)
+    );
     assert_eq!(s.native_supply, before - u128::from(MIN_FEE));
     assert_eq!(s.nonce(&addr(0)), 1);
     assert_conserved(&s);
@@ -25,7 +31,11 @@ fn transfer_moves_value_and_burns_fee() {
 #[test]
 fn failed_call_burns_fee_uses_nonce_changes_nothing_else() {
     let mut s = state(2);
-    let call = Call::Transfer { to: addr(1), asset: usd(), amount: 10_000_000_000 };
+    let call = Call::Transfer {
+        to: addr(1),
+        asset: usd(),
+        amount: 10_000_000_000,
+    };
     let b = step(&mut s, vec![sign(&key(1), 0, call)]);
     match &b.receipts[0].status {
         Status::Failed { code, .. } => assert_eq!(code, "insufficient_funds"),
@@ -43,10 +53,40 @@ fn mint_and_burn_only_by_issuer() {
     let b = step(
         &mut s,
         vec![
-            sign(&key(0), 0, Call::Mint { asset: usd(), to: addr(1), amount: 7 }),
-            sign(&key(1), 0, Call::Mint { asset: usd(), to: addr(1), amount: 7 }),
-            sign(&key(0), 1, Call::Burn { asset: usd(), amount: 3 }),
-            sign(&key(1), 1, Call::Burn { asset: usd(), amount: 3 }),
+            sign(
+                &key(0),
+                0,
+                Call::Mint {
+                    asset: usd(),
+                    to: addr(1),
+                    amount: 7,
+                },
+            ),
+            sign(
+                &key(1),
+                0,
+                Call::Mint {
+                    asset: usd(),
+                    to: addr(1),
+                    amount: 7,
+                },
+            ),
+            sign(
+                &key(0),
+                1,
+                Call::Burn {
+                    asset: usd(),
+                    amount: 3,
+                },
+            ),
+            sign(
+                &key(1),
+                1,
+                Call::Burn {
+                    asset: usd(),
+                    amount: 3,
+                },
+            ),
         ],
     );
     let codes: Vec<_> = b
@@ -71,41 +111,73 @@ fn inclusion_checks_exclude_bad_nonce_low_fee_expired_and_unfunded() {
         nonce: 0,
         fee: MIN_FEE,
         expiry: 5,
-        call: Call::Transfer { to: addr(1), asset: NATIVE, amount: 1 },
+        call: Call::Transfer {
+            to: addr(1),
+            asset: NATIVE,
+            amount: 1,
+        },
     };
     let k0 = key(0);
-    let sign_tx = |t: Tx| t.sign_with(CHAIN_ID, |h| k0.sign_hash(h).map(|s| s.to_bytes())).unwrap();
+    let sign_tx = |t: Tx| {
+        t.sign_with(CHAIN_ID, |h| k0.sign_hash(h).map(|s| s.to_bytes()))
+            .unwrap()
+    };
     let expired_tx = sign_tx(expired.clone());
     expired.expiry = 0;
     expired.fee = 1;
     let low_fee = sign_tx(expired);
-    let call = Call::Transfer { to: addr(1), asset: NATIVE, amount: 1 };
+    let call = Call::Transfer {
+        to: addr(1),
+        asset: NATIVE,
+        amount: 1,
+    };
     let candidates = vec![
-        verify(&s, sign(&key(0), 1, call.clone())),  // future nonce
-        verify(&s, expired_tx),                       // expired
-        verify(&s, low_fee),                          // fee too low
+        verify(&s, sign(&key(0), 1, call.clone())), // future nonce
+        verify(&s, expired_tx),                     // expired
+        verify(&s, low_fee),                        // fee too low
         verify(&s, sign(&stranger, 0, call.clone())), // cannot pay the fee
     ];
-    let ctx = BlockContext { timestamp_ms: T0_MS + 1000, proposer: Address::ZERO };
+    let ctx = BlockContext {
+        timestamp_ms: T0_MS + 1000,
+        proposer: Address::ZERO,
+    };
     let b = build_block(&s, ctx, candidates);
     assert!(b.block.txs.is_empty());
     let codes: Vec<_> = b.excluded.iter().map(|(_, r)| r.code()).collect();
-    assert_eq!(codes, ["nonce_future", "expired", "fee_too_low", "insufficient_funds"]);
+    assert_eq!(
+        codes,
+        [
+            "nonce_future",
+            "expired",
+            "fee_too_low",
+            "insufficient_funds"
+        ]
+    );
 }
 
 #[test]
 fn signature_checks() {
     let s = state(2);
-    let call = Call::Transfer { to: addr(1), asset: NATIVE, amount: 1 };
+    let call = Call::Transfer {
+        to: addr(1),
+        asset: NATIVE,
+        amount: 1,
+    };
     let good = sign(&key(0), 0, call.clone());
 
     let mut wrong_chain = good.clone();
     wrong_chain.chain_id = 1;
-    assert_eq!(wrong_chain.verify(CHAIN_ID, &s).unwrap_err().code(), "wrong_chain_id");
+    assert_eq!(
+        wrong_chain.verify(CHAIN_ID, &s).unwrap_err().code(),
+        "wrong_chain_id"
+    );
 
     let mut tampered = good.clone();
     tampered.tx.nonce = 5;
-    assert_eq!(tampered.verify(CHAIN_ID, &s).unwrap_err().code(), "signer_mismatch");
+    assert_eq!(
+        tampered.verify(CHAIN_ID, &s).unwrap_err().code(),
+        "signer_mismatch"
+    );
 
     // The same signature with s flipped to the high half of the curve order is malleable.
     let mut high_s = good.clone();
@@ -124,23 +196,37 @@ fn signature_checks() {
 
     let mut bad_v = good.clone();
     bad_v.signature.0[64] = 29;
-    assert_eq!(bad_v.verify(CHAIN_ID, &s).unwrap_err().code(), "bad_signature");
+    assert_eq!(
+        bad_v.verify(CHAIN_ID, &s).unwrap_err().code(),
+        "bad_signature"
+    );
     assert!(good.verify(CHAIN_ID, &s).is_ok());
 }
 
 #[test]
 fn precheck_catches_unfunded_native_transfer() {
     let s = state(2);
-    let call = Call::Transfer { to: addr(1), asset: NATIVE, amount: 2_000_000_000_000 };
+    let call = Call::Transfer {
+        to: addr(1),
+        asset: NATIVE,
+        amount: 2_000_000_000_000,
+    };
     let v = verify(&s, sign(&key(0), 0, call));
-    assert_eq!(precheck(&s, &v, T0_MS / 1000).unwrap_err().code(), "insufficient_funds");
+    assert_eq!(
+        precheck(&s, &v, T0_MS / 1000).unwrap_err().code(),
+        "insufficient_funds"
+    );
 }
 
 #[test]
 fn apply_block_rejects_tampered_blocks() {
     let mut s = state(2);
     let s0 = s.clone();
-    let call = Call::Transfer { to: addr(1), asset: NATIVE, amount: 1 };
+    let call = Call::Transfer {
+        to: addr(1),
+        asset: NATIVE,
+        amount: 1,
+    };
     let built = step(&mut s, vec![sign(&key(0), 0, call)]);
     let (diff, receipts) = apply_block(&s0, &built.block).unwrap();
     assert_eq!(diff, built.diff);
@@ -162,7 +248,15 @@ fn apply_block_rejects_tampered_blocks() {
 
 #[test]
 fn json_wire_format_round_trips_and_is_strict() {
-    let tx = sign(&key(0), 3, Call::Transfer { to: addr(1), asset: usd(), amount: 12345 });
+    let tx = sign(
+        &key(0),
+        3,
+        Call::Transfer {
+            to: addr(1),
+            asset: usd(),
+            amount: 12345,
+        },
+    );
     let json = serde_json::to_string(&tx).unwrap();
     assert!(json.contains(r#""type":"transfer""#), "{json}");
     assert!(json.contains(r#""amount":"12345""#), "{json}");

@@ -4,4 +4,5 @@
 mod common;
 mod eip3009;
 mod exec;
+mod interop;
 mod props;

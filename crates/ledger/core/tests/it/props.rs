@@ -2,7 +2,7 @@
 //! deterministic and agrees with the producer, and replaying the blocks rebuilds the same
 //! state root.
 
-use ledger::{apply_block, Call, SignedTx, NATIVE};
+use ledger::{Call, NATIVE, SignedTx, apply_block};
 use proptest::prelude::*;
 
 use crate::common::*;
@@ -22,9 +22,21 @@ fn op() -> impl Strategy<Value = Op> {
     // Amounts straddle the balances so that some calls fail.
     let amount = prop_oneof![1u128..1_000, 999_999_999_000u128..1_000_000_001_000];
     prop_oneof![
-        (who.clone(), who.clone(), amount.clone()).prop_map(|(from, to, amount)| Op::Native { from, to, amount }),
-        (who.clone(), who.clone(), amount.clone()).prop_map(|(from, to, amount)| Op::Usd { from, to, amount }),
-        (who.clone(), who.clone(), amount.clone()).prop_map(|(by, to, amount)| Op::Mint { by, to, amount }),
+        (who.clone(), who.clone(), amount.clone()).prop_map(|(from, to, amount)| Op::Native {
+            from,
+            to,
+            amount
+        }),
+        (who.clone(), who.clone(), amount.clone()).prop_map(|(from, to, amount)| Op::Usd {
+            from,
+            to,
+            amount
+        }),
+        (who.clone(), who.clone(), amount.clone()).prop_map(|(by, to, amount)| Op::Mint {
+            by,
+            to,
+            amount
+        }),
         (who, amount).prop_map(|(by, amount)| Op::Burn { by, amount }),
     ]
 }
@@ -38,10 +50,37 @@ fn blocks(ops: &[Vec<Op>]) -> Vec<Vec<SignedTx>> {
                 .iter()
                 .map(|op| {
                     let (signer, call) = match *op {
-                        Op::Native { from, to, amount } => (from, Call::Transfer { to: addr(to), asset: NATIVE, amount }),
-                        Op::Usd { from, to, amount } => (from, Call::Transfer { to: addr(to), asset: usd(), amount }),
-                        Op::Mint { by, to, amount } => (by, Call::Mint { asset: usd(), to: addr(to), amount }),
-                        Op::Burn { by, amount } => (by, Call::Burn { asset: usd(), amount }),
+                        Op::Native { from, to, amount } => (
+                            from,
+                            Call::Transfer {
+                                to: addr(to),
+                                asset: NATIVE,
+                                amount,
+                            },
+                        ),
+                        Op::Usd { from, to, amount } => (
+                            from,
+                            Call::Transfer {
+                                to: addr(to),
+                                asset: usd(),
+                                amount,
+                            },
+                        ),
+                        Op::Mint { by, to, amount } => (
+                            by,
+                            Call::Mint {
+                                asset: usd(),
+                                to: addr(to),
+                                amount,
+                            },
+                        ),
+                        Op::Burn { by, amount } => (
+                            by,
+                            Call::Burn {
+                                asset: usd(),
+                                amount,
+                            },
+                        ),
                     };
                     let n = &mut nonces[signer as usize];
                     *n += 1;

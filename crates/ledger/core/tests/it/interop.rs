@@ -1,0 +1,230 @@
+//! Differential tests against viem (npm): the EIP-712 typed data of every call kind and of
+//! EIP-3009 authorizations hashes identically; a signature viem makes is accepted by the
+//! ledger; a signature the ledger's wallet makes recovers in viem to the signer.
+
+use ledger::{
+    Address, B256, Call, SignedTx, Tx,
+    eip3009::{self, Authorization, Cancellation},
+    tx::Signature,
+};
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+fn field(name: &str, ty: &str) -> Value {
+    json!({ "name": name, "type": ty })
+}
+
+/// The typed data a wallet is asked to sign for `tx` (eth_signTypedData_v4 shape).
+fn typed_data(tx: &Tx) -> Value {
+    let common = |mut fields: Vec<Value>| {
+        fields.extend([
+            field("nonce", "uint64"),
+            field("fee", "uint64"),
+            field("expiry", "uint64"),
+        ]);
+        fields
+    };
+    let (primary, fields, mut message) = match &tx.call {
+        Call::Transfer { to, asset, amount } => (
+            "Transfer",
+            common(vec![
+                field("from", "address"),
+                field("to", "address"),
+                field("asset", "address"),
+                field("amount", "uint256"),
+            ]),
+            json!({ "to": to, "asset": asset, "amount": amount.to_string() }),
+        ),
+        Call::Mint { asset, to, amount } => (
+            "Mint",
+            common(vec![
+                field("from", "address"),
+                field("asset", "address"),
+                field("to", "address"),
+                field("amount", "uint256"),
+            ]),
+            json!({ "asset": asset, "to": to, "amount": amount.to_string() }),
+        ),
+        Call::Burn { asset, amount } => (
+            "Burn",
+            common(vec![
+                field("from", "address"),
+                field("asset", "address"),
+                field("amount", "uint256"),
+            ]),
+            json!({ "asset": asset, "amount": amount.to_string() }),
+        ),
+        Call::TransferWithAuthorization(a) => (
+            "SubmitTransferWithAuthorization",
+            common(vec![
+                field("from", "address"),
+                field("asset", "address"),
+                field("authFrom", "address"),
+                field("to", "address"),
+                field("value", "uint256"),
+                field("validAfter", "uint256"),
+                field("validBefore", "uint256"),
+                field("authNonce", "bytes32"),
+                field("authSignature", "bytes"),
+            ]),
+            json!({
+                "asset": a.asset, "authFrom": a.from, "to": a.to, "value": a.value.to_string(),
+                "validAfter": a.valid_after.to_string(), "validBefore": a.valid_before.to_string(),
+                "authNonce": a.nonce, "authSignature": format!("{:?}", a.signature),
+            }),
+        ),
+        Call::CancelAuthorization(c) => (
+            "SubmitCancelAuthorization",
+            common(vec![
+                field("from", "address"),
+                field("asset", "address"),
+                field("authorizer", "address"),
+                field("authNonce", "bytes32"),
+                field("authSignature", "bytes"),
+            ]),
+            json!({ "asset": c.asset, "authorizer": c.authorizer, "authNonce": c.nonce, "authSignature": format!("{:?}", c.signature) }),
+        ),
+    };
+    message["from"] = json!(tx.from);
+    message["nonce"] = json!(tx.nonce.to_string());
+    message["fee"] = json!(tx.fee.to_string());
+    message["expiry"] = json!(tx.expiry.to_string());
+    json!({
+        "domain": { "name": "Symbiont", "version": "1", "chainId": CHAIN_ID },
+        "types": { primary: fields },
+        "primaryType": primary,
+        "message": message,
+    })
+}
+
+fn viem(args: &[&str]) -> String {
+    test_utils::run_node("typed-data.mjs", args)
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+fn usd_domain_json() -> Value {
+    json!({ "name": "Devnet USD", "version": "1", "chainId": CHAIN_ID, "verifyingContract": usd() })
+}
+
+fn signed_authorization(payer: u32) -> Authorization {
+    let mut a = Authorization {
+        asset: usd(),
+        from: addr(payer),
+        to: addr(2),
+        value: 1_234_567,
+        valid_after: 0,
+        valid_before: 4_000_000_000,
+        nonce: B256::repeat_byte(0x42),
+        signature: Signature([0; 65]),
+    };
+    // The payer signs with viem, exactly as an x402 EVM client would.
+    let td = json!({
+        "domain": usd_domain_json(),
+        "types": { "TransferWithAuthorization": [
+            field("from", "address"), field("to", "address"), field("value", "uint256"),
+            field("validAfter", "uint256"), field("validBefore", "uint256"), field("nonce", "bytes32"),
+        ]},
+        "primaryType": "TransferWithAuthorization",
+        "message": {
+            "from": a.from, "to": a.to, "value": a.value.to_string(), "validAfter": "0",
+            "validBefore": a.valid_before.to_string(), "nonce": a.nonce,
+        },
+    })
+    .to_string();
+    let ours = a.signing_hash(&eip3009::domain("Devnet USD", "1", CHAIN_ID, usd()));
+    assert_eq!(
+        viem(&["hash", &td]),
+        format!("{ours}"),
+        "EIP-3009 hash differs from viem's"
+    );
+    let sig = viem(&["sign", &key(payer).to_hex(), &td]);
+    a.signature = Signature(
+        alloy_primitives::hex::decode(&sig)
+            .unwrap()
+            .try_into()
+            .unwrap(),
+    );
+    a
+}
+
+#[test]
+fn typed_data_agrees_with_viem_both_ways() {
+    let s = state(3);
+    let auth = signed_authorization(1);
+    let mut cancel = Cancellation {
+        asset: usd(),
+        authorizer: addr(1),
+        nonce: B256::repeat_byte(7),
+        signature: Signature([0; 65]),
+    };
+    let cd = eip3009::domain("Devnet USD", "1", CHAIN_ID, usd());
+    cancel.signature = Signature(
+        key(1)
+            .sign_hash(&cancel.signing_hash(&cd))
+            .unwrap()
+            .to_bytes(),
+    );
+    let calls = [
+        Call::Transfer {
+            to: addr(1),
+            asset: ledger::NATIVE,
+            amount: u128::MAX,
+        },
+        Call::Mint {
+            asset: usd(),
+            to: addr(2),
+            amount: 5,
+        },
+        Call::Burn {
+            asset: usd(),
+            amount: 9,
+        },
+        Call::TransferWithAuthorization(auth),
+        Call::CancelAuthorization(cancel),
+    ];
+    for (i, call) in calls.into_iter().enumerate() {
+        let tx = Tx {
+            from: addr(0),
+            nonce: 40 + i as u64,
+            fee: 1_500,
+            expiry: 1_800_000_000,
+            call,
+        };
+        let td = typed_data(&tx).to_string();
+        // Same hash.
+        assert_eq!(
+            viem(&["hash", &td]),
+            format!("{}", tx.signing_hash(CHAIN_ID)),
+            "{td}"
+        );
+        // viem signs, the ledger accepts.
+        let sig = viem(&["sign", &key(0).to_hex(), &td]);
+        let signature = Signature(
+            alloy_primitives::hex::decode(&sig)
+                .unwrap()
+                .try_into()
+                .unwrap(),
+        );
+        let signed = SignedTx {
+            chain_id: CHAIN_ID,
+            tx: tx.clone(),
+            signature,
+        };
+        signed
+            .clone()
+            .verify(CHAIN_ID, &s)
+            .unwrap_or_else(|e| panic!("viem signature refused: {e}"));
+        // The ledger's wallet signs, viem recovers the signer.
+        let ours = tx
+            .clone()
+            .sign_with(CHAIN_ID, |h| key(0).sign_hash(h).map(|s| s.to_bytes()))
+            .unwrap();
+        let recovered: Address = viem(&["recover", &format!("{:?}", ours.signature), &td])
+            .parse()
+            .unwrap();
+        assert_eq!(recovered, addr(0));
+    }
+}
