@@ -1,7 +1,8 @@
 //! Bonds and dividends: Yuma3 relative bonds (notes §1.4) and original Yuma (§1.5).
 
 use crate::fixed::{
-    I32F32, I64F64, ONE, ZERO, div64, exp_safe, from_u16, normalize, u16_proportion,
+    I32F32, I64F64, ONE, ZERO, div, div64, exp_safe, exp_safe_many, from_u16, normalize,
+    u16_proportion,
 };
 use crate::sparse::{Csr, Scratch};
 use crate::types::{Params, SparseRow};
@@ -110,30 +111,40 @@ impl Sigmoid {
 
     /// α as a function of the clamped difference `d`.
     fn alpha_for(&self, d: I32F32) -> I32F32 {
-        let e = exp_safe(self.slope.saturating_mul(d.saturating_sub(self.half)));
-        let sigmoid = ONE.saturating_div(ONE.saturating_add(e));
+        self.alpha_from_exp(exp_safe(self.exponent(d)))
+    }
+
+    /// The argument of `exp_safe` for difference `d`.
+    fn exponent(&self, d: I32F32) -> I32F32 {
+        self.slope.saturating_mul(d.saturating_sub(self.half))
+    }
+
+    /// α from `e = exp_safe(exponent(d))`.
+    fn alpha_from_exp(&self, e: I32F32) -> I32F32 {
+        // 1 / (1 + e) <= 1 never overflows, so `div` equals the library's saturating_div.
+        let sigmoid = div(ONE, ONE.saturating_add(e));
         let alpha = self
             .low
             .saturating_add(sigmoid.saturating_mul(self.high.saturating_sub(self.low)));
         alpha.min(self.high).max(self.low)
     }
 
-    /// `alpha_sigmoid(consensus, weight, bond, ..)`: buying (`w ≥ b`) looks at how far the
-    /// weight exceeds consensus, selling at how far the bond exceeds the weight.
-    fn alpha(&self, consensus: I32F32, weight: I32F32, bond: I32F32) -> I32F32 {
+    /// The clamped difference of `alpha_sigmoid(consensus, weight, bond, ..)`: buying
+    /// (`w ≥ b`) looks at how far the weight exceeds consensus, selling at how far the bond
+    /// exceeds the weight.
+    fn difference(consensus: I32F32, weight: I32F32, bond: I32F32) -> I32F32 {
         let d = if weight >= bond {
             weight.saturating_sub(consensus)
         } else {
             bond.saturating_sub(weight)
         };
-        let d = d.min(ONE).max(ZERO);
-        if d == ZERO {
-            self.at_zero
-        } else {
-            self.alpha_for(d)
-        }
+        d.min(ONE).max(ZERO)
     }
 }
+
+/// Per-thread scratch of [`ema_liquid`]: all old bonds, the ones the merge sees, and
+/// the exp inputs and outputs of one row.
+type Work = (Scratch, Scratch, Vec<I32F32>, Vec<I32F32>);
 
 /// `mat_ema_alpha_sparse(W̃, B, α)` with α from `compute_liquid_alpha_values_sparse`,
 /// evaluated only at W̃'s entries: the only ones the EMA emits (notes §6).
@@ -142,21 +153,19 @@ fn ema_liquid(input: &BondInput<'_>, params: &Params, old: &Csr) -> Csr {
     let sigmoid = Sigmoid::new(params);
     let new_visible = new.visible();
     let old_visible = old.visible();
-    let mut rows: Vec<Vec<(u16, I32F32)>> = Vec::with_capacity(new.rows());
-    let mut all_old = Scratch::new(input.n);
-    let mut seen_old = Scratch::new(input.n);
     let keep = |_: I32F32, b: I32F32| b;
-    for i in 0..new.rows() {
-        let range = old.row_range(i);
-        for ((j, v), k) in old.iter_row(i).zip(range) {
+    let row = |i: usize, (all_old, seen_old, xs, es): &mut Work| {
+        for ((j, v), k) in old.iter_row(i).zip(old.row_range(i)) {
             all_old.add(j, v, keep);
             if old_visible.get(k).copied().unwrap_or(false) {
                 seen_old.add(j, v, keep);
             }
         }
-        let mut row = Vec::new();
-        let range = new.row_range(i);
-        for ((j, w), k) in new.iter_row(i).zip(range) {
+        // α per entry of W̃: d = 0 (common: buying at or under consensus) is precomputed,
+        // the rest go through one batched exp.
+        let mut alphas: Vec<Option<I32F32>> = Vec::with_capacity(new.row(i).0.len());
+        xs.clear();
+        for ((j, w), k) in new.iter_row(i).zip(new.row_range(i)) {
             let c = input.consensus.get(usize::from(j)).copied().unwrap_or(ZERO);
             let w_seen = if new_visible.get(k).copied().unwrap_or(false) {
                 w
@@ -164,7 +173,22 @@ fn ema_liquid(input: &BondInput<'_>, params: &Params, old: &Csr) -> Csr {
                 ZERO
             };
             let b_seen = seen_old.get(j).unwrap_or(ZERO);
-            let a = sigmoid.alpha(c, w_seen, b_seen);
+            let d = Sigmoid::difference(c, w_seen, b_seen);
+            if d == ZERO {
+                alphas.push(Some(sigmoid.at_zero));
+            } else {
+                alphas.push(None);
+                xs.push(sigmoid.exponent(d));
+            }
+        }
+        exp_safe_many(xs, es);
+        let mut pending = es.iter();
+        let mut row = Vec::new();
+        for ((j, w), a) in new.iter_row(i).zip(alphas) {
+            let a = match a {
+                Some(a) => a,
+                None => sigmoid.alpha_from_exp(pending.next().copied().unwrap_or(ZERO)),
+            };
             let decayed = all_old
                 .get(j)
                 .map_or(ZERO, |b| ONE.saturating_sub(a).saturating_mul(b));
@@ -176,8 +200,29 @@ fn ema_liquid(input: &BondInput<'_>, params: &Params, old: &Csr) -> Csr {
         }
         all_old.clear();
         seen_old.clear();
-        rows.push(row);
-    }
+        row
+    };
+    let scratch = || -> Work {
+        (
+            Scratch::new(input.n),
+            Scratch::new(input.n),
+            Vec::new(),
+            Vec::new(),
+        )
+    };
+    #[cfg(feature = "parallel")]
+    let rows: Vec<Vec<(u16, I32F32)>> = {
+        use rayon::prelude::*;
+        (0..new.rows())
+            .into_par_iter()
+            .map_init(scratch, |s, i| row(i, s))
+            .collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let rows: Vec<Vec<(u16, I32F32)>> = {
+        let mut s = scratch();
+        (0..new.rows()).map(|i| row(i, &mut s)).collect()
+    };
     Csr::from_rows(rows)
 }
 

@@ -67,24 +67,34 @@ pub(crate) fn weighted_median_cols(
         }
     }
 
+    // Split the entries into one mutable slice per column.
+    let mut columns_items: Vec<&mut [(i64, i64)]> = Vec::with_capacity(columns);
+    let mut rest: &mut [(i64, i64)] = &mut items;
+    for j in 0..columns {
+        let len = count.get(j + 1).copied().unwrap_or(0) - count.get(j).copied().unwrap_or(0);
+        let whole = core::mem::take(&mut rest);
+        let (head, tail) = whole.split_at_mut(len.min(whole.len()));
+        columns_items.push(head);
+        rest = tail;
+    }
     let staked_rows = staked.len();
     let total_stake = stake_sum.to_bits();
-    (0..columns)
-        .map(|j| {
-            let (a, b) = (
-                count.get(j).copied().unwrap_or(0),
-                count.get(j + 1).copied().unwrap_or(0),
-            );
-            let Some(col) = items.get_mut(a..b) else {
-                return ZERO;
-            };
-            // Staked rows with no positive entry form one group at score 0.
-            let zero_rows = staked_rows.saturating_sub(col.len());
-            let positive: i64 = col.iter().map(|&(_, s)| s).sum();
-            let zero_stake = total_stake.saturating_sub(positive);
-            I32F32::from_bits(quantile(col, zero_rows > 0, zero_stake, minority))
-        })
-        .collect()
+    let median = |col: &mut &mut [(i64, i64)]| -> I32F32 {
+        // Staked rows with no positive entry form one group at score 0.
+        let zero_rows = staked_rows.saturating_sub(col.len());
+        let positive: i64 = col.iter().map(|&(_, s)| s).sum();
+        let zero_stake = total_stake.saturating_sub(positive);
+        I32F32::from_bits(quantile(col, zero_rows > 0, zero_stake, minority))
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        columns_items.par_iter_mut().map(median).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        columns_items.iter_mut().map(median).collect()
+    }
 }
 
 /// Smallest score whose cumulative stake exceeds `minority`, or the largest score.

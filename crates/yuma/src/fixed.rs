@@ -23,12 +23,17 @@ pub(crate) fn from_u16(x: u16) -> I32F32 {
 
 /// `u16_proportion_to_fixed`: `x / 65535` (kappa, bonds penalty, alpha bounds, Yuma3 bonds).
 pub(crate) fn u16_proportion(x: u16) -> I32F32 {
-    div(from_u16(x), U16_MAX)
+    // (x << 32 << 32) / (65535 << 32) = (x << 32) / 65535, truncated: same bits as the
+    // library division, with a constant divisor.
+    I32F32::from_bits((i64::from(x) << 32) / 65_535)
 }
 
 /// `fixed_proportion_to_u16`: `floor(x * 65535)`, saturating into `0..=65535`.
 pub(crate) fn to_u16_proportion(x: I32F32) -> u16 {
-    x.saturating_mul(U16_MAX).saturating_to_num::<u16>()
+    // x * (65535 << 32) >> 32 is exactly x * 65535 in bits; the library saturates at the
+    // I32F32 range and then at u16, which the clamp reproduces.
+    let bits = (i128::from(x.to_bits()) * 65_535).clamp(i128::from(i64::MIN), i128::from(i64::MAX));
+    u16::try_from((bits >> 32).clamp(0, 65_535)).unwrap_or(u16::MAX)
 }
 
 /// `safe_div` on `I32F32`: truncating division, 0 on division by zero or overflow.
@@ -42,14 +47,15 @@ pub(crate) fn div(a: I32F32, b: I32F32) -> I32F32 {
     if y == 0 {
         return ZERO;
     }
-    // Fast path: with 0 <= x < 2^52 and 0 < y < 2^53 both convert to f64 exactly, and a
-    // quotient estimate below 2^50 is within one of the truth; integer steps correct it.
-    if (0..1 << 52).contains(&x) && (1..1 << 53).contains(&y) {
+    // Fast path: for x >= 0 and y > 0 the f64 estimate of (x << 32) / y has relative
+    // error below 2^-51, so when it is under 2^50 it is within one of the true quotient;
+    // exact integer steps then correct it.
+    if x >= 0 && y > 0 {
         let est = (x as f64) * 4_294_967_296.0 / (y as f64);
         if est < (1_u64 << 50) as f64 {
             let num = (x as u128) << 32;
             let den = y as u128;
-            let mut q = est as u128;
+            let mut q = u128::from(est as u64);
             let mut prod = q * den;
             while prod > num {
                 q -= 1;
@@ -109,24 +115,99 @@ pub(crate) fn exp(x: I32F32) -> Option<I32F32> {
     let op = bits.checked_abs()?;
     let mut result = op.checked_add(1 << 32)?;
     let mut term = op;
-    for i in 2..32_i64 {
-        let prod = (i128::from(term) * i128::from(op)) >> 32;
-        term = i64::try_from(prod).ok()?;
-        term /= i;
-        if term == 0 {
-            break;
-        }
-        result = result.checked_add(term)?;
+    // One Taylor step per literal divisor, so each `/ i` compiles to a multiply.
+    macro_rules! steps {
+        ($($i:literal)*) => {$(
+            let prod = (i128::from(term) * i128::from(op)) >> 32;
+            term = i64::try_from(prod).ok()? / $i;
+            if term == 0 {
+                return finish(result, neg);
+            }
+            result = result.checked_add(term)?;
+        )*};
     }
-    if neg {
-        if result == 0 {
-            return None;
-        }
-        // 1 / result: (1 << 64) / result, truncated; fits since result > 1.
-        let q = (1_i128 << 64) / i128::from(result);
-        return i64::try_from(q).ok().map(I32F32::from_bits);
+    steps!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
+    finish(result, neg)
+}
+
+/// The last step of [`exp`]: `1 / result` for negative inputs.
+#[inline]
+fn finish(result: i64, neg: bool) -> Option<I32F32> {
+    let r = I32F32::from_bits(result);
+    if !neg {
+        return Some(r);
     }
-    Some(I32F32::from_bits(result))
+    // checked_div(1, r): r > 1 here, so the quotient fits and `div` is exact.
+    (result != 0).then(|| div(ONE, r))
+}
+
+/// [`exp_safe`] of many inputs at once, written into `out`.
+///
+/// Inside the clamp `[-20, 20]` the library's series never overflows (the largest term is
+/// below 2^58 and the sum below 2^61), and a term that reaches 0 stays 0, so four series
+/// can run in lockstep until all have vanished; interleaving them hides the latency of
+/// each multiply-and-divide step. The result is the same as calling [`exp_safe`] on each.
+#[allow(clippy::needless_range_loop)]
+pub(crate) fn exp_safe_many(xs: &[I32F32], out: &mut Vec<I32F32>) {
+    const LANES: usize = 4;
+    let lo = -20_i64 << 32;
+    let hi = 20_i64 << 32;
+    out.clear();
+    for chunk in xs.chunks(LANES) {
+        let mut op = [0_i64; LANES];
+        let mut neg = [false; LANES];
+        let mut special = [false; LANES];
+        for (k, x) in chunk.iter().enumerate() {
+            let b = x.to_bits().clamp(lo, hi);
+            // 0 and 1 take the library's shortcuts; leave them to the scalar path.
+            special[k] = b == 0 || b == 1 << 32;
+            neg[k] = b < 0;
+            op[k] = b.unsigned_abs() as i64;
+        }
+        let mut term = op;
+        let mut result = op.map(|o| o + (1 << 32));
+        macro_rules! steps {
+            ($done:lifetime; $($i:literal)*) => {$(
+                let mut any = 0_i64;
+                for k in 0..LANES {
+                    let prod = ((i128::from(term[k]) * i128::from(op[k])) >> 32) as i64;
+                    term[k] = prod / $i;
+                    result[k] += term[k];
+                    any |= term[k];
+                }
+                if any == 0 {
+                    break $done;
+                }
+            )*};
+        }
+        'series: {
+            steps!('series; 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
+        }
+        return_chunk(chunk, &special, &neg, &result, out);
+    }
+}
+
+fn return_chunk(
+    chunk: &[I32F32],
+    special: &[bool],
+    neg: &[bool],
+    result: &[i64],
+    out: &mut Vec<I32F32>,
+) {
+    for (k, &x) in chunk.iter().enumerate() {
+        let (s, n, r) = (
+            special.get(k).copied().unwrap_or(true),
+            neg.get(k).copied().unwrap_or(false),
+            result.get(k).copied().unwrap_or(0),
+        );
+        out.push(if s {
+            exp_safe(x)
+        } else if n {
+            div(ONE, I32F32::from_bits(r))
+        } else {
+            I32F32::from_bits(r)
+        });
+    }
 }
 
 /// Sum with saturating adds in order. Upstream sums with `Iterator::sum`, which is the
@@ -210,7 +291,32 @@ mod tests {
         }
 
         #[test]
+        fn exp_many_matches_scalar(xs in proptest::collection::vec(-(25_i64 << 32)..(25_i64 << 32), 0..11)) {
+            let xs: Vec<I32F32> = xs.into_iter().map(I32F32::from_bits).collect();
+            let mut out = Vec::new();
+            exp_safe_many(&xs, &mut out);
+            let want: Vec<I32F32> = xs.iter().map(|&x| exp_safe(x)).collect();
+            prop_assert_eq!(out, want);
+        }
+
+        #[test]
+        fn u16_conversions_match_library(x in any::<u16>(), bits in any::<i64>()) {
+            let lib = I32F32::from_num(x).checked_div(U16_MAX).unwrap_or(ZERO);
+            prop_assert_eq!(u16_proportion(x), lib);
+            let y = I32F32::from_bits(bits);
+            prop_assert_eq!(to_u16_proportion(y), y.saturating_mul(U16_MAX).saturating_to_num::<u16>());
+            let small = I32F32::from_bits(bits >> 30);
+            prop_assert_eq!(to_u16_proportion(small), small.saturating_mul(U16_MAX).saturating_to_num::<u16>());
+        }
+
+        #[test]
         fn div_matches_library(a in 0_i64..(1 << 53), b in 1_i64..(1 << 40)) {
+            let (x, y) = (I32F32::from_bits(a), I32F32::from_bits(b));
+            prop_assert_eq!(div(x, y), x.checked_div(y).unwrap_or(ZERO));
+        }
+
+        #[test]
+        fn div_matches_library_large_divisors(a in 0_i64..i64::MAX, b in (1_i64 << 50)..i64::MAX) {
             let (x, y) = (I32F32::from_bits(a), I32F32::from_bits(b));
             prop_assert_eq!(div(x, y), x.checked_div(y).unwrap_or(ZERO));
         }
