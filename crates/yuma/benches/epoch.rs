@@ -27,7 +27,9 @@ fn subnet(n: usize, validators: usize) -> (Params, EpochInput) {
         if i >= validators {
             return vec![];
         }
-        (validators..n).map(|j| (j as u16, rng.gen_range(1..=u16::MAX))).collect()
+        (validators..n)
+            .map(|j| (j as u16, rng.gen_range(1..=u16::MAX)))
+            .collect()
     };
     let weights = (0..n).map(|i| row(&mut rng, i)).collect();
     let bonds = (0..n).map(|i| row(&mut rng, i)).collect();
@@ -35,7 +37,13 @@ fn subnet(n: usize, validators: usize) -> (Params, EpochInput) {
         n: n as u16,
         current_block: block,
         stake: (0..n)
-            .map(|i| if i < validators { rng.gen_range(1_000_000_000..1_000_000_000_000) } else { 0 })
+            .map(|i| {
+                if i < validators {
+                    rng.gen_range(1_000_000_000..1_000_000_000_000)
+                } else {
+                    0
+                }
+            })
             .collect(),
         weights,
         bonds,
@@ -50,7 +58,13 @@ fn subnet(n: usize, validators: usize) -> (Params, EpochInput) {
         max_allowed_validators: validators as u16,
         ..Params::default()
     };
-    (params, EpochInput { state, emission: 1_000_000_000 })
+    (
+        params,
+        EpochInput {
+            state,
+            emission: 1_000_000_000,
+        },
+    )
 }
 
 fn time<F: FnMut()>(mut f: F, runs: u32) -> Duration {
@@ -82,7 +96,11 @@ fn ratios() {
         let runs = if n > 1000 { 1 } else { 5 };
         let mut dense_out = None;
         let dense = time(|| dense_out = Some(dense::epoch(&p, &input)), runs);
-        assert_eq!(dense_out.as_ref(), Some(&sparse_out), "dense and sparse disagree");
+        assert_eq!(
+            dense_out.as_ref(),
+            Some(&sparse_out),
+            "dense and sparse disagree"
+        );
         println!(
             "n={n} validators={v}: sparse {sparse:?}, dense reference {dense:?}, ratio {:.0}x (outputs identical)",
             dense.as_secs_f64() / sparse.as_secs_f64()
@@ -93,6 +111,16 @@ fn ratios() {
 criterion_group!(epoch_benches, benches);
 
 fn main() {
+    // `YUMA_BENCH_LOOP=k` runs k epochs at n = 4096 and nothing else, for `perf stat`.
+    if let Some(k) = std::env::var("YUMA_BENCH_LOOP")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+    {
+        let (p, input) = subnet(4096, 256);
+        let t = time(|| drop(black_box(epoch(&p, &input).unwrap())), k);
+        println!("n=4096 validators=256: {t:?} per epoch (wall)");
+        return;
+    }
     epoch_benches();
     Criterion::default().configure_from_args().final_summary();
     ratios();
