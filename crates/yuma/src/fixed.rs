@@ -154,7 +154,7 @@ pub(crate) fn exp_safe_many(xs: &[I32F32], out: &mut Vec<I32F32>) {
     let hi = 20_i64 << 32;
     out.clear();
     for chunk in xs.chunks(LANES) {
-        let mut op = [0_i64; LANES];
+        let mut op = [0_u64; LANES];
         let mut neg = [false; LANES];
         let mut special = [false; LANES];
         for (k, x) in chunk.iter().enumerate() {
@@ -162,15 +162,17 @@ pub(crate) fn exp_safe_many(xs: &[I32F32], out: &mut Vec<I32F32>) {
             // 0 and 1 take the library's shortcuts; leave them to the scalar path.
             special[k] = b == 0 || b == 1 << 32;
             neg[k] = b < 0;
-            op[k] = b.unsigned_abs() as i64;
+            op[k] = b.unsigned_abs();
         }
+        // Everything is non-negative and below 2^62, so unsigned arithmetic gives the
+        // library's signed results.
         let mut term = op;
         let mut result = op.map(|o| o + (1 << 32));
         macro_rules! steps {
             ($done:lifetime; $($i:literal)*) => {$(
-                let mut any = 0_i64;
+                let mut any = 0_u64;
                 for k in 0..LANES {
-                    let prod = ((i128::from(term[k]) * i128::from(op[k])) >> 32) as i64;
+                    let prod = ((u128::from(term[k]) * u128::from(op[k])) >> 32) as u64;
                     term[k] = prod / $i;
                     result[k] += term[k];
                     any |= term[k];
@@ -183,6 +185,7 @@ pub(crate) fn exp_safe_many(xs: &[I32F32], out: &mut Vec<I32F32>) {
         'series: {
             steps!('series; 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
         }
+        let result = result.map(|r| r as i64);
         return_chunk(chunk, &special, &neg, &result, out);
     }
 }
