@@ -155,12 +155,18 @@ fn ema_liquid(input: &BondInput<'_>, params: &Params, old: &Csr) -> Csr {
     let old_visible = old.visible();
     let keep = |_: I32F32, b: I32F32| b;
     let row = |i: usize, (all_old, seen_old, xs, es): &mut Work| {
-        for ((j, v), k) in old.iter_row(i).zip(old.row_range(i)) {
+        // In a sorted row every entry is visible: one scratch serves both lookups.
+        let range = old.row_range(i);
+        let all_seen = old_visible
+            .get(range.clone())
+            .is_none_or(|v| v.iter().all(|&x| x));
+        for ((j, v), k) in old.iter_row(i).zip(range) {
             all_old.add(j, v, keep);
-            if old_visible.get(k).copied().unwrap_or(false) {
+            if !all_seen && old_visible.get(k).copied().unwrap_or(false) {
                 seen_old.add(j, v, keep);
             }
         }
+        let seen: &Scratch = if all_seen { all_old } else { seen_old };
         // α per entry of W̃: d = 0 (common: buying at or under consensus) is precomputed,
         // the rest go through one batched exp.
         let mut alphas: Vec<Option<I32F32>> = Vec::with_capacity(new.row(i).0.len());
@@ -172,7 +178,7 @@ fn ema_liquid(input: &BondInput<'_>, params: &Params, old: &Csr) -> Csr {
             } else {
                 ZERO
             };
-            let b_seen = seen_old.get(j).unwrap_or(ZERO);
+            let b_seen = seen.get(j).unwrap_or(ZERO);
             let d = Sigmoid::difference(c, w_seen, b_seen);
             if d == ZERO {
                 alphas.push(Some(sigmoid.at_zero));
@@ -238,15 +244,19 @@ pub(crate) fn yuma3(params: &Params, input: &BondInput<'_>) -> BondOutput {
         ema_fixed(input.weights_for_bonds, &old, alpha, input.n)
     };
 
-    let mut norm = ema.clone();
-    norm.col_normalize(input.n);
-    let per_validator = norm
-        .filter_map(|_, j, b| {
-            let inc = input.incentive.get(usize::from(j)).copied().unwrap_or(ZERO);
-            let x = b.saturating_mul(inc);
-            (x != ZERO).then_some(x)
+    // t_i = Σ_j (B'_ij / Σ_k B'_kj) · I_j: `inplace_col_normalize_sparse`, then
+    // `mat_vec_mul_sparse` (whose dropped zeros add nothing), then `row_sum_sparse`.
+    let col_sums = ema.col_sums(input.n);
+    let per_validator: Vec<I32F32> = (0..ema.rows())
+        .map(|i| {
+            ema.iter_row(i).fold(ZERO, |acc, (j, b)| {
+                let s = col_sums.get(usize::from(j)).copied().unwrap_or(ZERO);
+                let b = if s != ZERO { div(b, s) } else { b };
+                let inc = input.incentive.get(usize::from(j)).copied().unwrap_or(ZERO);
+                acc.saturating_add(b.saturating_mul(inc))
+            })
         })
-        .row_sums();
+        .collect();
     let mut dividends: Vec<I32F32> = per_validator
         .iter()
         .zip(input.active_stake)

@@ -50,3 +50,8 @@ pub use epoch::epoch;
 pub use error::{Error, Result};
 pub use types::{EpochInput, EpochOutput, Params, SparseRow, State};
 pub use upscale::max_upscale;
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
