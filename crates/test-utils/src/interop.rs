@@ -104,3 +104,43 @@ pub fn run_node(script: &str, args: &[&str]) -> eyre::Result<String> {
         .trim()
         .to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+
+    #[test]
+    fn install_is_needed_until_node_modules_is_newer_than_the_lock_file() {
+        let tmp = std::env::temp_dir().join(format!("test-utils-{}", std::process::id()));
+        fs::create_dir_all(tmp.join("node_modules")).unwrap();
+        assert!(!installed(&tmp));
+        let lock = tmp.join("package-lock.json");
+        let marker = tmp.join("node_modules/.package-lock.json");
+        fs::write(&lock, "{}").unwrap();
+        assert!(!installed(&tmp));
+        fs::write(&marker, "{}").unwrap();
+        let now = SystemTime::now();
+        File::options()
+            .write(true)
+            .open(&lock)
+            .unwrap()
+            .set_modified(now - Duration::from_secs(60))
+            .unwrap();
+        assert!(installed(&tmp));
+        File::options()
+            .write(true)
+            .open(&lock)
+            .unwrap()
+            .set_modified(now + Duration::from_secs(60))
+            .unwrap();
+        assert!(!installed(&tmp), "a newer lock file means a stale install");
+        fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    #[test]
+    fn repo_root_holds_the_interop_project() {
+        assert!(repo_root().join("interop/package.json").is_file());
+    }
+}
