@@ -142,6 +142,15 @@ impl Sigmoid {
     }
 }
 
+/// One entry of `mat_ema_alpha_sparse`: `min(1, (1 − a)·old + max(0, a·new))`, kept only
+/// if positive. Entries exist only where `new` has one.
+pub(crate) fn ema_alpha_entry(a: I32F32, old: Option<I32F32>, new: I32F32) -> Option<I32F32> {
+    let decayed = old.map_or(ZERO, |b| ONE.saturating_sub(a).saturating_mul(b));
+    let grown = a.saturating_mul(new).max(ZERO);
+    let value = decayed.saturating_add(grown).min(ONE);
+    (value > ZERO).then_some(value)
+}
+
 /// Per-thread scratch of [`ema_liquid`]: all old bonds, the ones the merge sees, and
 /// the exp inputs and outputs of one row.
 type Work = (Scratch, Scratch, Vec<I32F32>, Vec<I32F32>);
@@ -195,12 +204,7 @@ fn ema_liquid(input: &BondInput<'_>, params: &Params, old: &Csr) -> Csr {
                 Some(a) => a,
                 None => sigmoid.alpha_from_exp(pending.next().copied().unwrap_or(ZERO)),
             };
-            let decayed = all_old
-                .get(j)
-                .map_or(ZERO, |b| ONE.saturating_sub(a).saturating_mul(b));
-            let grown = a.saturating_mul(w).max(ZERO);
-            let value = decayed.saturating_add(grown).min(ONE);
-            if value > ZERO {
+            if let Some(value) = ema_alpha_entry(a, all_old.get(j), w) {
                 row.push((j, value));
             }
         }
@@ -219,10 +223,22 @@ fn ema_liquid(input: &BondInput<'_>, params: &Params, old: &Csr) -> Csr {
     #[cfg(feature = "parallel")]
     let rows: Vec<Vec<(u16, I32F32)>> = {
         use rayon::prelude::*;
-        (0..new.rows())
-            .into_par_iter()
-            .map_init(scratch, |s, i| row(i, s))
-            .collect()
+        // Only rows with weights do work (permitted validators); spread those, one per task.
+        let busy: Vec<usize> = (0..new.rows())
+            .filter(|&i| !new.row(i).0.is_empty())
+            .collect();
+        let done: Vec<(usize, Vec<(u16, I32F32)>)> = busy
+            .par_iter()
+            .with_max_len(1)
+            .map_init(scratch, |s, &i| (i, row(i, s)))
+            .collect();
+        let mut rows = vec![Vec::new(); new.rows()];
+        for (i, r) in done {
+            if let Some(slot) = rows.get_mut(i) {
+                *slot = r;
+            }
+        }
+        rows
     };
     #[cfg(not(feature = "parallel"))]
     let rows: Vec<Vec<(u16, I32F32)>> = {

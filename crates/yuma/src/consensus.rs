@@ -100,7 +100,12 @@ pub(crate) fn weighted_median_cols(
 /// Smallest score whose cumulative stake exceeds `minority`, or the largest score.
 /// `col` holds `(score bits, stake bits)` of positive scores; when `has_zero` a further
 /// group scores 0 with stake `zero_stake`.
-fn quantile(col: &mut [(i64, i64)], has_zero: bool, zero_stake: i64, minority: i64) -> i64 {
+pub(crate) fn quantile(
+    col: &mut [(i64, i64)],
+    has_zero: bool,
+    zero_stake: i64,
+    minority: i64,
+) -> i64 {
     let mut below = 0_i64;
     if has_zero {
         if zero_stake > minority || col.is_empty() {

@@ -4,8 +4,8 @@ use crate::Result;
 use crate::bonds::{self, BondInput};
 use crate::consensus::weighted_median_cols;
 use crate::fixed::{
-    I32F32, I64F64, I96F32, ONE, ZERO, div, div64, from_u16, normalize, sum, to_u16_proportion,
-    u16_proportion,
+    I32F32, I64F64, I96F32, ONE, ZERO, div, from_u16, normalize, normalize64, sum,
+    to_u16_proportion, u16_proportion,
 };
 use crate::sparse::{Csr, Scratch};
 use crate::types::{EpochInput, EpochOutput, Params};
@@ -46,12 +46,7 @@ fn run(params: &Params, input: &EpochInput) -> EpochOutput {
             }
         })
         .collect();
-    let total64 = stake64
-        .iter()
-        .fold(I64F64::from_bits(0), |a, &s| a.saturating_add(s));
-    if total64 != I64F64::from_bits(0) {
-        stake64.iter_mut().for_each(|s| *s = div64(*s, total64));
-    }
+    normalize64(&mut stake64);
     let stake: Vec<I32F32> = stake64
         .iter()
         .map(|&s| I32F32::saturating_from_num(s))
@@ -87,14 +82,7 @@ fn run(params: &Params, input: &EpochInput) -> EpochOutput {
     let consensus = weighted_median_cols(&active_stake, &weights, n, kappa);
 
     // Step 7: clip at consensus; entries over a zero consensus are dropped.
-    let clipped = weights.filter_map(|_, j, w| {
-        let c = consensus.get(usize::from(j)).copied().unwrap_or(ZERO);
-        if c < w {
-            (c > ZERO).then_some(c)
-        } else {
-            Some(w)
-        }
-    });
+    let clipped = weights.col_clip(&consensus);
 
     // Step 8: validator trust.
     let validator_trust = clipped.row_sums();
@@ -236,7 +224,7 @@ fn load_weights(params: &Params, input: &EpochInput, permit: &[bool]) -> Csr {
 
 /// `is_topk_nonzero`: true for the k largest values (stable ascending sort, so on ties
 /// at the cut lower uids lose), never for 0; every non-zero value if fewer than k.
-fn is_topk_nonzero(values: &[I32F32], k: usize) -> Vec<bool> {
+pub(crate) fn is_topk_nonzero(values: &[I32F32], k: usize) -> Vec<bool> {
     let n = values.len();
     let mut out: Vec<bool> = values.iter().map(|&v| v != ZERO).collect();
     if n < k {
@@ -254,7 +242,7 @@ fn is_topk_nonzero(values: &[I32F32], k: usize) -> Vec<bool> {
 
 /// `interpolate_sparse(W, W̄, β)`: β = 0 and β = 1 return an input unchanged (explicit
 /// zeros kept); otherwise the union of entries, columns ascending, positives only.
-fn interpolate(w: &Csr, clipped: &Csr, n: usize, beta: I32F32) -> Csr {
+pub(crate) fn interpolate(w: &Csr, clipped: &Csr, n: usize, beta: I32F32) -> Csr {
     if beta == ZERO {
         return w.clone();
     }

@@ -76,6 +76,15 @@ pub(crate) fn div64(a: I64F64, b: I64F64) -> I64F64 {
     a.checked_div(b).unwrap_or(I64F64::from_bits(0))
 }
 
+/// `inplace_normalize_64`: divide every element by the sum unless the sum is 0.
+pub(crate) fn normalize64(xs: &mut [I64F64]) {
+    let zero = I64F64::from_bits(0);
+    let total = xs.iter().fold(zero, |a, &x| a.saturating_add(x));
+    if total != zero {
+        xs.iter_mut().for_each(|x| *x = div64(*x, total));
+    }
+}
+
 /// `exp_safe`: `exp` of the input clamped to `[-20, 20]` (math.rs `exp_safe`).
 pub(crate) fn exp_safe(x: I32F32) -> I32F32 {
     let lo = I32F32::from_bits(-20 << 32);

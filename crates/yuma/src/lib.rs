@@ -43,6 +43,8 @@ pub mod sim;
 mod sparse;
 pub mod types;
 mod upscale;
+#[cfg(test)]
+mod vectors;
 #[cfg(feature = "serde")]
 pub mod wire;
 

@@ -161,6 +161,18 @@ impl Csr {
         });
     }
 
+    /// `col_clip_sparse`: `min(M_ij, c_j)`, dropping entries above a threshold `c_j <= 0`.
+    pub(crate) fn col_clip(&self, threshold: &[I32F32]) -> Self {
+        self.filter_map(|_, j, w| {
+            let c = threshold.get(usize::from(j)).copied().unwrap_or(ZERO);
+            if c < w {
+                (c > ZERO).then_some(c)
+            } else {
+                Some(w)
+            }
+        })
+    }
+
     /// `matmul_sparse`: `out_j = Σ_i v_i · M_ij`, rows added in order.
     pub(crate) fn vec_mul_left(&self, v: &[I32F32], columns: usize) -> Vec<I32F32> {
         let mut out = vec![ZERO; columns];

@@ -11,6 +11,11 @@ pub fn max_upscale(values: &[u16]) -> Vec<u16> {
         .iter()
         .map(|&v| I32F32::from_bits(i64::from(v) << 32))
         .collect();
+    max_upscale_fixed(&xs)
+}
+
+/// `vec_max_upscale_to_u16` on fixed-point input.
+pub(crate) fn max_upscale_fixed(xs: &[I32F32]) -> Vec<u16> {
     let Some(&max) = xs.iter().max() else {
         return Vec::new();
     };
