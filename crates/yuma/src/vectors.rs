@@ -281,3 +281,94 @@ fn vec_max_upscale_to_u16() {
         assert_eq!(max_upscale_fixed(&xs), want, "{case}");
     }
 }
+
+#[test]
+fn mat_ema_alpha_dense() {
+    // The dense EMA is the same per-entry formula with every entry present (zeros kept).
+    let v = vector("mat_ema_alpha_dense");
+    for case in v["cases"].as_array().unwrap() {
+        let (new, old) = (&case["new"], &case["old"]);
+        let rows = new.as_array().unwrap().len();
+        let cols = new[0].as_array().unwrap().len();
+        let alpha = |j: usize| match case["alpha_per_column"].as_array() {
+            Some(a) => f(&a[j]),
+            None => f(&case["alpha"]),
+        };
+        let got: Vec<Vec<I32F32>> = (0..rows)
+            .map(|i| {
+                (0..cols)
+                    .map(|j| {
+                        ema_alpha_entry(alpha(j), Some(f(&old[i][j])), f(&new[i][j]))
+                            .unwrap_or(I32F32::from_num(0))
+                    })
+                    .collect()
+            })
+            .collect();
+        if let Some(bits) = case["reference_output_bits"].as_array() {
+            let want: Vec<Vec<i64>> = bits
+                .iter()
+                .map(|r| {
+                    r.as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|b| b.as_i64().unwrap())
+                        .collect()
+                })
+                .collect();
+            let got: Vec<Vec<i64>> = got
+                .iter()
+                .map(|r| r.iter().map(|x| x.to_bits()).collect())
+                .collect();
+            assert_eq!(got, want, "{case}");
+        } else {
+            let tol: f64 =
+                if case["tolerance"] == "exact" || case["tolerance"] == "exact (assert_eq)" {
+                    0.0
+                } else {
+                    1e-4
+                };
+            for (i, row) in got.iter().enumerate() {
+                for (j, x) in row.iter().enumerate() {
+                    let want = case["expected"][i][j].as_f64().unwrap();
+                    assert!(
+                        (x.to_num::<f64>() - want).abs() <= tol.max(1e-9),
+                        "{case} at {i},{j}: {x}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn sigmoid_safe_pins_exp() {
+    // sigmoid_safe(x, rho, kappa) = 1 / (1 + exp_safe(-rho (x - kappa))): not used by the
+    // epoch, but it fixes `exp_safe` bits at inputs liquid alpha does not reach.
+    use crate::fixed::{ONE, div, exp_safe};
+    let v = vector("sigmoid_safe");
+    for case in v["cases"].as_array().unwrap() {
+        let rho = I32F32::from_num(case["rho"].as_i64().unwrap());
+        let kappa = I32F32::from_num(case["kappa"].as_f64().unwrap());
+        let xs: Vec<I32F32> = match case["x"].as_array() {
+            Some(xs) => xs
+                .iter()
+                .map(|x| match x.as_str() {
+                    Some("I32F32::MIN") => I32F32::min_value(),
+                    Some(_) => I32F32::max_value(),
+                    None => I32F32::from_num(x.as_f64().unwrap()),
+                })
+                .collect(),
+            None => fs(&case["x_f32"]),
+        };
+        let neg_rho = rho.saturating_mul(ONE.saturating_neg());
+        for (k, x) in xs.iter().enumerate() {
+            let e = exp_safe(neg_rho.saturating_mul(x.saturating_sub(kappa)));
+            let got = div(ONE, e.saturating_add(ONE));
+            let want = I32F32::from_num(case["expected_f64"][k].as_f64().unwrap());
+            assert_eq!(got, want, "{case} x[{k}]");
+            if let Some(bits) = case["reference_output_bits"].as_array() {
+                assert_eq!(got.to_bits(), bits[k].as_i64().unwrap());
+            }
+        }
+    }
+}
