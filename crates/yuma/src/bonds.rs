@@ -160,18 +160,16 @@ type Work = (Scratch, Scratch, Vec<I32F32>, Vec<I32F32>);
 fn ema_liquid(input: &BondInput<'_>, params: &Params, old: &Csr) -> Csr {
     let new = input.weights_for_bonds;
     let sigmoid = Sigmoid::new(params);
-    let new_visible = new.visible();
-    let old_visible = old.visible();
     let keep = |_: I32F32, b: I32F32| b;
     let row = |i: usize, (all_old, seen_old, xs, es): &mut Work| {
         // In a sorted row every entry is visible: one scratch serves both lookups.
-        let range = old.row_range(i);
-        let all_seen = old_visible
-            .get(range.clone())
-            .is_none_or(|v| v.iter().all(|&x| x));
-        for ((j, v), k) in old.iter_row(i).zip(range) {
+        let old_cols = old.row(i).0;
+        let all_seen = old_cols.windows(2).all(|p| p.first() < p.get(1));
+        let mut max: Option<u16> = None;
+        for (j, v) in old.iter_row(i) {
             all_old.add(j, v, keep);
-            if !all_seen && old_visible.get(k).copied().unwrap_or(false) {
+            if !all_seen && max.is_none_or(|m| j > m) {
+                max = Some(j);
                 seen_old.add(j, v, keep);
             }
         }
@@ -180,9 +178,14 @@ fn ema_liquid(input: &BondInput<'_>, params: &Params, old: &Csr) -> Csr {
         // the rest go through one batched exp.
         let mut alphas: Vec<Option<I32F32>> = Vec::with_capacity(new.row(i).0.len());
         xs.clear();
-        for ((j, w), k) in new.iter_row(i).zip(new.row_range(i)) {
+        let mut max: Option<u16> = None;
+        for (j, w) in new.iter_row(i) {
             let c = input.consensus.get(usize::from(j)).copied().unwrap_or(ZERO);
-            let w_seen = if new_visible.get(k).copied().unwrap_or(false) {
+            // compute_liquid_alpha_values_sparse walks columns 0..n with a forward-only
+            // cursor, so in a row whose uids are not ascending it sees an entry only if its
+            // uid exceeds every uid before it in the row (sorted rows: every entry).
+            let w_seen = if max.is_none_or(|m| j > m) {
+                max = Some(j);
                 w
             } else {
                 ZERO
@@ -308,5 +311,78 @@ pub(crate) fn original(params: &Params, input: &BondInput<'_>) -> BondOutput {
     BondOutput {
         bonds: ema,
         dividends,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `compute_liquid_alpha_values_sparse`'s merge for one row, transcribed: the weight
+    /// and bond it pairs with column `j`.
+    fn upstream_merge(row: &[(u16, I32F32)], n: usize) -> Vec<I32F32> {
+        let mut it = row.iter().peekable();
+        (0..n as u16)
+            .map(|j| {
+                let mut value = ZERO;
+                while let Some(&&(i, v)) = it.peek() {
+                    if i < j {
+                        it.next();
+                    } else {
+                        if i == j {
+                            value = v;
+                        }
+                        break;
+                    }
+                }
+                value
+            })
+            .collect()
+    }
+
+    #[test]
+    fn unsorted_rows_follow_the_upstream_merge() {
+        let p = |x: u16| u16_proportion(x);
+        let n = 6;
+        // Unsorted W̃ and bond rows, as `set_weights` may store them.
+        let w_row = vec![(4, p(30_000)), (1, p(9_000)), (5, p(20_000)), (2, p(1))];
+        let b_row = vec![(5, p(50_000)), (2, p(40_000)), (4, p(100)), (1, p(65_535))];
+        let weights = Csr::from_rows([w_row.clone()]);
+        let old = Csr::from_rows([b_row.clone()]);
+        let consensus: Vec<I32F32> = [0, 8_000, 2, 0, 25_000, 30_000].map(p).to_vec();
+        let params = Params {
+            liquid_alpha: true,
+            alpha_low: 6553,
+            alpha_high: 19660,
+            ..Params::default()
+        };
+        let input = BondInput {
+            n,
+            bonds: &[],
+            weights_for_bonds: &weights,
+            consensus: &consensus,
+            incentive: &[],
+            active_stake: &[],
+            block_at_registration: &[],
+            last_tempo: 0,
+        };
+        let got = ema_liquid(&input, &params, &old);
+
+        let sigmoid = Sigmoid::new(&params);
+        let (w_seen, b_seen) = (upstream_merge(&w_row, n), upstream_merge(&b_row, n));
+        let want: Vec<(u16, I32F32)> = w_row
+            .iter()
+            .filter_map(|&(j, w)| {
+                let k = usize::from(j);
+                let d = Sigmoid::difference(consensus[k], w_seen[k], b_seen[k]);
+                let a = sigmoid.alpha_for(d);
+                let old = b_row.iter().find(|e| e.0 == j).map(|e| e.1);
+                ema_alpha_entry(a, old, w).map(|v| (j, v))
+            })
+            .collect();
+        assert_eq!(got.to_rows(|x| x), vec![want]);
+        // Upstream's merge really does hide entries here (uids 1 and 2 follow 4).
+        assert_eq!(w_seen[1], ZERO);
+        assert_eq!(b_seen[2], ZERO);
     }
 }

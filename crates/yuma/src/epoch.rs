@@ -1,6 +1,8 @@
 //! One epoch: subtensor's sparse `epoch_mechanism` (run_epoch.rs), notes §1.3.
 
 use crate::Result;
+use std::borrow::Cow;
+
 use crate::bonds::{self, BondInput};
 use crate::consensus::weighted_median_cols;
 use crate::fixed::{
@@ -82,13 +84,30 @@ fn run(params: &Params, input: &EpochInput) -> EpochOutput {
     let consensus = weighted_median_cols(&active_stake, &weights, n, kappa);
 
     // Step 7: clip at consensus; entries over a zero consensus are dropped.
-    let clipped = weights.col_clip(&consensus);
-
-    // Step 8: validator trust.
-    let validator_trust = clipped.row_sums();
-
-    // Step 9: incentive = normalised stake-weighted clipped weight per miner.
-    let mut incentive = clipped.vec_mul_left(&active_stake, n);
+    // Steps 8 and 9 ride along in the same pass: validator trust is the row sum of the
+    // clipped weights (`row_sum_sparse`) and rank the stake-weighted column sum
+    // (`matmul_sparse`), accumulated in the same row order as upstream.
+    let mut validator_trust = vec![ZERO; n];
+    let mut incentive = vec![ZERO; n];
+    let clipped = weights.filter_map(|i, j, w| {
+        let c = consensus.get(usize::from(j)).copied().unwrap_or(ZERO);
+        let v = if c < w {
+            (c > ZERO).then_some(c)
+        } else {
+            Some(w)
+        };
+        if let Some(v) = v {
+            if let Some(t) = validator_trust.get_mut(i) {
+                *t = t.saturating_add(v);
+            }
+            let s = active_stake.get(i).copied().unwrap_or(ZERO);
+            if let Some(r) = incentive.get_mut(usize::from(j)) {
+                *r = r.saturating_add(s.saturating_mul(v));
+            }
+        }
+        v
+    });
+    // Step 9: incentive = normalised rank.
     normalize(&mut incentive);
 
     // Step 10: weights for bonds, W̃ = W + β(W̄ − W).
@@ -242,12 +261,17 @@ pub(crate) fn is_topk_nonzero(values: &[I32F32], k: usize) -> Vec<bool> {
 
 /// `interpolate_sparse(W, W̄, β)`: β = 0 and β = 1 return an input unchanged (explicit
 /// zeros kept); otherwise the union of entries, columns ascending, positives only.
-pub(crate) fn interpolate(w: &Csr, clipped: &Csr, n: usize, beta: I32F32) -> Csr {
+pub(crate) fn interpolate<'a>(
+    w: &'a Csr,
+    clipped: &'a Csr,
+    n: usize,
+    beta: I32F32,
+) -> Cow<'a, Csr> {
     if beta == ZERO {
-        return w.clone();
+        return Cow::Borrowed(w);
     }
     if beta == ONE {
-        return clipped.clone();
+        return Cow::Borrowed(clipped);
     }
     let mut a = Scratch::new(n);
     let mut b = Scratch::new(n);
@@ -275,5 +299,5 @@ pub(crate) fn interpolate(w: &Csr, clipped: &Csr, n: usize, beta: I32F32) -> Csr
         });
         rows.push(row);
     }
-    Csr::from_rows(rows)
+    Cow::Owned(Csr::from_rows(rows))
 }

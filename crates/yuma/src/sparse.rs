@@ -2,7 +2,7 @@
 //!
 //! A row keeps its entries in stored order, as subtensor's `Vec<Vec<(u16, I32F32)>>`
 //! does; weight rows are stored in the order `set_weights` received them, and that order
-//! is observable (see [`Csr::visible`]). Every operation is O(entries); none allocates a
+//! is observable (see `bonds::ema_liquid`). Every operation is O(entries); none allocates a
 //! dense n × n matrix.
 
 use crate::fixed::{I32F32, ZERO, div, sum};
@@ -66,6 +66,7 @@ impl Csr {
         c.iter().copied().zip(v.iter().copied())
     }
 
+    #[cfg(test)]
     /// Every entry as `(row, column, value)`, rows in order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, u16, I32F32)> + '_ {
         (0..self.rows()).flat_map(move |i| self.iter_row(i).map(move |(j, v)| (i, j, v)))
@@ -161,6 +162,7 @@ impl Csr {
         });
     }
 
+    #[cfg(test)]
     /// `col_clip_sparse`: `min(M_ij, c_j)`, dropping entries above a threshold `c_j <= 0`.
     pub(crate) fn col_clip(&self, threshold: &[I32F32]) -> Self {
         self.filter_map(|_, j, w| {
@@ -173,6 +175,7 @@ impl Csr {
         })
     }
 
+    #[cfg(test)]
     /// `matmul_sparse`: `out_j = Σ_i v_i · M_ij`, rows added in order.
     pub(crate) fn vec_mul_left(&self, v: &[I32F32], columns: usize) -> Vec<I32F32> {
         let mut out = vec![ZERO; columns];
@@ -195,33 +198,6 @@ impl Csr {
                 })
             })
             .collect()
-    }
-
-    /// Per row, which entries the merge loop of `compute_liquid_alpha_values_sparse`
-    /// sees. That loop walks columns `0..n` with a forward-only cursor, so in a row whose
-    /// columns are not ascending an entry is seen only if its column exceeds every column
-    /// before it in the row. Sorted rows see every entry.
-    pub(crate) fn visible(&self) -> Vec<bool> {
-        let mut out = Vec::with_capacity(self.nnz());
-        for i in 0..self.rows() {
-            let mut max: Option<u16> = None;
-            for &j in self.row(i).0 {
-                let seen = max.is_none_or(|m| j > m);
-                if seen {
-                    max = Some(j);
-                }
-                out.push(seen);
-            }
-        }
-        out
-    }
-
-    /// Row i's entries with their flat index into [`Csr::visible`].
-    pub(crate) fn row_range(&self, i: usize) -> core::ops::Range<usize> {
-        match (self.start.get(i), self.start.get(i + 1)) {
-            (Some(&a), Some(&b)) => a..b,
-            _ => 0..0,
-        }
     }
 
     /// Converts to stored u16 rows with `f`.

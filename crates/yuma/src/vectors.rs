@@ -186,8 +186,8 @@ fn interpolate_sparse_bits() {
         expected_bits(&v["reference_output_bits"])
     );
     // Ratios 0 and 1 return an input unchanged.
-    assert_eq!(interpolate(&a, &b, 2, I32F32::from_num(0)), a);
-    assert_eq!(interpolate(&a, &b, 2, I32F32::from_num(1)), b);
+    assert_eq!(*interpolate(&a, &b, 2, I32F32::from_num(0)), a);
+    assert_eq!(*interpolate(&a, &b, 2, I32F32::from_num(1)), b);
 }
 
 #[test]
