@@ -2,7 +2,7 @@
 //!
 //! A [`Scenario`] names validators (stake, weights or a validator to copy) and miners, and
 //! lists events by epoch (a validator switching miners, a stake change). [`simulate`] plays
-//! it under Yuma3 and under original Yuma with the exact [`epoch`](crate::epoch), carrying
+//! it under Yuma3 and under original Yuma with the exact [`epoch`], carrying
 //! state between epochs only as the chain stores it, and returns one [`Record`] per model,
 //! epoch and uid. Uids are the validators in order, then the miners.
 
