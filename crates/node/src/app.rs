@@ -144,13 +144,17 @@ impl App {
         let app = Arc::clone(self);
         rayon::spawn(move || {
             use rayon::prelude::*;
-            let state = app.state();
-            let chain_id = state.params.chain_id;
+            // Snapshot what verification needs and release the lock before fanning out: a
+            // rayon worker waiting on its subtasks may steal another submission's job, which
+            // must not block on this lock while the producer waits to write.
+            let (chain_id, assets) = {
+                let state = app.state();
+                (state.params.chain_id, state.assets.clone())
+            };
             let verified: Vec<Result<VerifiedTx, Reject>> = txs
                 .into_par_iter()
-                .map(|t| t.verify(chain_id, &*state))
+                .map(|t| t.verify(chain_id, &assets))
                 .collect();
-            drop(state);
             let _ = send.send(app.admit(verified));
         });
         match recv.await {
@@ -241,14 +245,14 @@ impl App {
         }
         let mut gone: Vec<B256> = commit.tx_hashes.clone();
         gone.extend(excluded.iter().map(|(h, _)| *h));
-        let stale = match self.mempool.lock() {
-            Ok(mut pool) => {
-                let state = self.state();
+        // Lock order everywhere: state, then mempool.
+        let stale = match (self.state(), self.mempool.lock()) {
+            (state, Ok(mut pool)) => {
                 let stale = pool.remove(&gone, |a| state.nonce(a));
                 self.metrics.mempool_size.set(pool.len() as u64);
                 stale
             }
-            Err(_) => vec![],
+            (_, Err(_)) => vec![],
         };
         if let Ok(mut d) = self.dropped.lock() {
             for (h, r) in excluded {

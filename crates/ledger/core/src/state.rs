@@ -184,3 +184,10 @@ impl AssetDomains for State {
             .map(|a| (a.name.as_str(), a.version.as_str()))
     }
 }
+
+impl AssetDomains for BTreeMap<AssetId, Asset> {
+    fn asset_domain(&self, asset: &AssetId) -> Option<(&str, &str)> {
+        self.get(asset)
+            .map(|a| (a.name.as_str(), a.version.as_str()))
+    }
+}

@@ -171,7 +171,7 @@ async fn bench_ledger(args: LedgerArgs) -> eyre::Result<LedgerReport> {
     let mut genesis = Genesis::dev(crate::dev::DEV_CHAIN_ID, crate::app::now_ms(), &[]);
     genesis.alloc = addrs
         .iter()
-        .map(|a| (*a, AmountStr(10u128.pow(15))))
+        .map(|a| (*a, AmountStr(10u128.pow(12))))
         .collect();
     let chain_id = genesis.chain_id;
     let min_fee = genesis.min_fee;

@@ -131,3 +131,28 @@ proptest! {
         let _ = serde_json::from_str::<SignedTx>(&s);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Random edits of a valid transaction's JSON: decoding never panics, and whatever still
+    /// decodes either verifies or is refused with a rejection code.
+    #[test]
+    fn mutated_transactions_decode_or_fail_cleanly(
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+    ) {
+        let s = state(2);
+        let tx = sign(&key(0), 0, Call::Transfer { to: addr(1), asset: usd(), amount: 99 });
+        let mut bytes = serde_json::to_vec(&tx).unwrap();
+        for (at, b) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = b;
+        }
+        if let Ok(decoded) = serde_json::from_slice::<SignedTx>(&bytes) {
+            match decoded.clone().verify(CHAIN_ID, &s) {
+                Ok(v) => prop_assert_eq!(v.signed, tx),
+                Err(r) => prop_assert!(!r.code().is_empty()),
+            }
+        }
+    }
+}

@@ -2,10 +2,9 @@
 //! state root, and a commit that does not follow the head changes nothing.
 
 use ledger::{
-    apply_block,
-    exec::{build_block, BlockContext},
+    Address, Call, Commit, Genesis, NATIVE, State, Store, Tx, apply_block,
+    exec::{BlockContext, build_block},
     genesis::AmountStr,
-    Address, Call, Commit, Genesis, State, Store, Tx, NATIVE,
 };
 use ledger_db::Db;
 use wallet::PrivateKey;
@@ -29,13 +28,28 @@ fn produce(db: &Db, mut s: State, n: u64) -> State {
             .map(|i| {
                 let k = key(i);
                 let asset = if h % 2 == 0 { NATIVE } else { usd };
-                let call = Call::Transfer { to: key((i + 1) % 3).address(), asset, amount: 10 + u128::from(i) };
-                let tx = Tx { from: k.address(), nonce: s.nonce(&k.address()), fee: 1_000, expiry: 0, call };
-                let signed = tx.sign_with(7, |h| k.sign_hash(h).map(|s| s.to_bytes())).unwrap();
+                let call = Call::Transfer {
+                    to: key((i + 1) % 3).address(),
+                    asset,
+                    amount: 10 + u128::from(i),
+                };
+                let tx = Tx {
+                    from: k.address(),
+                    nonce: s.nonce(&k.address()),
+                    fee: 1_000,
+                    expiry: 0,
+                    call,
+                };
+                let signed = tx
+                    .sign_with(7, |h| k.sign_hash(h).map(|s| s.to_bytes()))
+                    .unwrap();
                 signed.verify(7, &s).unwrap()
             })
             .collect();
-        let ctx = BlockContext { timestamp_ms: s.head.timestamp_ms + 1000, proposer: Address::ZERO };
+        let ctx = BlockContext {
+            timestamp_ms: s.head.timestamp_ms + 1000,
+            proposer: Address::ZERO,
+        };
         let built = build_block(&s, ctx, txs);
         assert!(built.excluded.is_empty());
         let head = built.head();
