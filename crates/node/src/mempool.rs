@@ -88,13 +88,13 @@ impl Mempool {
             return Err(Admit::Reject(Reject::NoncePending { nonce }));
         }
         let auth = auth_key(&vtx);
-        if let Some(k) = auth {
-            if self.auths.contains(&k) {
-                return Err(Admit::Reject(Reject::AuthorizationUsed {
-                    authorizer: k.1,
-                    nonce: k.2,
-                }));
-            }
+        if let Some(k) = auth
+            && self.auths.contains(&k)
+        {
+            return Err(Admit::Reject(Reject::AuthorizationUsed {
+                authorizer: k.1,
+                nonce: k.2,
+            }));
         }
         if self.by_hash.len() >= self.capacity {
             return Err(Admit::Full);
@@ -144,12 +144,11 @@ impl Mempool {
         let mut touched = HashSet::new();
         for h in hashes {
             if let Some((from, nonce)) = self.by_hash.remove(h) {
-                if let Some(q) = self.senders.get_mut(&from) {
-                    if let Some(vtx) = q.remove(&nonce) {
-                        if let Some(k) = auth_key(&vtx) {
-                            self.auths.remove(&k);
-                        }
-                    }
+                if let Some(q) = self.senders.get_mut(&from)
+                    && let Some(vtx) = q.remove(&nonce)
+                    && let Some(k) = auth_key(&vtx)
+                {
+                    self.auths.remove(&k);
                 }
                 touched.insert(from);
             }

@@ -1,4 +1,5 @@
 //! Node integration tests: a real node (redb, HTTP on loopback) in this process.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod api;
 mod common;

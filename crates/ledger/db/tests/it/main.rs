@@ -1,5 +1,6 @@
 //! redb store: what is committed comes back identical, replaying stored blocks rebuilds the
 //! state root, and a commit that does not follow the head changes nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ledger::{
     Address, Call, Commit, Genesis, NATIVE, State, Store, Tx, apply_block,
