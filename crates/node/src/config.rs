@@ -147,3 +147,40 @@ fn read_file_config(p: &Path) -> eyre::Result<FileConfig> {
         std::fs::read_to_string(p).wrap_err_with(|| format!("reading config {}", p.display()))?;
     toml::from_str(&text).wrap_err_with(|| format!("parsing config {}", p.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_override_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "listen = \"127.0.0.1:9000\"\nblock_time_ms = 250\nmax_block_txs = 7\n",
+        )
+        .unwrap();
+        let args = NodeArgs {
+            data_dir: Some(dir.path().to_path_buf()),
+            block_time_ms: Some(500),
+            ..NodeArgs::default()
+        };
+        let c = NodeConfig::resolve(&args).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9000".parse().unwrap()); // from the file
+        assert_eq!(c.block_time, Duration::from_millis(500)); // flag beats file
+        assert_eq!(c.max_block_txs, 7);
+        assert_eq!(c.mempool_capacity, 200_000); // default
+        assert_eq!(c.data_dir, dir.path());
+    }
+
+    #[test]
+    fn bad_config_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), "blok_time_ms = 5\n").unwrap();
+        let args = NodeArgs { data_dir: Some(dir.path().to_path_buf()), ..NodeArgs::default() };
+        let e = format!("{:#}", NodeConfig::resolve(&args).unwrap_err());
+        assert!(e.contains("blok_time_ms"), "{e}");
+        let args = NodeArgs { block_time_ms: Some(0), ..NodeArgs::default() };
+        assert!(NodeConfig::resolve(&args).is_err());
+    }
+}
