@@ -1,7 +1,7 @@
 //! Bonds and dividends: Yuma3 relative bonds (notes §1.4) and original Yuma (§1.5).
 
 use crate::fixed::{
-    I32F32, I64F64, ONE, ZERO, div, div64, exp_safe, exp_safe_many, from_u16, normalize,
+    Divisor, I32F32, I64F64, ONE, ZERO, div, div64, exp_safe, exp_safe_many, from_u16, normalize,
     u16_proportion,
 };
 use crate::sparse::{Csr, Scratch};
@@ -151,9 +151,22 @@ pub(crate) fn ema_alpha_entry(a: I32F32, old: Option<I32F32>, new: I32F32) -> Op
     (value > ZERO).then_some(value)
 }
 
-/// Per-thread scratch of [`ema_liquid`]: all old bonds, the ones the merge sees, and
-/// the exp inputs and outputs of one row.
-type Work = (Scratch, Scratch, Vec<I32F32>, Vec<I32F32>);
+/// Per-thread scratch of [`ema_liquid`]: all old bonds, the ones the merge sees, the exp
+/// inputs and outputs of one row, and per entry the precomputed α (or `None` when it
+/// waits for an exp) and the old bond (zero when absent).
+type Work = (
+    Scratch,
+    Scratch,
+    Vec<I32F32>,
+    Vec<I32F32>,
+    Vec<Option<I32F32>>,
+    Vec<Option<I32F32>>,
+);
+
+/// Strictly ascending columns: every entry of such a row is visible to upstream's merge.
+fn ascending(cols: &[u16]) -> bool {
+    cols.windows(2).all(|p| p.first() < p.get(1))
+}
 
 /// `mat_ema_alpha_sparse(W̃, B, α)` with α from `compute_liquid_alpha_values_sparse`,
 /// evaluated only at W̃'s entries: the only ones the EMA emits (notes §6).
@@ -161,64 +174,92 @@ fn ema_liquid(input: &BondInput<'_>, params: &Params, old: &Csr) -> Csr {
     let new = input.weights_for_bonds;
     let sigmoid = Sigmoid::new(params);
     let keep = |_: I32F32, b: I32F32| b;
-    let row = |i: usize, (all_old, seen_old, xs, es): &mut Work| {
-        // In a sorted row every entry is visible: one scratch serves both lookups.
-        let old_cols = old.row(i).0;
-        let all_seen = old_cols.windows(2).all(|p| p.first() < p.get(1));
-        let mut max: Option<u16> = None;
-        for (j, v) in old.iter_row(i) {
-            all_old.add(j, v, keep);
-            if !all_seen && max.is_none_or(|m| j > m) {
-                max = Some(j);
-                seen_old.add(j, v, keep);
-            }
-        }
-        let seen: &Scratch = if all_seen { all_old } else { seen_old };
-        // α per entry of W̃: d = 0 (common: buying at or under consensus) is precomputed,
-        // the rest go through one batched exp.
-        let mut alphas: Vec<Option<I32F32>> = Vec::with_capacity(new.row(i).0.len());
+    let row = |i: usize, (all_old, seen_old, xs, es, alphas, olds): &mut Work| {
+        let (old_cols, old_vals) = old.row(i);
+        let (new_cols, new_vals) = new.row(i);
+        alphas.clear();
+        olds.clear();
         xs.clear();
-        let mut max: Option<u16> = None;
-        for (j, w) in new.iter_row(i) {
+        let mut push = |j: u16, w_seen: I32F32, b_seen: I32F32, b: Option<I32F32>| {
             let c = input.consensus.get(usize::from(j)).copied().unwrap_or(ZERO);
-            // compute_liquid_alpha_values_sparse walks columns 0..n with a forward-only
-            // cursor, so in a row whose uids are not ascending it sees an entry only if its
-            // uid exceeds every uid before it in the row (sorted rows: every entry).
-            let w_seen = if max.is_none_or(|m| j > m) {
-                max = Some(j);
-                w
-            } else {
-                ZERO
-            };
-            let b_seen = seen.get(j).unwrap_or(ZERO);
             let d = Sigmoid::difference(c, w_seen, b_seen);
+            // α per entry of W̃: d = 0 (common: buying at or under consensus) is
+            // precomputed, the rest go through one batched exp.
             if d == ZERO {
                 alphas.push(Some(sigmoid.at_zero));
             } else {
                 alphas.push(None);
                 xs.push(sigmoid.exponent(d));
             }
+            olds.push(b);
+        };
+        if ascending(old_cols) && ascending(new_cols) {
+            // Both rows sorted (the common case): every entry is visible to the merge and
+            // a two-pointer walk finds each weight's old bond.
+            let mut k = 0;
+            for (&j, &w) in new_cols.iter().zip(new_vals) {
+                while old_cols.get(k).is_some_and(|&o| o < j) {
+                    k += 1;
+                }
+                let b = match (old_cols.get(k), old_vals.get(k)) {
+                    (Some(&o), Some(&v)) if o == j => Some(v),
+                    _ => None,
+                };
+                push(j, w, b.unwrap_or(ZERO), b);
+            }
+        } else {
+            // In a sorted bond row every entry is visible: one scratch serves both lookups.
+            let all_seen = ascending(old_cols);
+            let mut max: Option<u16> = None;
+            for (j, v) in old.iter_row(i) {
+                all_old.add(j, v, keep);
+                if !all_seen && max.is_none_or(|m| j > m) {
+                    max = Some(j);
+                    seen_old.add(j, v, keep);
+                }
+            }
+            let seen: &Scratch = if all_seen { all_old } else { seen_old };
+            let mut max: Option<u16> = None;
+            for (j, w) in new.iter_row(i) {
+                // compute_liquid_alpha_values_sparse walks columns 0..n with a forward-only
+                // cursor, so in a row whose uids are not ascending it sees an entry only if
+                // its uid exceeds every uid before it in the row (sorted rows: every entry).
+                let w_seen = if max.is_none_or(|m| j > m) {
+                    max = Some(j);
+                    w
+                } else {
+                    ZERO
+                };
+                push(j, w_seen, seen.get(j).unwrap_or(ZERO), all_old.get(j));
+            }
+            all_old.clear();
+            seen_old.clear();
         }
         exp_safe_many(xs, es);
         let mut pending = es.iter();
-        let mut row = Vec::new();
-        for ((j, w), a) in new.iter_row(i).zip(alphas) {
+        let mut row = Vec::with_capacity(new_cols.len());
+        for (((&j, &w), a), b) in new_cols
+            .iter()
+            .zip(new_vals)
+            .zip(alphas.iter())
+            .zip(olds.iter())
+        {
             let a = match a {
-                Some(a) => a,
+                Some(a) => *a,
                 None => sigmoid.alpha_from_exp(pending.next().copied().unwrap_or(ZERO)),
             };
-            if let Some(value) = ema_alpha_entry(a, all_old.get(j), w) {
+            if let Some(value) = ema_alpha_entry(a, *b, w) {
                 row.push((j, value));
             }
         }
-        all_old.clear();
-        seen_old.clear();
         row
     };
     let scratch = || -> Work {
         (
             Scratch::new(input.n),
             Scratch::new(input.n),
+            Vec::new(),
+            Vec::new(),
             Vec::new(),
             Vec::new(),
         )
@@ -265,17 +306,33 @@ pub(crate) fn yuma3(params: &Params, input: &BondInput<'_>) -> BondOutput {
 
     // t_i = Σ_j (B'_ij / Σ_k B'_kj) · I_j: `inplace_col_normalize_sparse`, then
     // `mat_vec_mul_sparse` (whose dropped zeros add nothing), then `row_sum_sparse`.
-    let col_sums = ema.col_sums(input.n);
-    let per_validator: Vec<I32F32> = (0..ema.rows())
-        .map(|i| {
-            ema.iter_row(i).fold(ZERO, |acc, (j, b)| {
-                let s = col_sums.get(usize::from(j)).copied().unwrap_or(ZERO);
-                let b = if s != ZERO { div(b, s) } else { b };
-                let inc = input.incentive.get(usize::from(j)).copied().unwrap_or(ZERO);
-                acc.saturating_add(b.saturating_mul(inc))
-            })
-        })
+    let col_sums: Vec<Divisor> = ema
+        .col_sums(input.n)
+        .into_iter()
+        .map(Divisor::new)
         .collect();
+    let row_total = |i: usize| {
+        ema.iter_row(i).fold(ZERO, |acc, (j, b)| {
+            let b = match col_sums.get(usize::from(j)) {
+                Some(s) if !s.is_zero() => s.div(b),
+                _ => b,
+            };
+            let inc = input.incentive.get(usize::from(j)).copied().unwrap_or(ZERO);
+            acc.saturating_add(b.saturating_mul(inc))
+        })
+    };
+    // Each row's sum is its own, in its own order: rows may run on any thread.
+    #[cfg(feature = "parallel")]
+    let per_validator: Vec<I32F32> = {
+        use rayon::prelude::*;
+        (0..ema.rows())
+            .into_par_iter()
+            .with_min_len(8)
+            .map(row_total)
+            .collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let per_validator: Vec<I32F32> = (0..ema.rows()).map(row_total).collect();
     let mut dividends: Vec<I32F32> = per_validator
         .iter()
         .zip(input.active_stake)

@@ -5,7 +5,7 @@
 //! is observable (see `bonds::ema_liquid`). Every operation is O(entries); none allocates a
 //! dense n × n matrix.
 
-use crate::fixed::{I32F32, ZERO, div, sum};
+use crate::fixed::{Divisor, I32F32, ZERO, sum};
 
 /// A sparse matrix with `rows()` rows, columns indexed by `u16` uid.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -110,6 +110,7 @@ impl Csr {
         }
     }
 
+    #[cfg(test)]
     /// `row_sum_sparse`.
     pub(crate) fn row_sums(&self) -> Vec<I32F32> {
         (0..self.rows())
@@ -130,18 +131,31 @@ impl Csr {
 
     /// `inplace_row_normalize_sparse`: rows with a positive sum are divided by it.
     pub(crate) fn row_normalize(&mut self) {
-        let sums = self.row_sums();
-        self.map_in_place(|i, _, v| match sums.get(i) {
-            Some(&s) if s > ZERO => div(v, s),
-            _ => v,
-        });
+        for i in 0..self.rows() {
+            let (a, b) = (
+                self.start.get(i).copied().unwrap_or(0),
+                self.start.get(i + 1).copied().unwrap_or(0),
+            );
+            let Some(vals) = self.val.get_mut(a..b) else {
+                continue;
+            };
+            let s = sum(vals.iter().copied());
+            if s > ZERO {
+                let d = Divisor::new(s);
+                vals.iter_mut().for_each(|v| *v = d.div(*v));
+            }
+        }
     }
 
     /// `inplace_col_normalize_sparse`: columns with a non-zero sum are divided by it.
     pub(crate) fn col_normalize(&mut self, columns: usize) {
-        let sums = self.col_sums(columns);
+        let sums: Vec<Divisor> = self
+            .col_sums(columns)
+            .into_iter()
+            .map(Divisor::new)
+            .collect();
         self.map_in_place(|_, j, v| match sums.get(usize::from(j)) {
-            Some(&s) if s != ZERO => div(v, s),
+            Some(s) if !s.is_zero() => s.div(v),
             _ => v,
         });
     }
@@ -156,8 +170,9 @@ impl Csr {
                 *m = v;
             }
         }
+        let max: Vec<Divisor> = max.into_iter().map(Divisor::new).collect();
         self.map_in_place(|_, j, v| match max.get(usize::from(j)) {
-            Some(&m) if m != ZERO => div(v, m),
+            Some(m) if !m.is_zero() => m.div(v),
             _ => v,
         });
     }
