@@ -4,6 +4,8 @@
 //   node typed-data.mjs sign <private-key-hex> <typed-data-json>      prints r‖s‖v hex
 //   node typed-data.mjs recover <signature-hex> <typed-data-json>     prints the address
 //   node typed-data.mjs hash <typed-data-json>                        prints the signing hash
+//   node typed-data.mjs batch <json array of [command, ...args]>      prints a JSON array
+//                                                                     of the results
 //
 // <typed-data-json> is {domain, types, primaryType, message} as eth_signTypedData_v4 takes
 // it (without the EIP712Domain entry, which viem derives from the domain).
@@ -22,15 +24,23 @@ function load(json) {
   return td;
 }
 
-const [command, ...args] = process.argv.slice(2);
-if (command === "sign" && args.length === 2) {
-  const account = privateKeyToAccount(hex(args[0]));
-  console.log(await account.signTypedData(load(args[1])));
-} else if (command === "recover" && args.length === 2) {
-  console.log(await recoverTypedDataAddress({ ...load(args[1]), signature: hex(args[0]) }));
-} else if (command === "hash" && args.length === 1) {
-  console.log(hashTypedData(load(args[0])));
-} else {
-  console.error("usage: typed-data.mjs sign <key> <json> | recover <sig> <json> | hash <json>");
+async function run(command, args) {
+  if (command === "sign" && args.length === 2) {
+    return privateKeyToAccount(hex(args[0])).signTypedData(load(args[1]));
+  } else if (command === "recover" && args.length === 2) {
+    return recoverTypedDataAddress({ ...load(args[1]), signature: hex(args[0]) });
+  } else if (command === "hash" && args.length === 1) {
+    return hashTypedData(load(args[0]));
+  }
+  console.error("usage: typed-data.mjs sign <key> <json> | recover <sig> <json> | hash <json> | batch <json>");
   process.exit(2);
+}
+
+const [command, ...args] = process.argv.slice(2);
+if (command === "batch" && args.length === 1) {
+  const out = [];
+  for (const [c, ...a] of JSON.parse(args[0])) out.push(await run(c, a));
+  console.log(JSON.stringify(out));
+} else {
+  console.log(await run(command, args));
 }

@@ -98,11 +98,24 @@ fn typed_data(tx: &Tx) -> Value {
     })
 }
 
-fn viem(args: &[&str]) -> String {
-    test_utils::run_node("typed-data.mjs", args)
-        .unwrap()
-        .trim()
-        .to_owned()
+/// Runs `[command, args...]` requests through viem in one Node.js process.
+fn viem(requests: &[Vec<String>]) -> Vec<String> {
+    let batch = serde_json::to_string(requests).unwrap();
+    let out = test_utils::run_node("typed-data.mjs", &["batch", &batch]).unwrap();
+    serde_json::from_str(out.trim()).unwrap()
+}
+
+fn req(parts: &[&str]) -> Vec<String> {
+    parts.iter().map(|p| p.to_string()).collect()
+}
+
+fn sig_from_hex(s: &str) -> Signature {
+    Signature(
+        alloy_primitives::hex::decode(s)
+            .unwrap()
+            .try_into()
+            .unwrap(),
+    )
 }
 
 fn usd_domain_json() -> Value {
@@ -135,18 +148,14 @@ fn signed_authorization(payer: u32) -> Authorization {
     })
     .to_string();
     let ours = a.signing_hash(&eip3009::domain("Devnet USD", "1", CHAIN_ID, usd()));
+    let key_hex = key(payer).to_hex();
+    let out = viem(&[req(&["hash", &td]), req(&["sign", &key_hex, &td])]);
     assert_eq!(
-        viem(&["hash", &td]),
+        out[0],
         format!("{ours}"),
         "EIP-3009 hash differs from viem's"
     );
-    let sig = viem(&["sign", &key(payer).to_hex(), &td]);
-    a.signature = Signature(
-        alloy_primitives::hex::decode(&sig)
-            .unwrap()
-            .try_into()
-            .unwrap(),
-    );
+    a.signature = sig_from_hex(&out[1]);
     a
 }
 
@@ -185,6 +194,9 @@ fn typed_data_agrees_with_viem_both_ways() {
         Call::TransferWithAuthorization(auth),
         Call::CancelAuthorization(cancel),
     ];
+    let key_hex = key(0).to_hex();
+    let mut requests = vec![];
+    let mut cases = vec![];
     for (i, call) in calls.into_iter().enumerate() {
         let tx = Tx {
             from: addr(0),
@@ -194,37 +206,30 @@ fn typed_data_agrees_with_viem_both_ways() {
             call,
         };
         let td = typed_data(&tx).to_string();
-        // Same hash.
-        assert_eq!(
-            viem(&["hash", &td]),
-            format!("{}", tx.signing_hash(CHAIN_ID)),
-            "{td}"
-        );
-        // viem signs, the ledger accepts.
-        let sig = viem(&["sign", &key(0).to_hex(), &td]);
-        let signature = Signature(
-            alloy_primitives::hex::decode(&sig)
-                .unwrap()
-                .try_into()
-                .unwrap(),
-        );
-        let signed = SignedTx {
-            chain_id: CHAIN_ID,
-            tx: tx.clone(),
-            signature,
-        };
-        signed
-            .clone()
-            .verify(CHAIN_ID, &s)
-            .unwrap_or_else(|e| panic!("viem signature refused: {e}"));
-        // The ledger's wallet signs, viem recovers the signer.
         let ours = tx
             .clone()
             .sign_with(CHAIN_ID, |h| key(0).sign_hash(h).map(|s| s.to_bytes()))
             .unwrap();
-        let recovered: Address = viem(&["recover", &format!("{:?}", ours.signature), &td])
-            .parse()
-            .unwrap();
+        requests.push(req(&["hash", &td]));
+        requests.push(req(&["sign", &key_hex, &td]));
+        requests.push(req(&["recover", &format!("{:?}", ours.signature), &td]));
+        cases.push((tx, td));
+    }
+    let out = viem(&requests);
+    for ((tx, td), answers) in cases.into_iter().zip(out.chunks(3)) {
+        // Same hash.
+        assert_eq!(answers[0], format!("{}", tx.signing_hash(CHAIN_ID)), "{td}");
+        // viem signs, the ledger accepts.
+        let signed = SignedTx {
+            chain_id: CHAIN_ID,
+            tx,
+            signature: sig_from_hex(&answers[1]),
+        };
+        signed
+            .verify(CHAIN_ID, &s)
+            .unwrap_or_else(|e| panic!("viem signature refused: {e}"));
+        // The ledger's wallet signs, viem recovers the signer.
+        let recovered: Address = answers[2].parse().unwrap();
         assert_eq!(recovered, addr(0));
     }
 }
