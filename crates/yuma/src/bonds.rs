@@ -4,7 +4,7 @@ use crate::fixed::{
     Divisor, I32F32, I64F64, ONE, ZERO, div, div64, exp_safe, exp_safe_many, from_u16, normalize,
     u16_proportion,
 };
-use crate::sparse::{Csr, Scratch};
+use crate::sparse::{Csr, Scratch, ascending};
 use crate::types::{Params, SparseRow};
 
 /// What the bond step reads besides the parameters.
@@ -162,11 +162,6 @@ type Work = (
     Vec<Option<I32F32>>,
     Vec<Option<I32F32>>,
 );
-
-/// Strictly ascending columns: every entry of such a row is visible to upstream's merge.
-fn ascending(cols: &[u16]) -> bool {
-    cols.windows(2).all(|p| p.first() < p.get(1))
-}
 
 /// `mat_ema_alpha_sparse(W̃, B, α)` with α from `compute_liquid_alpha_values_sparse`,
 /// evaluated only at W̃'s entries: the only ones the EMA emits (notes §6).

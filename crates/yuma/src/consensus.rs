@@ -9,7 +9,10 @@
 //! The test suite checks this against a line-for-line port of the pivot search.
 
 use crate::fixed::{I32F32, ZERO, normalize, sum};
-use crate::sparse::Csr;
+use crate::sparse::{Csr, ascending};
+
+/// Columns gathered and ranked together on the sorted-rows path.
+const BLOCK: usize = 128;
 
 /// Consensus per column `0..columns`: the κ-quantile of the column's scores, weighted by
 /// the (re-normalised) stake of rows with positive stake.
@@ -33,6 +36,62 @@ pub(crate) fn weighted_median_cols(
     }
     let stake_sum = sum(use_stake.iter().copied());
     let minority = stake_sum.saturating_sub(kappa).to_bits();
+
+    let staked_rows = staked.len();
+    let total_stake = stake_sum.to_bits();
+    let median = |col: &mut [(i64, i64)]| -> I32F32 {
+        // Staked rows with no positive entry form one group at score 0.
+        let zero_rows = staked_rows.saturating_sub(col.len());
+        let positive: i64 = col.iter().map(|&(_, s)| s).sum();
+        let zero_stake = total_stake.saturating_sub(positive);
+        I32F32::from_bits(quantile(col, zero_rows > 0, zero_stake, minority))
+    };
+
+    if staked.iter().all(|&i| ascending(w.row(i).0)) {
+        // Sorted rows (the common case): gather one block of columns at a time from the
+        // matching slice of every staked row and take its medians while the block is in
+        // cache. Blocks are independent; each column sees its entries in row order.
+        let mut out = vec![ZERO; columns];
+        let block = |buf: &mut Vec<Vec<(i64, i64)>>, (b, chunk): (usize, &mut [I32F32])| {
+            let lo = b * BLOCK;
+            let hi = lo + chunk.len();
+            buf.resize_with(chunk.len(), Vec::new);
+            buf.iter_mut().for_each(Vec::clear);
+            for (&i, s) in staked.iter().zip(&use_stake) {
+                let (cols, vals) = w.row(i);
+                let a = cols.partition_point(|&c| usize::from(c) < lo);
+                let e = cols.partition_point(|&c| usize::from(c) < hi);
+                let (Some(cols), Some(vals)) = (cols.get(a..e), vals.get(a..e)) else {
+                    continue;
+                };
+                for (&j, &v) in cols.iter().zip(vals) {
+                    if v > ZERO
+                        && let Some(col) = buf.get_mut(usize::from(j) - lo)
+                    {
+                        col.push((v.to_bits(), s.to_bits()));
+                    }
+                }
+            }
+            for (c, col) in chunk.iter_mut().zip(buf.iter_mut()) {
+                *c = median(col);
+            }
+        };
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            out.par_chunks_mut(BLOCK)
+                .enumerate()
+                .for_each_init(Vec::new, block);
+        }
+        #[cfg(not(feature = "parallel"))]
+        {
+            let mut buf = Vec::new();
+            out.chunks_mut(BLOCK)
+                .enumerate()
+                .for_each(|x| block(&mut buf, x));
+        }
+        return out;
+    }
 
     // Transpose the staked rows' positive entries into per-column lists (counting sort).
     let mut count = vec![0_usize; columns + 1];
@@ -77,23 +136,14 @@ pub(crate) fn weighted_median_cols(
         columns_items.push(head);
         rest = tail;
     }
-    let staked_rows = staked.len();
-    let total_stake = stake_sum.to_bits();
-    let median = |col: &mut &mut [(i64, i64)]| -> I32F32 {
-        // Staked rows with no positive entry form one group at score 0.
-        let zero_rows = staked_rows.saturating_sub(col.len());
-        let positive: i64 = col.iter().map(|&(_, s)| s).sum();
-        let zero_stake = total_stake.saturating_sub(positive);
-        I32F32::from_bits(quantile(col, zero_rows > 0, zero_stake, minority))
-    };
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
-        columns_items.par_iter_mut().map(median).collect()
+        columns_items.par_iter_mut().map(|c| median(c)).collect()
     }
     #[cfg(not(feature = "parallel"))]
     {
-        columns_items.iter_mut().map(median).collect()
+        columns_items.iter_mut().map(|c| median(c)).collect()
     }
 }
 

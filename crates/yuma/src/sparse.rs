@@ -223,6 +223,11 @@ impl Csr {
     }
 }
 
+/// Strictly ascending columns: every entry of such a row is visible to upstream's merge.
+pub(crate) fn ascending(cols: &[u16]) -> bool {
+    cols.windows(2).all(|p| p.first() < p.get(1))
+}
+
 /// A reusable dense row of `n` cells that remembers which cells were touched, so
 /// per-row scatter/gather costs O(entries) rather than O(n).
 pub(crate) struct Scratch {
