@@ -94,3 +94,55 @@ fn dev_node_transfer_and_query_round_trip() {
     node.kill().unwrap();
     node.wait().unwrap();
 }
+
+#[test]
+fn genesis_new_writes_a_valid_genesis_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("g.json");
+    let a = "0x000000000000000000000000000000000000bEEF";
+    let ok = symbiont()
+        .args([
+            "genesis",
+            "new",
+            "--chain-id",
+            "777",
+            "--alloc",
+            &format!("{a}=12.5"),
+        ])
+        .args(["--usd-issuer", a, "--usd-alloc", &format!("{a}=100")])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let g: ledger::Genesis = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let (state, _) = g.build().unwrap();
+    assert_eq!(state.params.chain_id, 777);
+    assert_eq!(state.native_supply, 12_500_000_000);
+    let usd = state.assets.values().next().unwrap();
+    assert_eq!(
+        (usd.name.as_str(), usd.decimals, usd.supply),
+        ("Devnet USD", 6, 100_000_000)
+    );
+
+    // Over the 21M cap, and an existing file without --force.
+    let over = symbiont()
+        .args(["genesis", "new", "--alloc", &format!("{a}=21000001")])
+        .arg("--out")
+        .arg(dir.path().join("over.json"))
+        .output()
+        .unwrap();
+    assert!(!over.status.success());
+    assert!(String::from_utf8_lossy(&over.stderr).contains("cap"));
+    let again = symbiont()
+        .args(["genesis", "new"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+}
