@@ -193,3 +193,91 @@ fn auth_key(vtx: &VerifiedTx) -> Option<AuthKey> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ledger::{Call, Genesis, NATIVE, Tx};
+    use wallet::PrivateKey;
+
+    use super::*;
+
+    fn key(i: u8) -> PrivateKey {
+        PrivateKey::from_bytes(&[i + 1; 32]).unwrap()
+    }
+
+    fn vtx(k: &PrivateKey, nonce: u64) -> VerifiedTx {
+        let call = Call::Transfer {
+            to: Address::ZERO,
+            asset: NATIVE,
+            amount: 1,
+        };
+        let tx = Tx {
+            from: k.address(),
+            nonce,
+            fee: 1_000,
+            expiry: 0,
+            call,
+        };
+        let signed = tx
+            .sign_with(1, |h| k.sign_hash(h).map(|s| s.to_bytes()))
+            .unwrap();
+        let (state, _) = Genesis::dev(1, 0, &[]).build().unwrap();
+        signed.verify(1, &state).unwrap()
+    }
+
+    #[test]
+    fn candidates_are_consecutive_nonces_per_sender_in_arrival_order() {
+        let (a, b) = (key(1), key(2));
+        let mut pool = Mempool::new(100, 10);
+        for (k, n) in [(&b, 0), (&a, 1), (&a, 0), (&b, 2), (&a, 3)] {
+            pool.insert(vtx(k, n), 0).unwrap();
+        }
+        let got: Vec<(Address, u64)> = pool
+            .candidates(100, |_| 0)
+            .iter()
+            .map(|v| (v.sender(), v.signed.tx.nonce))
+            .collect();
+        // b arrived first; b's nonce 2 waits for 1; a's nonce 3 waits for 2.
+        assert_eq!(got, [(b.address(), 0), (a.address(), 0), (a.address(), 1)]);
+        assert_eq!(pool.candidates(2, |_| 0).len(), 2);
+    }
+
+    #[test]
+    fn refuses_duplicates_stale_far_future_contested_nonces_and_overflow() {
+        let a = key(1);
+        let mut pool = Mempool::new(3, 10);
+        pool.insert(vtx(&a, 5), 5).unwrap();
+        let code = |r: Result<(), Admit>| match r {
+            Err(Admit::Reject(r)) => r.code(),
+            Err(Admit::Full) => "full",
+            Ok(()) => "ok",
+        };
+        assert_eq!(code(pool.insert(vtx(&a, 5), 5)), "duplicate");
+        assert_eq!(code(pool.insert(vtx(&a, 4), 5)), "nonce_stale");
+        assert_eq!(code(pool.insert(vtx(&a, 15), 5)), "nonce_future");
+        assert_eq!(code(pool.insert(vtx(&a, 6), 5)), "ok");
+        assert_eq!(code(pool.insert(vtx(&a, 7), 5)), "ok");
+        assert_eq!(code(pool.insert(vtx(&a, 8), 5)), "full");
+        assert_eq!(pool.len(), 3);
+    }
+
+    #[test]
+    fn remove_drops_included_and_prunes_what_became_stale() {
+        let (a, b) = (key(1), key(2));
+        let mut pool = Mempool::new(100, 10);
+        let txs: Vec<_> = (0..3).map(|n| vtx(&a, n)).collect();
+        for t in &txs {
+            pool.insert(t.clone(), 0).unwrap();
+        }
+        pool.insert(vtx(&b, 0), 0).unwrap();
+        // Block included a's nonce 0; a's next nonce is now 2 (as if nonce 1 came another way).
+        let stale = pool.remove(&[txs[0].hash], |s| if *s == a.address() { 2 } else { 0 });
+        assert_eq!(stale.len(), 1);
+        assert_eq!(stale[0].0, txs[1].hash);
+        assert!(!pool.contains(&txs[0].hash) && !pool.contains(&txs[1].hash));
+        assert!(pool.contains(&txs[2].hash));
+        assert_eq!(pool.len(), 2);
+        let next = |s: &Address| if *s == a.address() { 2 } else { 0 };
+        assert_eq!(pool.candidates(10, next).len(), 2);
+    }
+}
