@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use crate::bonds::{self, BondInput};
 use crate::consensus::weighted_median_cols;
 use crate::fixed::{
-    I32F32, I64F64, I96F32, ONE, ZERO, div, from_u16, normalize, normalize64, sum,
+    Divisor, I32F32, I64F64, I96F32, ONE, ZERO, div, from_u16, normalize, normalize64, sum,
     to_u16_proportion, u16_proportion,
 };
 use crate::sparse::{Csr, Scratch};
@@ -176,19 +176,27 @@ fn run(params: &Params, input: &EpochInput) -> EpochOutput {
     };
 
     // Step 13: bond storage: uids with a new permit keep their EMA row, others none.
-    let stored_bonds: Vec<Vec<(u16, u16)>> = out
-        .bonds
-        .to_rows(to_u16_proportion)
-        .into_iter()
-        .enumerate()
-        .map(|(i, row)| {
-            if new_permit.get(i).copied().unwrap_or(false) {
-                row
-            } else {
-                Vec::new()
-            }
-        })
-        .collect();
+    let store = |i: usize| -> Vec<(u16, u16)> {
+        if new_permit.get(i).copied().unwrap_or(false) {
+            out.bonds
+                .iter_row(i)
+                .map(|(j, v)| (j, to_u16_proportion(v)))
+                .collect()
+        } else {
+            Vec::new()
+        }
+    };
+    #[cfg(feature = "parallel")]
+    let stored_bonds: Vec<Vec<(u16, u16)>> = {
+        use rayon::prelude::*;
+        (0..out.bonds.rows())
+            .into_par_iter()
+            .with_max_len(4)
+            .map(store)
+            .collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let stored_bonds: Vec<Vec<(u16, u16)>> = (0..out.bonds.rows()).map(store).collect();
 
     let u16s = |xs: &[I32F32]| xs.iter().map(|&x| to_u16_proportion(x)).collect();
     let bits = |xs: &[I32F32]| xs.iter().map(|x| x.to_bits()).collect();
@@ -217,17 +225,22 @@ fn run(params: &Params, input: &EpochInput) -> EpochOutput {
 fn load_weights(params: &Params, input: &EpochInput, permit: &[bool]) -> Csr {
     let st = &input.state;
     let owner = params.owner_uid.map(usize::from);
-    let mut w = Csr::from_rows(st.weights.iter().enumerate().map(|(i, row)| {
+    // Each row is masked and normalised on its own (its sum in its own order), so rows
+    // may run on any thread.
+    let row = |(i, row): (usize, &Vec<(u16, u16)>)| -> Vec<(u16, I32F32)> {
         let permitted = permit.get(i).copied().unwrap_or(false);
+        if !permitted {
+            return Vec::new();
+        }
         let updated = st.last_update.get(i).copied().unwrap_or(0);
         let committed = st
             .commit_block
             .as_ref()
             .map(|c| c.get(i).copied().unwrap_or(u64::MAX));
-        row.iter()
-            .filter(move |_| permitted)
-            .filter(move |&&(j, _)| usize::from(j) != i || owner == Some(i))
-            .filter(move |&&(j, _)| {
+        let mut out: Vec<(u16, I32F32)> = row
+            .iter()
+            .filter(|&&(j, _)| usize::from(j) != i || owner == Some(i))
+            .filter(|&&(j, _)| {
                 let registered = st
                     .block_at_registration
                     .get(usize::from(j))
@@ -236,9 +249,28 @@ fn load_weights(params: &Params, input: &EpochInput, permit: &[bool]) -> Csr {
                 updated > registered && committed.is_none_or(|c| c >= registered)
             })
             .map(|&(j, v)| (j, from_u16(v)))
-    }));
-    w.row_normalize();
-    w
+            .collect();
+        // `inplace_row_normalize_sparse`.
+        let total = sum(out.iter().map(|e| e.1));
+        if total > ZERO {
+            let d = Divisor::new(total);
+            out.iter_mut().for_each(|e| e.1 = d.div(e.1));
+        }
+        out
+    };
+    #[cfg(feature = "parallel")]
+    let rows: Vec<Vec<(u16, I32F32)>> = {
+        use rayon::prelude::*;
+        st.weights
+            .par_iter()
+            .enumerate()
+            .with_max_len(4)
+            .map(row)
+            .collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let rows: Vec<Vec<(u16, I32F32)>> = st.weights.iter().enumerate().map(row).collect();
+    Csr::from_rows(rows)
 }
 
 /// `is_topk_nonzero`: true for the k largest values (stable ascending sort, so on ties

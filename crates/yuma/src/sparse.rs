@@ -5,7 +5,9 @@
 //! is observable (see `bonds::ema_liquid`). Every operation is O(entries); none allocates a
 //! dense n × n matrix.
 
-use crate::fixed::{Divisor, I32F32, ZERO, sum};
+#[cfg(test)]
+use crate::fixed::sum;
+use crate::fixed::{Divisor, I32F32, ZERO};
 
 /// A sparse matrix with `rows()` rows, columns indexed by `u16` uid.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -129,6 +131,7 @@ impl Csr {
         sums
     }
 
+    #[cfg(test)]
     /// `inplace_row_normalize_sparse`: rows with a positive sum are divided by it.
     pub(crate) fn row_normalize(&mut self) {
         for i in 0..self.rows() {
@@ -215,6 +218,7 @@ impl Csr {
             .collect()
     }
 
+    #[cfg(test)]
     /// Converts to stored u16 rows with `f`.
     pub(crate) fn to_rows<T>(&self, mut f: impl FnMut(I32F32) -> T) -> Vec<Vec<(u16, T)>> {
         (0..self.rows())
