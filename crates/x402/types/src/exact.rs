@@ -46,8 +46,10 @@ pub struct ExactEvmPayload {
 #[serde(rename_all = "camelCase")]
 pub struct Authorization {
     /// The payer.
+    #[serde(with = "checksummed")]
     pub from: Address,
     /// The payee (must be `payTo`).
+    #[serde(with = "checksummed")]
     pub to: Address,
     /// The amount (must equal `amount` in v2).
     pub value: TokenAmount,
@@ -57,6 +59,21 @@ pub struct Authorization {
     pub valid_before: TokenAmount,
     /// 32 random bytes chosen by the payer.
     pub nonce: B256,
+}
+
+/// Addresses in EIP-55 mixed case on output, as the reference client (viem) writes them; any
+/// case on input.
+mod checksummed {
+    use alloy_primitives::Address;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(a: &Address, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&a.to_checksum(None))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Address, D::Error> {
+        Address::deserialize(d)
+    }
 }
 
 impl Authorization {

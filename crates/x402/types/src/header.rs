@@ -20,7 +20,7 @@ use base64::{
     Engine as _, alphabet,
     engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig, general_purpose::STANDARD},
 };
-use serde::{Serialize, de::DeserializeOwned};
+use serde::{Deserialize as _, Serialize, de::DeserializeOwned};
 
 use crate::{Error, Result, SettleResponse, facilitator::check_version, v1, v2};
 
@@ -65,6 +65,30 @@ pub fn decode<T: DeserializeOwned>(header: &'static str, value: &str) -> Result<
     })
 }
 
+/// Decodes a header value whose JSON carries `x402Version`, checking the version before the
+/// shape so that a message of the other version gets [`Error::Version`].
+fn decode_versioned<T: DeserializeOwned>(
+    header: &'static str,
+    value: &str,
+    expected: u8,
+) -> Result<T> {
+    #[derive(serde::Deserialize)]
+    struct Versioned {
+        #[serde(rename = "x402Version")]
+        x402_version: u8,
+    }
+    let json: serde_json::Value = decode(header, value)?;
+    let v = Versioned::deserialize(&json).map_err(|source| Error::Json {
+        what: header,
+        source,
+    })?;
+    check_version(expected, v.x402_version)?;
+    T::deserialize(json).map_err(|source| Error::Json {
+        what: header,
+        source,
+    })
+}
+
 /// Decodes the base64 of a header value, with the size limit.
 pub fn decode_bytes(header: &'static str, value: &str) -> Result<Vec<u8>> {
     if value.len() > MAX_ENCODED_LEN {
@@ -92,9 +116,7 @@ pub fn encode_payment_required(value: &v2::PaymentRequired) -> Result<String> {
 
 /// Decodes a `PAYMENT-REQUIRED` value (must be `x402Version` 2).
 pub fn decode_payment_required(value: &str) -> Result<v2::PaymentRequired> {
-    let m: v2::PaymentRequired = decode(PAYMENT_REQUIRED, value)?;
-    check_version(v2::VERSION, m.x402_version)?;
-    Ok(m)
+    decode_versioned(PAYMENT_REQUIRED, value, v2::VERSION)
 }
 
 /// Encodes a `PAYMENT-SIGNATURE` value.
@@ -104,9 +126,7 @@ pub fn encode_payment_signature(value: &v2::PaymentPayload) -> Result<String> {
 
 /// Decodes a `PAYMENT-SIGNATURE` value (must be `x402Version` 2).
 pub fn decode_payment_signature(value: &str) -> Result<v2::PaymentPayload> {
-    let m: v2::PaymentPayload = decode(PAYMENT_SIGNATURE, value)?;
-    check_version(v2::VERSION, m.x402_version)?;
-    Ok(m)
+    decode_versioned(PAYMENT_SIGNATURE, value, v2::VERSION)
 }
 
 /// Encodes a `PAYMENT-RESPONSE` value.
@@ -126,9 +146,7 @@ pub fn encode_x_payment(value: &v1::PaymentPayload) -> Result<String> {
 
 /// Decodes an `X-PAYMENT` value (must be `x402Version` 1).
 pub fn decode_x_payment(value: &str) -> Result<v1::PaymentPayload> {
-    let m: v1::PaymentPayload = decode(X_PAYMENT, value)?;
-    check_version(v1::VERSION, m.x402_version)?;
-    Ok(m)
+    decode_versioned(X_PAYMENT, value, v1::VERSION)
 }
 
 /// Encodes an `X-PAYMENT-RESPONSE` value.
