@@ -259,8 +259,12 @@ fn ema_liquid(input: &BondInput<'_>, params: &Params, old: &Csr) -> Csr {
             Vec::new(),
         )
     };
+    let sequential = || -> Vec<Vec<(u16, I32F32)>> {
+        let mut s = scratch();
+        (0..new.rows()).map(|i| row(i, &mut s)).collect()
+    };
     #[cfg(feature = "parallel")]
-    let rows: Vec<Vec<(u16, I32F32)>> = {
+    let rows: Vec<Vec<(u16, I32F32)>> = if crate::sparse::worth_parallel(new.nnz()) {
         use rayon::prelude::*;
         // Only rows with weights do work (permitted validators); spread those, one per task.
         let busy: Vec<usize> = (0..new.rows())
@@ -278,12 +282,11 @@ fn ema_liquid(input: &BondInput<'_>, params: &Params, old: &Csr) -> Csr {
             }
         }
         rows
+    } else {
+        sequential()
     };
     #[cfg(not(feature = "parallel"))]
-    let rows: Vec<Vec<(u16, I32F32)>> = {
-        let mut s = scratch();
-        (0..new.rows()).map(|i| row(i, &mut s)).collect()
-    };
+    let rows: Vec<Vec<(u16, I32F32)>> = sequential();
     Csr::from_rows(rows)
 }
 
@@ -318,13 +321,15 @@ pub(crate) fn yuma3(params: &Params, input: &BondInput<'_>) -> BondOutput {
     };
     // Each row's sum is its own, in its own order: rows may run on any thread.
     #[cfg(feature = "parallel")]
-    let per_validator: Vec<I32F32> = {
+    let per_validator: Vec<I32F32> = if crate::sparse::worth_parallel(ema.nnz()) {
         use rayon::prelude::*;
         (0..ema.rows())
             .into_par_iter()
             .with_min_len(8)
             .map(row_total)
             .collect()
+    } else {
+        (0..ema.rows()).map(row_total).collect()
     };
     #[cfg(not(feature = "parallel"))]
     let per_validator: Vec<I32F32> = (0..ema.rows()).map(row_total).collect();

@@ -77,13 +77,13 @@ pub(crate) fn weighted_median_cols(
             }
         };
         #[cfg(feature = "parallel")]
-        {
+        if crate::sparse::worth_parallel(w.nnz()) {
             use rayon::prelude::*;
             out.par_chunks_mut(BLOCK)
                 .enumerate()
                 .for_each_init(Vec::new, block);
+            return out;
         }
-        #[cfg(not(feature = "parallel"))]
         {
             let mut buf = Vec::new();
             out.chunks_mut(BLOCK)
@@ -137,14 +137,11 @@ pub(crate) fn weighted_median_cols(
         rest = tail;
     }
     #[cfg(feature = "parallel")]
-    {
+    if crate::sparse::worth_parallel(w.nnz()) {
         use rayon::prelude::*;
-        columns_items.par_iter_mut().map(|c| median(c)).collect()
+        return columns_items.par_iter_mut().map(|c| median(c)).collect();
     }
-    #[cfg(not(feature = "parallel"))]
-    {
-        columns_items.iter_mut().map(|c| median(c)).collect()
-    }
+    columns_items.iter_mut().map(|c| median(c)).collect()
 }
 
 /// Smallest score whose cumulative stake exceeds `minority`, or the largest score.

@@ -187,13 +187,15 @@ fn run(params: &Params, input: &EpochInput) -> EpochOutput {
         }
     };
     #[cfg(feature = "parallel")]
-    let stored_bonds: Vec<Vec<(u16, u16)>> = {
+    let stored_bonds: Vec<Vec<(u16, u16)>> = if crate::sparse::worth_parallel(out.bonds.nnz()) {
         use rayon::prelude::*;
         (0..out.bonds.rows())
             .into_par_iter()
             .with_max_len(4)
             .map(store)
             .collect()
+    } else {
+        (0..out.bonds.rows()).map(store).collect()
     };
     #[cfg(not(feature = "parallel"))]
     let stored_bonds: Vec<Vec<(u16, u16)>> = (0..out.bonds.rows()).map(store).collect();
@@ -259,15 +261,18 @@ fn load_weights(params: &Params, input: &EpochInput, permit: &[bool]) -> Csr {
         out
     };
     #[cfg(feature = "parallel")]
-    let rows: Vec<Vec<(u16, I32F32)>> = {
-        use rayon::prelude::*;
-        st.weights
-            .par_iter()
-            .enumerate()
-            .with_max_len(4)
-            .map(row)
-            .collect()
-    };
+    let rows: Vec<Vec<(u16, I32F32)>> =
+        if crate::sparse::worth_parallel(st.weights.iter().map(Vec::len).sum()) {
+            use rayon::prelude::*;
+            st.weights
+                .par_iter()
+                .enumerate()
+                .with_max_len(4)
+                .map(row)
+                .collect()
+        } else {
+            st.weights.iter().enumerate().map(row).collect()
+        };
     #[cfg(not(feature = "parallel"))]
     let rows: Vec<Vec<(u16, I32F32)>> = st.weights.iter().enumerate().map(row).collect();
     Csr::from_rows(rows)

@@ -227,6 +227,14 @@ impl Csr {
     }
 }
 
+/// Whether `entries` stored entries are enough work to spread over threads: below this,
+/// rayon's hand-offs (and waiting for a descheduled worker on a busy machine) cost more
+/// than they save.
+#[cfg(feature = "parallel")]
+pub(crate) fn worth_parallel(entries: usize) -> bool {
+    entries >= 1 << 16
+}
+
 /// Strictly ascending columns: every entry of such a row is visible to upstream's merge.
 pub(crate) fn ascending(cols: &[u16]) -> bool {
     cols.windows(2).all(|p| p.first() < p.get(1))
