@@ -181,7 +181,9 @@ pub struct SettleResponse {
     /// [`Reason::SettlementPending`]).
     #[serde(default)]
     pub transaction: String,
-    /// The network (CAIP-2 in v2, a name in v1).
+    /// The network (CAIP-2 in v2, a name in v1). Required by the spec; tolerated missing on
+    /// input (some facilitators omit it on failures).
+    #[serde(default)]
     pub network: String,
     /// The amount actually charged (`upto`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -20,7 +20,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 macro_rules! reasons {
     ($( $(#[$doc:meta])* $variant:ident = $s:literal, )*) => {
         /// A verify/settle failure reason, serialized as its canonical string.
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        ///
+        /// Equality and hashing go by the wire string, so `Other("insufficient_funds")`
+        /// equals `InsufficientFunds`.
+        #[derive(Debug, Clone)]
         #[non_exhaustive]
         pub enum Reason {
             $( $(#[$doc])* $variant, )*
@@ -218,6 +221,20 @@ reasons! {
     SettlementPending = "settlement_pending",
 }
 
+impl PartialEq for Reason {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Reason {}
+
+impl std::hash::Hash for Reason {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -306,6 +323,10 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&r).unwrap(),
             "\"invalid_batch_settlement_evm_x\""
+        );
+        assert_eq!(
+            Reason::Other("insufficient_funds".into()),
+            Reason::InsufficientFunds
         );
     }
 }

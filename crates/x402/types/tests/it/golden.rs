@@ -133,6 +133,16 @@ fn spec_examples_parse() {
         Some(x402_types::Reason::InvalidExactEvmNonceAlreadyUsed)
     );
 
+    // Tolerated on input: a failure without `network` or `transaction`.
+    let bare: x402_types::SettleResponse =
+        serde_json::from_str(r#"{"success":false,"errorReason":"unexpected_settle_error"}"#)
+            .unwrap();
+    assert_eq!(
+        bare.error_reason,
+        Some(x402_types::Reason::UnexpectedSettleError)
+    );
+    assert!(bare.network.is_empty() && bare.transaction.is_empty());
+
     let v1: x402_types::v1::PaymentRequired = serde_json::from_value(json!({
       "x402Version": 1, "error": "X-PAYMENT header is required",
       "accepts": [{ "scheme": "exact", "network": "base-sepolia", "maxAmountRequired": "10000",
