@@ -1,8 +1,8 @@
 //! Bonds and dividends: Yuma3 relative bonds (notes §1.4) and original Yuma (§1.5).
 
 use crate::fixed::{
-    Divisor, I32F32, I64F64, ONE, ZERO, div, div64, exp_safe, exp_safe_many, from_u16, normalize,
-    u16_proportion,
+    Divisor, I32F32, I64F64, ONE, ZERO, div, div64, exp_safe, exp_safe_many, from_u16, mul,
+    normalize, u16_proportion,
 };
 use crate::sparse::{Csr, Scratch, ascending};
 use crate::types::{Params, SparseRow};
@@ -116,7 +116,7 @@ impl Sigmoid {
 
     /// The argument of `exp_safe` for difference `d`.
     fn exponent(&self, d: I32F32) -> I32F32 {
-        self.slope.saturating_mul(d.saturating_sub(self.half))
+        mul(self.slope, d.saturating_sub(self.half))
     }
 
     /// α from `e = exp_safe(exponent(d))`.
@@ -125,7 +125,7 @@ impl Sigmoid {
         let sigmoid = div(ONE, ONE.saturating_add(e));
         let alpha = self
             .low
-            .saturating_add(sigmoid.saturating_mul(self.high.saturating_sub(self.low)));
+            .saturating_add(mul(sigmoid, self.high.saturating_sub(self.low)));
         alpha.min(self.high).max(self.low)
     }
 
@@ -145,8 +145,8 @@ impl Sigmoid {
 /// One entry of `mat_ema_alpha_sparse`: `min(1, (1 − a)·old + max(0, a·new))`, kept only
 /// if positive. Entries exist only where `new` has one.
 pub(crate) fn ema_alpha_entry(a: I32F32, old: Option<I32F32>, new: I32F32) -> Option<I32F32> {
-    let decayed = old.map_or(ZERO, |b| ONE.saturating_sub(a).saturating_mul(b));
-    let grown = a.saturating_mul(new).max(ZERO);
+    let decayed = old.map_or(ZERO, |b| mul(ONE.saturating_sub(a), b));
+    let grown = mul(a, new).max(ZERO);
     let value = decayed.saturating_add(grown).min(ONE);
     (value > ZERO).then_some(value)
 }
@@ -316,7 +316,7 @@ pub(crate) fn yuma3(params: &Params, input: &BondInput<'_>) -> BondOutput {
                 _ => b,
             };
             let inc = input.incentive.get(usize::from(j)).copied().unwrap_or(ZERO);
-            acc.saturating_add(b.saturating_mul(inc))
+            acc.saturating_add(mul(b, inc))
         })
     };
     // Each row's sum is its own, in its own order: rows may run on any thread.

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use crate::bonds::{self, BondInput};
 use crate::consensus::weighted_median_cols;
 use crate::fixed::{
-    Divisor, I32F32, I64F64, I96F32, ONE, ZERO, div, from_u16, normalize, normalize64, sum,
+    Divisor, I32F32, I64F64, I96F32, ONE, ZERO, div, from_u16, mul, normalize, normalize64, sum,
     to_u16_proportion, u16_proportion,
 };
 use crate::sparse::{Csr, Scratch};
@@ -102,7 +102,7 @@ fn run(params: &Params, input: &EpochInput) -> EpochOutput {
             }
             let s = active_stake.get(i).copied().unwrap_or(ZERO);
             if let Some(r) = incentive.get_mut(usize::from(j)) {
-                *r = r.saturating_add(s.saturating_mul(v));
+                *r = r.saturating_add(mul(s, v));
             }
         }
         v

@@ -135,6 +135,18 @@ impl Divisor {
     }
 }
 
+/// `I32F32::saturating_mul`, bit for bit.
+///
+/// The library multiplies `a` by `b << 32` in a full 128 × 128-bit `overflowing_mul` and
+/// keeps the high half, i.e. `floor(a · b / 2^32)`, saturating (towards the sign of the
+/// product) exactly when that does not fit in 64 bits. One 64 × 64 → 128-bit multiply and
+/// a clamp give the same bits.
+#[inline]
+pub(crate) fn mul(a: I32F32, b: I32F32) -> I32F32 {
+    let p = (i128::from(a.to_bits()) * i128::from(b.to_bits())) >> 32;
+    I32F32::from_bits(p.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+}
+
 /// `safe_div` on `I64F64`.
 pub(crate) fn div64(a: I64F64, b: I64F64) -> I64F64 {
     a.checked_div(b).unwrap_or(I64F64::from_bits(0))
@@ -338,6 +350,31 @@ mod tests {
     }
 
     #[test]
+    fn mul_matches_library_on_edges() {
+        let edges = [
+            0_i64,
+            1,
+            -1,
+            1 << 32,
+            -(1 << 32),
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+            1 << 31,
+            -(1 << 31),
+            (1 << 47) - 1,
+            1 << 47,
+            -(1 << 47),
+        ];
+        for a in edges {
+            for b in edges {
+                let (x, y) = (I32F32::from_bits(a), I32F32::from_bits(b));
+                assert_eq!(mul(x, y), x.saturating_mul(y), "{a} * {b}");
+            }
+        }
+    }
+
+    #[test]
     fn div_matches_library_on_edges() {
         let cases = [
             (0_i64, 1_i64),
@@ -398,6 +435,14 @@ mod tests {
                 let (x, y) = (I32F32::from_bits(a), I32F32::from_bits(b));
                 prop_assert_eq!(Divisor::new(y).div(x), x.checked_div(y).unwrap_or(ZERO), "{} / {}", a, b);
                 prop_assert_eq!(Divisor::new(y).div(x), div(x, y));
+            }
+        }
+
+        #[test]
+        fn mul_matches_library(a in any::<i64>(), b in any::<i64>(), shift in 0_u32..63) {
+            for (a, b) in [(a, b), (a >> shift, b), (a, b >> shift), (a >> shift, b >> (63 - shift)), (a >> 31, b >> 31)] {
+                let (x, y) = (I32F32::from_bits(a), I32F32::from_bits(b));
+                prop_assert_eq!(mul(x, y), x.saturating_mul(y), "{} * {}", a, b);
             }
         }
 
