@@ -119,10 +119,7 @@ pub fn domain(name: &str, version: &str, chain_id: u64, token: Address) -> Eip71
 /// The EIP-712 domain a v2 `exact` requirement implies: `extra.name`, `extra.version`, the
 /// `eip155` chain id of `network` and `asset` as the verifying contract.
 pub fn domain_for(requirements: &PaymentRequirements) -> Result<Eip712Domain> {
-    let extra = requirements
-        .extra
-        .as_ref()
-        .ok_or(Error::MissingEip712Domain)?;
+    let extra = &requirements.extra;
     let (Some(name), Some(version)) = (&extra.name, &extra.version) else {
         return Err(Error::MissingEip712Domain);
     };

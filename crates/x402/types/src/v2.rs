@@ -83,9 +83,10 @@ pub struct PaymentRequirements {
     pub pay_to: String,
     /// How long the client's authorization should stay valid.
     pub max_timeout_seconds: u64,
-    /// Scheme-specific data.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extra: Option<Extra>,
+    /// Scheme-specific data. Always written (`{}` when empty): the TypeScript type
+    /// `PaymentRequirements.extra` is not optional. Missing on input reads as empty.
+    #[serde(default)]
+    pub extra: Extra,
 }
 
 /// The 402 challenge (`PaymentRequired`).

@@ -34,15 +34,13 @@ fn object() -> impl Strategy<Value = Map<String, Value>> {
         .prop_map(|m| m.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
 }
 
-fn extra() -> impl Strategy<Value = Option<v2::Extra>> {
-    prop::option::of(
-        (prop::option::of(text()), prop::option::of(text()), object()).prop_map(
-            |(name, version, other)| v2::Extra {
-                name,
-                version,
-                other,
-            },
-        ),
+fn extra() -> impl Strategy<Value = v2::Extra> {
+    (prop::option::of(text()), prop::option::of(text()), object()).prop_map(
+        |(name, version, other)| v2::Extra {
+            name,
+            version,
+            other,
+        },
     )
 }
 

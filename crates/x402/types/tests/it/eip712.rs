@@ -159,7 +159,7 @@ fn domain_from_requirements() {
         asset: "0x5FbDB2315678afecb367f032d93F642f64180aa3".into(),
         pay_to: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8".into(),
         max_timeout_seconds: 60,
-        extra: Some(v2::Extra::eip712("Test Token", "1")),
+        extra: v2::Extra::eip712("Test Token", "1"),
     };
     let d = exact::domain_for(&req).unwrap();
     assert_eq!(
@@ -171,12 +171,12 @@ fn domain_from_requirements() {
             address!("5FbDB2315678afecb367f032d93F642f64180aa3")
         )
     );
-    req.extra.as_mut().unwrap().version = None;
+    req.extra.version = None;
     assert!(matches!(
         exact::domain_for(&req),
         Err(Error::MissingEip712Domain)
     ));
-    req.extra = Some(v2::Extra::eip712("Test Token", "1"));
+    req.extra = v2::Extra::eip712("Test Token", "1");
     req.asset = "not-an-address".into();
     assert!(matches!(exact::domain_for(&req), Err(Error::Address(_))));
     req.asset = "0x5FbDB2315678afecb367f032d93F642f64180aa3".into();

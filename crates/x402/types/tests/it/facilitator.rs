@@ -131,7 +131,7 @@ fn paid(amount: u64, signed_amount: u64) -> VerifyRequest {
         asset: "0x5FbDB2315678afecb367f032d93F642f64180aa3".into(),
         pay_to: PAY_TO.to_string(),
         max_timeout_seconds: 60,
-        extra: Some(v2::Extra::eip712("Test Token", "1")),
+        extra: v2::Extra::eip712("Test Token", "1"),
     };
     let authorization = Authorization {
         from: address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266"),

@@ -225,3 +225,13 @@ fn authorization_addresses_are_written_checksummed() {
         "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
     );
 }
+
+#[test]
+fn extra_is_always_written() {
+    // The TypeScript type makes `PaymentRequirements.extra` required.
+    let req: v2::PaymentRequirements = serde_json::from_value(json!({
+        "scheme": "exact", "network": "eip155:1", "amount": "1", "asset": "0x01",
+        "payTo": "0x02", "maxTimeoutSeconds": 5 }))
+    .unwrap();
+    assert_eq!(serde_json::to_value(&req).unwrap()["extra"], json!({}));
+}
