@@ -355,3 +355,55 @@ fn lenient_input_and_clear_errors() {
     );
     assert!(header::decode_payment_response("").is_err());
 }
+
+fn v1_requirements() -> impl Strategy<Value = v1::PaymentRequirements> {
+    (
+        (text(), text(), amount(), text(), text()),
+        (text(), text(), text()),
+        prop::option::of(object().prop_map(Value::Object)),
+        any::<u64>(),
+        prop::option::of(extra()),
+    )
+        .prop_map(
+            |(
+                (scheme, network, max_amount_required, asset, pay_to),
+                (resource, description, mime_type),
+                output_schema,
+                max_timeout_seconds,
+                extra,
+            )| v1::PaymentRequirements {
+                scheme,
+                network,
+                max_amount_required,
+                asset,
+                pay_to,
+                resource,
+                description,
+                mime_type,
+                output_schema,
+                max_timeout_seconds,
+                extra,
+            },
+        )
+}
+
+proptest! {
+    #[test]
+    fn facilitator_bodies_round_trip(p in payment_payload(), r in requirements()) {
+        let req = x402_types::VerifyRequest::new_v2(&p, &r).unwrap();
+        let back: x402_types::VerifyRequest =
+            serde_json::from_str(&serde_json::to_string(&req).unwrap()).unwrap();
+        prop_assert_eq!(&back, &req);
+        let (p2, r2) = back.v2().unwrap();
+        prop_assert_eq!(p2, p);
+        prop_assert_eq!(r2, r);
+        prop_assert!(back.v1().is_err());
+    }
+
+    #[test]
+    fn v1_body_round_trips(accepts in prop::collection::vec(v1_requirements(), 0..3), error in text()) {
+        let body = v1::PaymentRequired { x402_version: 1, error, accepts };
+        let json = serde_json::to_string(&body).unwrap();
+        prop_assert_eq!(serde_json::from_str::<v1::PaymentRequired>(&json).unwrap(), body);
+    }
+}
