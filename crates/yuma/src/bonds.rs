@@ -1,7 +1,7 @@
 //! Bonds and dividends: Yuma3 relative bonds (notes §1.4) and original Yuma (§1.5).
 
 use crate::fixed::{
-    Divisor, I32F32, I64F64, ONE, ZERO, div, div64, exp_safe, exp_safe_many, from_u16, mul,
+    Divisor, I32F32, I64F64, ONE, ZERO, div, div64, exp_safe, exp_safe_many_grouped, from_u16, mul,
     normalize, u16_proportion,
 };
 use crate::sparse::{Csr, Scratch, ascending};
@@ -230,7 +230,7 @@ fn ema_liquid(input: &BondInput<'_>, params: &Params, old: &Csr) -> Csr {
             all_old.clear();
             seen_old.clear();
         }
-        exp_safe_many(xs, es);
+        exp_safe_many_grouped(xs, es);
         let mut pending = es.iter();
         let mut row = Vec::with_capacity(new_cols.len());
         for (((&j, &w), a), b) in new_cols
