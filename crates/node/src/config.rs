@@ -177,10 +177,16 @@ mod tests {
     fn bad_config_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("config.toml"), "blok_time_ms = 5\n").unwrap();
-        let args = NodeArgs { data_dir: Some(dir.path().to_path_buf()), ..NodeArgs::default() };
+        let args = NodeArgs {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..NodeArgs::default()
+        };
         let e = format!("{:#}", NodeConfig::resolve(&args).unwrap_err());
         assert!(e.contains("blok_time_ms"), "{e}");
-        let args = NodeArgs { block_time_ms: Some(0), ..NodeArgs::default() };
+        let args = NodeArgs {
+            block_time_ms: Some(0),
+            ..NodeArgs::default()
+        };
         assert!(NodeConfig::resolve(&args).is_err());
     }
 }
