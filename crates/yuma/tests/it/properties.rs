@@ -161,3 +161,58 @@ fn row_order_is_irrelevant_without_liquid_alpha() {
         assert_eq!(a.dividends_bits, b.dividends_bits, "seed {seed}");
     }
 }
+
+/// A subnet over the `parallel` threshold (65 536 stored weights): with the feature on, the
+/// threaded row and column passes run here, and must still match the dense reference.
+#[test]
+fn large_subnet_matches_dense_reference() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    let (n, validators) = (560_usize, 200_usize);
+    let mut rng = StdRng::seed_from_u64(7);
+    let row = |rng: &mut StdRng, i: usize| -> Vec<(u16, u16)> {
+        if i >= validators {
+            return vec![];
+        }
+        (validators..n)
+            .filter_map(|j| {
+                rng.gen_bool(0.95)
+                    .then(|| (j as u16, rng.gen_range(1..=u16::MAX)))
+            })
+            .collect()
+    };
+    let weights: Vec<_> = (0..n).map(|i| row(&mut rng, i)).collect();
+    let bonds = (0..n).map(|i| row(&mut rng, i)).collect();
+    assert!(weights.iter().map(Vec::len).sum::<usize>() >= 1 << 16);
+    let block = 10_000;
+    let state = yuma::State {
+        n: n as u16,
+        current_block: block,
+        stake: (0..n)
+            .map(|i| {
+                if i < validators {
+                    rng.gen_range(1_000_000_000..1_000_000_000_000)
+                } else {
+                    0
+                }
+            })
+            .collect(),
+        weights,
+        bonds,
+        last_update: vec![block - 1; n],
+        block_at_registration: vec![0; n],
+        validator_permit: (0..n).map(|i| i < validators).collect(),
+        commit_block: None,
+    };
+    let p = Params {
+        yuma3: true,
+        liquid_alpha: true,
+        max_allowed_validators: validators as u16,
+        ..Params::default()
+    };
+    let input = EpochInput {
+        state,
+        emission: 1_000_000_000,
+    };
+    assert_eq!(epoch(&p, &input).unwrap(), dense::epoch(&p, &input));
+}
