@@ -174,12 +174,13 @@ fn large_subnet_matches_dense_reference() {
         if i >= validators {
             return vec![];
         }
-        (validators..n)
-            .filter_map(|j| {
-                rng.gen_bool(0.95)
-                    .then(|| (j as u16, rng.gen_range(1..=u16::MAX)))
-            })
-            .collect()
+        let mut out = Vec::new();
+        for j in validators..n {
+            if rng.gen_bool(0.95) {
+                out.push((j as u16, rng.gen_range(1..=u16::MAX)));
+            }
+        }
+        out
     };
     let weights: Vec<_> = (0..n).map(|i| row(&mut rng, i)).collect();
     let bonds = (0..n).map(|i| row(&mut rng, i)).collect();
