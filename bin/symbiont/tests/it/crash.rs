@@ -70,6 +70,17 @@ async fn wait_healthy(http: &reqwest::Client, url: &str) {
     panic!("node at {url} did not become healthy");
 }
 
+async fn get_json(http: &reqwest::Client, url: String) -> serde_json::Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// The balance of the native token in an account document.
+fn native_balance(account: &serde_json::Value) -> u128 {
+    account["balances"][NATIVE.to_string()]
+        .as_str()
+        .map_or(0, |s| s.parse().unwrap())
+}
+
 async fn nonce(http: &reqwest::Client, url: &str, a: Address) -> Option<u64> {
     let v: serde_json::Value = http
         .get(format!("{url}/v1/accounts/{a}"))
@@ -176,14 +187,7 @@ async fn sigkill_mid_load_loses_nothing_committed() {
     let mut committed_total = 0u64;
     let mut balances: u128 = 0;
     for (i, a) in addrs.iter().enumerate() {
-        let v: serde_json::Value = http
-            .get(format!("{}/v1/accounts/{a}", node.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: serde_json::Value = get_json(&http, format!("{}/v1/accounts/{a}", node.url)).await;
         let n = v["nonce"].as_u64().unwrap();
         assert!(
             n >= reported[i],
@@ -191,48 +195,23 @@ async fn sigkill_mid_load_loses_nothing_committed() {
             reported[i]
         );
         committed_total += n;
-        balances += v["balances"][NATIVE.to_string()]
-            .as_str()
-            .map_or(0, |s| s.parse::<u128>().unwrap());
+        balances += native_balance(&v);
         // Every transaction reported committed is present, with its receipt.
         for k in (0..reported[i]).step_by(3) {
             let h = &hashes[&(i, k)];
-            let v: serde_json::Value = http
-                .get(format!("{}/v1/tx/{h}", node.url))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let v: serde_json::Value = get_json(&http, format!("{}/v1/tx/{h}", node.url)).await;
             assert_eq!(v["status"], "committed", "account {i} nonce {k}: {v}");
         }
     }
     assert!(committed_total > 0, "the load committed nothing");
     eprintln!("{committed_total} transfers committed across three SIGKILLs");
-    let sink: serde_json::Value = http
-        .get(format!(
-            "{}/v1/accounts/{}",
-            node.url,
-            Address::repeat_byte(0xee)
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    balances += sink["balances"][NATIVE.to_string()]
-        .as_str()
-        .map_or(0, |s| s.parse::<u128>().unwrap());
-    let chain: serde_json::Value = http
-        .get(format!("{}/v1/chain", node.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sink: serde_json::Value = get_json(
+        &http,
+        format!("{}/v1/accounts/{}", node.url, Address::repeat_byte(0xee)),
+    )
+    .await;
+    balances += native_balance(&sink);
+    let chain: serde_json::Value = get_json(&http, format!("{}/v1/chain", node.url)).await;
     let supply: u128 = chain["nativeSupply"].as_str().unwrap().parse().unwrap();
     let genesis_supply = BALANCE * ACCOUNTS as u128;
     assert_eq!(supply, balances, "supply equals the sum of balances");
