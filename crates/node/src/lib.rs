@@ -8,6 +8,7 @@
 //! - [`api`]: the REST API, the event stream and the OpenAPI document.
 //! - [`client`]: a typed HTTP client for the API (used by the CLI and the benchmark).
 //! - [`dev`]: well-known development keys.
+//! - [`facilitator`]: the x402 facilitator endpoints (`/x402/*`), settling on this ledger.
 
 pub mod api;
 pub mod app;
@@ -17,6 +18,7 @@ pub mod cmd;
 pub mod config;
 pub mod dev;
 pub mod events;
+pub mod facilitator;
 pub mod mempool;
 pub mod metrics;
 pub mod producer;

@@ -11,6 +11,7 @@ use crate::{
     app::{App, AppConfig, now_ms},
     config::NodeConfig,
     dev,
+    facilitator::{self, Facilitator},
     producer::{BlockProducer, SoloProducer},
 };
 
@@ -172,7 +173,9 @@ pub async fn start(config: &NodeConfig) -> eyre::Result<RunningNode> {
         block_time: config.block_time,
     };
     let producer = tokio::spawn(producer.run(Arc::clone(&app), rx.clone()));
-    let router = api::router(Arc::clone(&app));
+    // The x402 facilitator relays with dev key 9 (see `facilitator`).
+    let facilitator = Arc::new(Facilitator::new(Arc::clone(&app), dev::dev_key(9)?));
+    let router = api::router(Arc::clone(&app)).merge(facilitator::router(facilitator));
     let mut srx = rx;
     let server = tokio::spawn(async move {
         axum::serve(listener, router)

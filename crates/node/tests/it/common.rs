@@ -29,6 +29,9 @@ pub async fn start(block_time: Duration, mempool_capacity: usize) -> TestNode {
     let addrs: Vec<Address> = (0..4).map(addr).collect();
     let mut g = Genesis::dev(CHAIN_ID, node::app::now_ms(), &addrs);
     g.alloc.insert(addr(9), AmountStr(500)); // can't pay much
+    // The x402 facilitator's relayer pays the settlement fees.
+    let relayer = node::dev::dev_key(9).unwrap().address();
+    g.alloc.insert(relayer, AmountStr(1_000 * 10u128.pow(9)));
     let gp = dir.path().join("genesis.json");
     std::fs::write(&gp, serde_json::to_vec(&g).unwrap()).unwrap();
     let mut c = NodeConfig::new(dir.path().join("data"));
