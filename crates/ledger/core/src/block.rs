@@ -3,7 +3,7 @@
 use alloy_primitives::{Address, B256, keccak256};
 use serde::{Deserialize, Serialize};
 
-use crate::{receipt::Receipt, tx::SignedTx};
+use crate::{receipt::Receipt, state::Head, tx::SignedTx};
 
 /// A block header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +37,16 @@ impl Header {
         buf[100..132].copy_from_slice(self.receipts_root.as_slice());
         buf[132..164].copy_from_slice(self.state_root.as_slice());
         keccak256(buf)
+    }
+
+    /// The chain head this block makes: height, hash, state root and time.
+    pub fn head(&self) -> Head {
+        Head {
+            height: self.height,
+            hash: self.hash(),
+            state_root: self.state_root,
+            timestamp_ms: self.timestamp_ms,
+        }
     }
 
     /// The block time in unix seconds (what EIP-3009 windows and expiries compare against).

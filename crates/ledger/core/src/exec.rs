@@ -51,12 +51,7 @@ pub struct BuiltBlock {
 impl BuiltBlock {
     /// The head after this block.
     pub fn head(&self) -> Head {
-        Head {
-            height: self.block.header.height,
-            hash: self.block.header.hash(),
-            state_root: self.block.header.state_root,
-            timestamp_ms: self.block.header.timestamp_ms,
-        }
+        self.block.header.head()
     }
 }
 

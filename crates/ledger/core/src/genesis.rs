@@ -10,7 +10,7 @@ use crate::{
     asset::{Asset, NATIVE},
     block::{Block, Header, receipts_root, tx_root},
     error::{Error, Result},
-    state::{Account, ChainParams, Head, State, StateDiff},
+    state::{Account, ChainParams, State, StateDiff},
     store::Commit,
     util::{amount_str, u64_str},
 };
@@ -131,12 +131,7 @@ impl Genesis {
             receipts_root: receipts_root(&[]),
             state_root: diff.state_root(&B256::ZERO),
         };
-        let head = Head {
-            height: 0,
-            hash: header.hash(),
-            state_root: header.state_root,
-            timestamp_ms: header.timestamp_ms,
-        };
+        let head = header.head();
         let mut state = State {
             params: ChainParams {
                 chain_id: self.chain_id,

@@ -29,13 +29,7 @@ pub struct Commit {
 impl Commit {
     /// The head after this block.
     pub fn head(&self) -> Head {
-        let h = &self.block.header;
-        Head {
-            height: h.height,
-            hash: h.hash(),
-            state_root: h.state_root,
-            timestamp_ms: h.timestamp_ms,
-        }
+        self.block.header.head()
     }
 }
 

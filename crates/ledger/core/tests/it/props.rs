@@ -114,13 +114,7 @@ proptest! {
             let mut r = genesis_state.clone();
             for b in &chain {
                 let (diff, _) = apply_block(&r, b).unwrap();
-                let head = ledger::state::Head {
-                    height: b.header.height,
-                    hash: b.header.hash(),
-                    state_root: b.header.state_root,
-                    timestamp_ms: b.header.timestamp_ms,
-                };
-                r.apply_diff(&diff, head);
+                r.apply_diff(&diff, b.header.head());
             }
             prop_assert_eq!(&r, &s);
         }

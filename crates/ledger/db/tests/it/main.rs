@@ -87,13 +87,8 @@ fn committed_state_reloads_identically_and_replays_to_the_same_root() {
             let hash = tx.tx.signing_hash(7);
             assert_eq!(db.tx(&hash).unwrap().unwrap().receipt, *rec);
         }
-        let head = ledger::state::Head {
-            height: h,
-            hash: b.header.hash(),
-            state_root: b.header.state_root,
-            timestamp_ms: b.header.timestamp_ms,
-        };
-        r.apply_diff(&diff, head);
+        assert_eq!(b.header.height, h);
+        r.apply_diff(&diff, b.header.head());
     }
     assert_eq!(r, final_state);
     assert_eq!(r.head.state_root, final_state.head.state_root);
