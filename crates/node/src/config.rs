@@ -45,6 +45,18 @@ pub struct NodeArgs {
     /// <data-dir>/dev-password) and the "Devnet USD" stablecoin. Never use these keys for value.
     #[arg(long, env = "SYMBIONT_DEV")]
     pub dev: bool,
+    /// Keystore file (v3 JSON) of the x402 facilitator's relayer key, which signs and pays
+    /// for settlement transactions [default on a dev chain: dev key 9; otherwise the
+    /// facilitator serves no network]
+    #[arg(long, env = "SYMBIONT_FACILITATOR_KEYSTORE", value_name = "FILE")]
+    pub facilitator_keystore: Option<PathBuf>,
+    /// First line of this file is the passphrase of --facilitator-keystore
+    #[arg(long, env = "SYMBIONT_FACILITATOR_PASSWORD_FILE", value_name = "FILE")]
+    pub facilitator_password_file: Option<PathBuf>,
+    /// Milliseconds `/x402/settle` waits for inclusion before answering `settlement_pending`
+    /// with the transaction hash [default: 10000]
+    #[arg(long, env = "SYMBIONT_SETTLE_TIMEOUT_MS")]
+    pub settle_timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -58,6 +70,9 @@ struct FileConfig {
     max_block_txs: Option<usize>,
     proposer: Option<Address>,
     dev: Option<bool>,
+    facilitator_keystore: Option<PathBuf>,
+    facilitator_password_file: Option<PathBuf>,
+    settle_timeout_ms: Option<u64>,
 }
 
 /// The resolved configuration.
@@ -79,6 +94,10 @@ pub struct NodeConfig {
     pub proposer: Address,
     /// Dev chain.
     pub dev: bool,
+    /// The facilitator relayer's keystore file and password file.
+    pub facilitator_key: Option<(PathBuf, PathBuf)>,
+    /// How long a settlement waits for inclusion.
+    pub settle_timeout: Duration,
 }
 
 /// The default data directory, `~/.symbiont/node`.
@@ -100,6 +119,8 @@ impl NodeConfig {
             max_block_txs: 50_000,
             proposer: Address::ZERO,
             dev: false,
+            facilitator_key: None,
+            settle_timeout: Duration::from_secs(10),
         }
     }
 
@@ -138,6 +159,27 @@ impl NodeConfig {
             c.proposer = v;
         }
         c.dev = args.dev || file.dev.unwrap_or(false);
+        let keystore = args
+            .facilitator_keystore
+            .clone()
+            .or(file.facilitator_keystore);
+        let password = args
+            .facilitator_password_file
+            .clone()
+            .or(file.facilitator_password_file);
+        if let Some(v) = args.settle_timeout_ms.or(file.settle_timeout_ms) {
+            c.settle_timeout = Duration::from_millis(v);
+        }
+        c.facilitator_key = match (keystore, password) {
+            (Some(k), Some(p)) => Some((k, p)),
+            (None, None) => None,
+            (Some(_), None) => {
+                eyre::bail!("--facilitator-keystore needs --facilitator-password-file")
+            }
+            (None, Some(_)) => {
+                eyre::bail!("--facilitator-password-file needs --facilitator-keystore")
+            }
+        };
         Ok(c)
     }
 }

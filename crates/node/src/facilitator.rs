@@ -1,11 +1,12 @@
-//! The x402 facilitator inside the node (`research/x402.md` §2): `POST /x402/verify`,
-//! `POST /x402/settle` and `GET /x402/supported`, settling on this node's ledger.
+//! The x402 facilitator inside the node (`research/x402.md` §2): [`LedgerBackend`], the
+//! `x402_facilitator::Backend` for this node's ledger, served under `/x402` (`/verify`,
+//! `/settle`, `/supported`, `/health`) by `x402_facilitator::router`.
 //!
 //! Verification is `x402_facilitator::verify_exact` against the committed state. Settlement
 //! re-verifies, then relays the payer's authorization as `Call::TransferWithAuthorization`
-//! signed by the facilitator key, submits it to the mempool and waits (at most
-//! [`SETTLE_TIMEOUT`]) for its receipt. The facilitator key is dev key 9
-//! (`dev::dev_key(9)`, funded by the dev genesis); a configurable key is future work.
+//! signed by the relayer key, submits it to the mempool and waits (at most the backend's
+//! timeout, [`SETTLE_TIMEOUT`] by default) for its receipt. The relayer key is the node's
+//! `facilitator_key` setting (dev key 9 on a dev node); it pays the transaction fee.
 //!
 //! Concurrent settlements of one authorization: the first holds it in an in-flight set and
 //! the others answer `invalid_exact_evm_nonce_already_used` at once; a settlement that
@@ -20,129 +21,98 @@ use std::{
     time::Duration,
 };
 
-use axum::{
-    Json, Router,
-    body::Bytes,
-    extract::{DefaultBodyLimit, State, rejection::BytesRejection},
-    routing::{get, post},
-};
 use ledger::{Address, B256, Call, Reject, Tx, receipt::Status};
-use serde_json::{Map, Value};
 use wallet::PrivateKey;
-use x402_facilitator::{settlement_call, verify_exact};
-use x402_types::{
-    Reason, SettleRequest, SettleResponse, SupportedKind, SupportedResponse, VerifyRequest,
-    VerifyResponse, v2,
+use x402_facilitator::{
+    Backend, BoxFuture, Payment,
+    backend::{settle_failure, settle_success},
+    settlement_call, verify_exact,
 };
+use x402_types::{Network, Reason, SettleResponse, VerifyResponse};
 
-use crate::{
-    api::ApiError,
-    app::{App, SubmitError, TxStatus, now_secs},
-};
+use crate::app::{App, SubmitError, TxStatus, now_secs};
 
 /// How long `/x402/settle` waits for the receipt before answering `settlement_pending`.
 pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Largest request body.
-pub const MAX_BODY: usize = 64 * 1024;
-
 /// `(asset, authorizer, nonce)`: one EIP-3009 authorization.
 type AuthKey = (Address, Address, B256);
 
-/// The facilitator's state: the node, the relayer key, its next nonce and the
-/// authorizations being settled.
-pub struct Facilitator {
+/// The ledger backend: the node, the relayer key, its next nonce and the authorizations
+/// being settled.
+pub struct LedgerBackend {
     app: Arc<App>,
     key: PrivateKey,
+    timeout: Duration,
     next_nonce: Mutex<Option<u64>>,
     in_flight: Mutex<HashSet<AuthKey>>,
 }
 
-impl std::fmt::Debug for Facilitator {
+impl std::fmt::Debug for LedgerBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Facilitator")
+        f.debug_struct("LedgerBackend")
             .field("address", &self.key.address())
             .finish_non_exhaustive()
     }
 }
 
-impl Facilitator {
-    /// A facilitator relaying with `key` on `app`'s ledger.
+impl Backend for LedgerBackend {
+    fn network(&self) -> Network {
+        Network::eip155(self.app.chain_id())
+    }
+
+    fn signer(&self) -> Address {
+        self.key.address()
+    }
+
+    fn verify<'a>(&'a self, payment: &'a Payment) -> BoxFuture<'a, VerifyResponse> {
+        Box::pin(async move {
+            let state = self.app.state();
+            verify_exact(&payment.payload, &payment.requirements, &*state, now_secs())
+        })
+    }
+
+    fn settle<'a>(&'a self, payment: &'a Payment) -> BoxFuture<'a, SettleResponse> {
+        Box::pin(self.settle_payment(payment))
+    }
+}
+
+impl LedgerBackend {
+    /// A backend relaying with `key` on `app`'s ledger.
     pub fn new(app: Arc<App>, key: PrivateKey) -> Self {
-        Facilitator {
+        LedgerBackend {
             app,
             key,
+            timeout: SETTLE_TIMEOUT,
             next_nonce: Mutex::new(None),
             in_flight: Mutex::new(HashSet::new()),
         }
     }
 
-    /// The relayer's address (the `signers` of `/supported`).
-    pub fn address(&self) -> Address {
-        self.key.address()
+    /// The same backend waiting at most `timeout` for a settlement's receipt.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
-    fn network(&self) -> String {
-        format!("eip155:{}", self.app.chain_id())
-    }
-
-    /// `GET /supported`.
-    pub fn supported(&self) -> SupportedResponse {
-        let network = self.network();
-        let mut extra = Map::new();
-        extra.insert(
-            "facilitatorAddress".into(),
-            Value::String(self.address().to_checksum(None)),
-        );
-        SupportedResponse {
-            kinds: vec![SupportedKind {
-                x402_version: v2::VERSION,
-                scheme: x402_facilitator::verify::SCHEME.into(),
-                network,
-                extra: Some(extra),
-            }],
-            extensions: vec![],
-            signers: [(
-                "eip155:*".to_owned(),
-                vec![self.address().to_checksum(None)],
-            )]
-            .into_iter()
-            .collect(),
-        }
-    }
-
-    /// `POST /verify`.
-    pub fn verify(&self, request: &VerifyRequest) -> VerifyResponse {
-        let (payload, req) = match request.v2() {
-            Ok(m) => m,
-            Err(e) => return VerifyResponse::invalid(decode_reason(&e), None),
-        };
-        let state = self.app.state();
-        verify_exact(&payload, &req, &*state, now_secs())
-    }
-
-    /// `POST /settle`.
-    pub async fn settle(&self, request: &SettleRequest) -> SettleResponse {
-        let (payload, req) = match request.v2() {
-            Ok(m) => m,
-            Err(e) => return failure(decode_reason(&e), None, String::new(), ""),
-        };
+    async fn settle_payment(&self, payment: &Payment) -> SettleResponse {
+        let (payload, req) = (&payment.payload, &payment.requirements);
         let network = req.network.to_string();
         let verdict = {
             let state = self.app.state();
-            verify_exact(&payload, &req, &*state, now_secs())
+            verify_exact(payload, req, &*state, now_secs())
         };
         let payer = verdict.payer.clone();
         if !verdict.is_valid {
             let reason = verdict
                 .invalid_reason
                 .unwrap_or(Reason::UnexpectedSettleError);
-            return failure(reason, payer, network, "");
+            return settle_failure(reason, payer, network, "");
         }
-        let call = match settlement_call(&payload, &req) {
+        let call = match settlement_call(payload, req) {
             Ok(c) => c,
             Err(e) => {
-                let mut r = failure(
+                let mut r = settle_failure(
                     Reason::InvalidExactEvmTransactionSimulationFailed,
                     payer,
                     network,
@@ -153,11 +123,11 @@ impl Facilitator {
             }
         };
         let Call::TransferWithAuthorization(auth) = &call else {
-            return failure(Reason::UnexpectedSettleError, payer, network, "");
+            return settle_failure(Reason::UnexpectedSettleError, payer, network, "");
         };
         let key: AuthKey = (auth.asset, auth.from, auth.nonce);
         let Some(_guard) = InFlight::claim(&self.in_flight, key) else {
-            return failure(Reason::InvalidExactEvmNonceAlreadyUsed, payer, network, "");
+            return settle_failure(Reason::InvalidExactEvmNonceAlreadyUsed, payer, network, "");
         };
         let hash = match self.submit(call).await {
             Ok(h) => h,
@@ -167,34 +137,27 @@ impl Facilitator {
                     SubmitError::Rejected(r) => reject_reason(r),
                     _ => Reason::UnexpectedSettleError,
                 };
-                let mut r = failure(reason, payer, network, "");
+                let mut r = settle_failure(reason, payer, network, "");
                 r.error_message = Some(e.to_string());
                 return r;
             }
         };
         let tx = hash.to_string();
-        let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        // Subscribed before the first look, so a block committed in between still wakes us.
+        let mut events = self.app.subscribe();
         loop {
             match self.app.tx_status(&hash) {
                 Ok(TxStatus::Committed(rec)) => {
                     return match rec.receipt.status {
-                        Status::Success => SettleResponse {
-                            success: true,
-                            error_reason: None,
-                            error_message: None,
-                            payer,
-                            transaction: tx,
-                            network,
-                            amount: None,
-                            extensions: None,
-                        },
+                        Status::Success => settle_success(payer, network, tx),
                         Status::Failed { code, message } => {
                             let reason = if code == "authorization_used" {
                                 Reason::InvalidExactEvmNonceAlreadyUsed
                             } else {
                                 Reason::InvalidExactEvmTransactionFailed
                             };
-                            let mut r = failure(reason, payer, network, &tx);
+                            let mut r = settle_failure(reason, payer, network, &tx);
                             r.error_message = Some(message);
                             r
                         }
@@ -202,16 +165,22 @@ impl Facilitator {
                 }
                 Ok(TxStatus::Dropped(rej)) => {
                     self.resync();
-                    let mut r = failure(reject_reason(&rej), payer, network, &tx);
+                    let mut r = settle_failure(reject_reason(&rej), payer, network, &tx);
                     r.error_message = Some(rej.to_string());
                     return r;
                 }
                 Ok(TxStatus::Pending | TxStatus::Unknown) | Err(_) => {}
             }
-            if tokio::time::Instant::now() >= deadline {
-                return failure(Reason::SettlementPending, payer, network, &tx);
+            // Wake on the node's next event (a committed block publishes several).
+            let wait = tokio::time::timeout_at(deadline, events.recv()).await;
+            if wait.is_err() {
+                let mut r = settle_failure(Reason::SettlementPending, payer, network, &tx);
+                r.error_message = Some(format!(
+                    "not included within {} ms; poll GET /v1/tx/{tx}",
+                    self.timeout.as_millis()
+                ));
+                return r;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
@@ -240,7 +209,7 @@ impl Facilitator {
     }
 
     fn sign(&self, call: Call) -> Result<ledger::tx::SignedTx, SubmitError> {
-        let from = self.address();
+        let from = self.key.address();
         let (chain_id, fee, committed) = {
             let s = self.app.state();
             (s.params.chain_id, s.params.min_fee, s.nonce(&from))
@@ -299,13 +268,6 @@ impl Drop for InFlight<'_> {
     }
 }
 
-fn decode_reason(e: &x402_types::Error) -> Reason {
-    match e {
-        x402_types::Error::Version { .. } => Reason::InvalidX402Version,
-        _ => Reason::InvalidPayload,
-    }
-}
-
 fn reject_reason(r: &Reject) -> Reason {
     match r {
         Reject::AuthorizationUsed { .. } => Reason::InvalidExactEvmNonceAlreadyUsed,
@@ -319,63 +281,4 @@ fn reject_reason(r: &Reject) -> Reason {
         Reject::InsufficientFunds { .. } => Reason::InvalidExactEvmInsufficientBalance,
         _ => Reason::InvalidExactEvmTransactionFailed,
     }
-}
-
-fn failure(reason: Reason, payer: Option<String>, network: String, tx: &str) -> SettleResponse {
-    SettleResponse {
-        success: false,
-        error_reason: Some(reason),
-        error_message: None,
-        payer,
-        transaction: tx.to_owned(),
-        network,
-        amount: None,
-        extensions: None,
-    }
-}
-
-type FacState = State<Arc<Facilitator>>;
-
-/// The facilitator's routes under `/x402`.
-pub fn router(facilitator: Arc<Facilitator>) -> Router {
-    Router::new()
-        .route(
-            "/x402/verify",
-            post(verify).layer(DefaultBodyLimit::max(MAX_BODY)),
-        )
-        .route(
-            "/x402/settle",
-            post(settle).layer(DefaultBodyLimit::max(MAX_BODY)),
-        )
-        .route("/x402/supported", get(supported))
-        .with_state(facilitator)
-}
-
-fn parse_request(body: Result<Bytes, BytesRejection>) -> Result<VerifyRequest, ApiError> {
-    let body = body?;
-    serde_json::from_slice(&body).map_err(|e| {
-        ApiError::malformed(format!(
-            "x402 request {{x402Version, paymentPayload, paymentRequirements}}: {e}"
-        ))
-    })
-}
-
-async fn verify(
-    State(f): FacState,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<VerifyResponse>, ApiError> {
-    let req = parse_request(body)?;
-    Ok(Json(f.verify(&req)))
-}
-
-async fn settle(
-    State(f): FacState,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<SettleResponse>, ApiError> {
-    let req = parse_request(body)?;
-    Ok(Json(f.settle(&req).await))
-}
-
-async fn supported(State(f): FacState) -> Json<SupportedResponse> {
-    Json(f.supported())
 }

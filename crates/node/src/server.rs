@@ -11,7 +11,7 @@ use crate::{
     app::{App, AppConfig, now_ms},
     config::NodeConfig,
     dev,
-    facilitator::{self, Facilitator},
+    facilitator::LedgerBackend,
     producer::{BlockProducer, SoloProducer},
 };
 
@@ -152,6 +152,23 @@ fn dev_genesis(dir: &Path) -> eyre::Result<Genesis> {
     Ok(genesis)
 }
 
+/// The facilitator's relayer key: the configured keystore file, else dev key 9 on a dev
+/// chain, else none.
+fn facilitator_key(config: &NodeConfig) -> eyre::Result<Option<wallet::PrivateKey>> {
+    match &config.facilitator_key {
+        Some((file, password)) => {
+            let json = std::fs::read(file)
+                .wrap_err_with(|| format!("reading facilitator keystore {}", file.display()))?;
+            let passphrase = crate::cmd::keys::read_password_file(password)?;
+            let key = wallet::keystore::decrypt_json(&json, passphrase.as_bytes())
+                .wrap_err_with(|| format!("decrypting facilitator keystore {}", file.display()))?;
+            Ok(Some(key))
+        }
+        None if config.dev => Ok(Some(dev::dev_key(9)?)),
+        None => Ok(None),
+    }
+}
+
 /// Opens the chain, binds the API and starts producing blocks.
 pub async fn start(config: &NodeConfig) -> eyre::Result<RunningNode> {
     let cfg = config.clone();
@@ -173,9 +190,14 @@ pub async fn start(config: &NodeConfig) -> eyre::Result<RunningNode> {
         block_time: config.block_time,
     };
     let producer = tokio::spawn(producer.run(Arc::clone(&app), rx.clone()));
-    // The x402 facilitator relays with dev key 9 (see `facilitator`).
-    let facilitator = Arc::new(Facilitator::new(Arc::clone(&app), dev::dev_key(9)?));
-    let router = api::router(Arc::clone(&app)).merge(facilitator::router(facilitator));
+    let mut facilitator = x402_facilitator::Service::new();
+    if let Some(key) = facilitator_key(config)? {
+        tracing::info!(relayer = %key.address(), "x402 facilitator on /x402");
+        let backend = LedgerBackend::new(Arc::clone(&app), key).with_timeout(config.settle_timeout);
+        facilitator = facilitator.with(Arc::new(backend));
+    }
+    let router = api::router(Arc::clone(&app))
+        .nest("/x402", x402_facilitator::router(Arc::new(facilitator)));
     let mut srx = rx;
     let server = tokio::spawn(async move {
         axum::serve(listener, router)

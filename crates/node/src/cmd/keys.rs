@@ -311,7 +311,8 @@ fn print_key(address: Address, path: &Path) {
 }
 
 /// The first line of a password file, without its line ending.
-fn read_password_file(path: &Path) -> eyre::Result<Zeroizing<String>> {
+/// The first line of a password file.
+pub fn read_password_file(path: &Path) -> eyre::Result<Zeroizing<String>> {
     let text = Zeroizing::new(
         std::fs::read_to_string(path)
             .wrap_err_with(|| format!("reading password file {}", path.display()))?,

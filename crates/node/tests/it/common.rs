@@ -25,6 +25,15 @@ pub struct TestNode {
 
 /// Starts a node whose genesis funds keys 0..4 (1,000 native each; USD issued by key 0).
 pub async fn start(block_time: Duration, mempool_capacity: usize) -> TestNode {
+    start_with(block_time, mempool_capacity, |_| {}).await
+}
+
+/// [`start`] with the configuration adjusted by `adjust` before the node starts.
+pub async fn start_with(
+    block_time: Duration,
+    mempool_capacity: usize,
+    adjust: impl FnOnce(&mut NodeConfig),
+) -> TestNode {
     let dir = tempfile::tempdir().unwrap();
     let addrs: Vec<Address> = (0..4).map(addr).collect();
     let mut g = Genesis::dev(CHAIN_ID, node::app::now_ms(), &addrs);
@@ -39,6 +48,18 @@ pub async fn start(block_time: Duration, mempool_capacity: usize) -> TestNode {
     c.block_time = block_time;
     c.genesis = Some(gp);
     c.mempool_capacity = mempool_capacity;
+    // The facilitator relays with dev key 9, read from a keystore file like a real node's.
+    let ks = dir.path().join("relayer.json");
+    let json = wallet::encrypt(
+        &node::dev::dev_key(9).unwrap(),
+        b"relayer",
+        wallet::ScryptParams::LIGHT,
+    )
+    .unwrap();
+    std::fs::write(&ks, serde_json::to_vec(&json).unwrap()).unwrap();
+    std::fs::write(dir.path().join("relayer-password"), "relayer\n").unwrap();
+    c.facilitator_key = Some((ks, dir.path().join("relayer-password")));
+    adjust(&mut c);
     let node = node::server::start(&c).await.unwrap();
     let url = format!("http://{}", node.addr);
     TestNode {

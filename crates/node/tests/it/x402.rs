@@ -207,3 +207,104 @@ async fn malformed_bodies_are_400() {
     }
     n.node.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn health_names_the_network() {
+    let n = start(FAST, 1000).await;
+    let (s, v) = n.get("/x402/health").await;
+    assert_eq!(s, 200);
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["networks"][0], format!("eip155:{CHAIN_ID}"));
+    n.node.shutdown().await.unwrap();
+}
+
+/// `req` as a v1 request paying `value` (v1 names the network; the ledger's has no v1 name,
+/// so it is spelled in CAIP-2).
+fn v1_request(req: &PaymentRequirements, value: u64, nonce: u8) -> Value {
+    let mut paid = req.clone();
+    paid.amount = TokenAmount::from(value);
+    let v2 = request(&paid, &key(1), nonce);
+    json!({
+        "x402Version": 1,
+        "paymentPayload": {
+            "x402Version": 1,
+            "scheme": "exact",
+            "network": req.network.to_string(),
+            "payload": v2["paymentPayload"]["payload"],
+        },
+        "paymentRequirements": {
+            "scheme": "exact",
+            "network": req.network.to_string(),
+            "maxAmountRequired": req.amount.to_string(),
+            "asset": req.asset,
+            "payTo": req.pay_to,
+            "resource": "http://127.0.0.1/paid",
+            "description": "",
+            "mimeType": "application/json",
+            "maxTimeoutSeconds": 60,
+            "extra": {"name": DEV_USD_NAME, "version": "1"},
+        },
+    })
+}
+
+#[tokio::test]
+async fn v1_payments_meet_or_exceed_the_price() {
+    let n = start(FAST, 1000).await;
+    let req = requirements();
+    let payee0 = usd_balance(&n, addr(2)).await;
+
+    // Below the price: the v1 reason, nothing moves.
+    let (s, v) = post_json(&n, "/x402/settle", &v1_request(&req, PRICE - 1, 0x20)).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["success"], false, "{v}");
+    assert_eq!(
+        v["errorReason"],
+        "invalid_exact_evm_payload_authorization_value"
+    );
+
+    // Above the price: settled as signed ("meets or exceeds").
+    let body = v1_request(&req, PRICE + 5, 0x21);
+    let (_, v) = post_json(&n, "/x402/verify", &body).await;
+    assert_eq!(v["isValid"], true, "{v}");
+    let (_, v) = post_json(&n, "/x402/settle", &body).await;
+    assert_eq!(v["success"], true, "{v}");
+    assert_eq!(v["network"], req.network.to_string());
+    assert_eq!(
+        usd_balance(&n, addr(2)).await,
+        payee0 + u128::from(PRICE + 5)
+    );
+    n.node.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_slow_block_answers_settlement_pending_with_the_hash() {
+    // Blocks every 3 s, settlements wait 200 ms.
+    let n = start_with(Duration::from_secs(3), 1000, |c| {
+        c.settle_timeout = Duration::from_millis(200);
+    })
+    .await;
+    let req = requirements();
+    let payee0 = usd_balance(&n, addr(2)).await;
+    let (s, v) = post_json(&n, "/x402/settle", &request(&req, &key(1), 0x30)).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["success"], false, "{v}");
+    assert_eq!(v["errorReason"], "settlement_pending");
+    let tx = v["transaction"].as_str().unwrap();
+    assert!(tx.starts_with("0x") && tx.len() == 66, "{v}");
+    // The pending transaction lands in the next block: paid exactly once.
+    let status = n.committed(tx).await;
+    assert_eq!(status["receipt"]["status"], "success", "{status}");
+    assert_eq!(usd_balance(&n, addr(2)).await, payee0 + u128::from(PRICE));
+    n.node.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_node_without_a_relayer_serves_no_network() {
+    let n = start_with(FAST, 1000, |c| c.facilitator_key = None).await;
+    let (_, v) = n.get("/x402/supported").await;
+    assert_eq!(v["kinds"], json!([]));
+    let (s, v) = post_json(&n, "/x402/verify", &request(&requirements(), &key(1), 0x40)).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["invalidReason"], "invalid_network", "{v}");
+    n.node.shutdown().await.unwrap();
+}
