@@ -1,0 +1,18 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # Modules
+//!
+//! - [`layer`]: [`PaymentLayer`], the paywall (402 challenge, verify, serve, settle).
+//! - [`pricing`]: [`Pricing`], static or per-request prices, several accepted payments.
+//! - [`idempotency`]: the `payment-identifier` extension's store.
+//! - [`http_facilitator`]: [`HttpFacilitator`], a remote facilitator over HTTP.
+
+pub mod http_facilitator;
+pub mod idempotency;
+pub mod layer;
+pub mod pricing;
+
+pub use http_facilitator::{FacilitatorError, HttpFacilitator};
+pub use idempotency::IdempotencyStore;
+pub use layer::{PaymentLayer, PaymentService};
+pub use pricing::Pricing;
