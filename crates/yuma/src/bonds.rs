@@ -1,8 +1,8 @@
 //! Bonds and dividends: Yuma3 relative bonds (notes §1.4) and original Yuma (§1.5).
 
 use crate::fixed::{
-    Divisor, I32F32, I64F64, ONE, ZERO, div, div64, exp_safe, exp_safe_many_grouped, from_u16, mul,
-    normalize, u16_proportion,
+    Divisor, ExpScratch, I32F32, I64F64, ONE, ZERO, div64, exp_safe, exp_safe_many_grouped,
+    from_u16, mul, normalize, recip, u16_proportion,
 };
 use crate::sparse::{Csr, Scratch, ascending};
 use crate::types::{Params, SparseRow};
@@ -83,16 +83,17 @@ fn ema_fixed(new: &Csr, old: &Csr, alpha: I32F32, n: usize) -> Csr {
 }
 
 /// The liquid-alpha sigmoid of `run_epoch.rs::alpha_sigmoid`, with its constants hoisted.
-struct Sigmoid {
+pub(crate) struct Sigmoid {
     low: I32F32,
     high: I32F32,
     slope: I32F32,
     half: I32F32,
-    at_zero: I32F32,
+    /// α at difference 0.
+    pub(crate) at_zero: I32F32,
 }
 
 impl Sigmoid {
-    fn new(params: &Params) -> Self {
+    pub(crate) fn new(params: &Params) -> Self {
         let low = u16_proportion(params.alpha_low);
         let high = u16_proportion(params.alpha_high);
         let steepness = I32F32::saturating_from_num(params.alpha_sigmoid_steepness);
@@ -115,14 +116,14 @@ impl Sigmoid {
     }
 
     /// The argument of `exp_safe` for difference `d`.
-    fn exponent(&self, d: I32F32) -> I32F32 {
+    pub(crate) fn exponent(&self, d: I32F32) -> I32F32 {
         mul(self.slope, d.saturating_sub(self.half))
     }
 
     /// α from `e = exp_safe(exponent(d))`.
-    fn alpha_from_exp(&self, e: I32F32) -> I32F32 {
-        // 1 / (1 + e) <= 1 never overflows, so `div` equals the library's saturating_div.
-        let sigmoid = div(ONE, ONE.saturating_add(e));
+    pub(crate) fn alpha_from_exp(&self, e: I32F32) -> I32F32 {
+        // 1 / (1 + e) <= 1 never overflows, so `recip` equals the library's saturating_div.
+        let sigmoid = recip(ONE.saturating_add(e));
         let alpha = self
             .low
             .saturating_add(mul(sigmoid, self.high.saturating_sub(self.low)));
@@ -132,7 +133,7 @@ impl Sigmoid {
     /// The clamped difference of `alpha_sigmoid(consensus, weight, bond, ..)`: buying
     /// (`w ≥ b`) looks at how far the weight exceeds consensus, selling at how far the bond
     /// exceeds the weight.
-    fn difference(consensus: I32F32, weight: I32F32, bond: I32F32) -> I32F32 {
+    pub(crate) fn difference(consensus: I32F32, weight: I32F32, bond: I32F32) -> I32F32 {
         let d = if weight >= bond {
             weight.saturating_sub(consensus)
         } else {
@@ -161,6 +162,7 @@ type Work = (
     Vec<I32F32>,
     Vec<Option<I32F32>>,
     Vec<Option<I32F32>>,
+    ExpScratch,
 );
 
 /// `mat_ema_alpha_sparse(W̃, B, α)` with α from `compute_liquid_alpha_values_sparse`,
@@ -169,7 +171,7 @@ fn ema_liquid(input: &BondInput<'_>, params: &Params, old: &Csr) -> Csr {
     let new = input.weights_for_bonds;
     let sigmoid = Sigmoid::new(params);
     let keep = |_: I32F32, b: I32F32| b;
-    let row = |i: usize, (all_old, seen_old, xs, es, alphas, olds): &mut Work| {
+    let row = |i: usize, (all_old, seen_old, xs, es, alphas, olds, exp_scratch): &mut Work| {
         let (old_cols, old_vals) = old.row(i);
         let (new_cols, new_vals) = new.row(i);
         alphas.clear();
@@ -230,7 +232,7 @@ fn ema_liquid(input: &BondInput<'_>, params: &Params, old: &Csr) -> Csr {
             all_old.clear();
             seen_old.clear();
         }
-        exp_safe_many_grouped(xs, es);
+        exp_safe_many_grouped(xs, es, exp_scratch);
         let mut pending = es.iter();
         let mut row = Vec::with_capacity(new_cols.len());
         for (((&j, &w), a), b) in new_cols
@@ -257,6 +259,7 @@ fn ema_liquid(input: &BondInput<'_>, params: &Params, old: &Csr) -> Csr {
             Vec::new(),
             Vec::new(),
             Vec::new(),
+            ExpScratch::default(),
         )
     };
     let sequential = || -> Vec<Vec<(u16, I32F32)>> {

@@ -11,8 +11,9 @@
 use crate::fixed::{I32F32, ZERO, normalize, sum};
 use crate::sparse::{Csr, ascending};
 
-/// Columns gathered and ranked together on the sorted-rows path.
-const BLOCK: usize = 128;
+/// Entries (column × staked row) gathered per block on the sorted-rows path: 512 KiB of
+/// `(score, stake)` pairs, so a block stays in L2 while its medians are taken.
+const BLOCK_CELLS: usize = 1 << 15;
 
 /// Consensus per column `0..columns`: the κ-quantile of the column's scores, weighted by
 /// the (re-normalised) stake of rows with positive stake.
@@ -49,15 +50,20 @@ pub(crate) fn weighted_median_cols(
 
     if staked.iter().all(|&i| ascending(w.row(i).0)) {
         // Sorted rows (the common case): gather one block of columns at a time from the
-        // matching slice of every staked row and take its medians while the block is in
-        // cache. Blocks are independent; each column sees its entries in row order.
+        // matching slice of every staked row into a flat buffer (column c of the block
+        // owns cells `c * rows ..`), and take its medians while the block is in cache.
+        // Blocks are independent; each column sees its entries in row order.
+        let block_cols = (BLOCK_CELLS / staked_rows).clamp(8, 1024);
         let mut out = vec![ZERO; columns];
-        let block = |buf: &mut Vec<Vec<(i64, i64)>>, (b, chunk): (usize, &mut [I32F32])| {
-            let lo = b * BLOCK;
+        let block = |(buf, lens): &mut (Vec<(i64, i64)>, Vec<usize>),
+                     (b, chunk): (usize, &mut [I32F32])| {
+            let lo = b * block_cols;
             let hi = lo + chunk.len();
-            buf.resize_with(chunk.len(), Vec::new);
-            buf.iter_mut().for_each(Vec::clear);
+            buf.resize(chunk.len() * staked_rows, (0, 0));
+            lens.clear();
+            lens.resize(chunk.len(), 0);
             for (&i, s) in staked.iter().zip(&use_stake) {
+                let s = s.to_bits();
                 let (cols, vals) = w.row(i);
                 let a = cols.partition_point(|&c| usize::from(c) < lo);
                 let e = cols.partition_point(|&c| usize::from(c) < hi);
@@ -65,28 +71,34 @@ pub(crate) fn weighted_median_cols(
                     continue;
                 };
                 for (&j, &v) in cols.iter().zip(vals) {
-                    if v > ZERO
-                        && let Some(col) = buf.get_mut(usize::from(j) - lo)
-                    {
-                        col.push((v.to_bits(), s.to_bits()));
+                    let c = usize::from(j) - lo;
+                    if let Some(len) = lens.get_mut(c) {
+                        if let Some(cell) = buf.get_mut(c * staked_rows + *len) {
+                            *cell = (v.to_bits(), s);
+                        }
+                        *len += usize::from(v > ZERO);
                     }
                 }
             }
-            for (c, col) in chunk.iter_mut().zip(buf.iter_mut()) {
-                *c = median(col);
+            for ((c, col), &len) in chunk
+                .iter_mut()
+                .zip(buf.chunks_mut(staked_rows.max(1)))
+                .zip(lens.iter())
+            {
+                *c = median(col.get_mut(..len).unwrap_or_default());
             }
         };
         #[cfg(feature = "parallel")]
         if crate::sparse::worth_parallel(w.nnz()) {
             use rayon::prelude::*;
-            out.par_chunks_mut(BLOCK)
+            out.par_chunks_mut(block_cols)
                 .enumerate()
-                .for_each_init(Vec::new, block);
+                .for_each_init(|| (Vec::new(), Vec::new()), block);
             return out;
         }
         {
-            let mut buf = Vec::new();
-            out.chunks_mut(BLOCK)
+            let mut buf = (Vec::new(), Vec::new());
+            out.chunks_mut(block_cols)
                 .enumerate()
                 .for_each(|x| block(&mut buf, x));
         }
@@ -147,6 +159,10 @@ pub(crate) fn weighted_median_cols(
 /// Smallest score whose cumulative stake exceeds `minority`, or the largest score.
 /// `col` holds `(score bits, stake bits)` of positive scores; when `has_zero` a further
 /// group scores 0 with stake `zero_stake`.
+///
+/// A quickselect whose partition steps are branch-free (a sum pass, then a compaction of
+/// the side that holds the answer), since which side of the pivot a score falls on is a
+/// coin toss the branch predictor cannot learn.
 pub(crate) fn quantile(
     col: &mut [(i64, i64)],
     has_zero: bool,
@@ -160,37 +176,38 @@ pub(crate) fn quantile(
         }
         below = zero_stake;
     }
-    let mut part: &mut [(i64, i64)] = col;
+    let mut len = col.len();
     loop {
+        let Some(part) = col.get_mut(..len) else {
+            return 0;
+        };
         let Some(&(pivot, _)) = part.get(part.len() / 2) else {
             return 0;
         };
-        // Three-way partition: [< pivot | == pivot | > pivot].
-        let (mut lt, mut i, mut gt) = (0, 0, part.len());
-        let (mut lo_stake, mut eq_stake) = (0_i64, 0_i64);
-        while i < gt {
-            let Some(&(v, s)) = part.get(i) else { break };
-            if v < pivot {
-                part.swap(lt, i);
-                lo_stake += s;
-                lt += 1;
-                i += 1;
-            } else if v > pivot {
-                gt -= 1;
-                part.swap(i, gt);
-            } else {
-                eq_stake += s;
-                i += 1;
-            }
+        let (mut lo_stake, mut eq_stake, mut lt, mut gt) = (0_i64, 0_i64, 0_usize, 0_usize);
+        for &(v, s) in part.iter() {
+            lo_stake += if v < pivot { s } else { 0 };
+            eq_stake += if v == pivot { s } else { 0 };
+            lt += usize::from(v < pivot);
+            gt += usize::from(v > pivot);
         }
-        let whole = core::mem::take(&mut part);
-        if below + lo_stake > minority && lt > 0 {
-            part = whole.split_at_mut(lt).0;
-        } else if below + lo_stake + eq_stake > minority || gt == whole.len() {
+        let keep_below = if below + lo_stake > minority && lt > 0 {
+            true
+        } else if below + lo_stake + eq_stake > minority || gt == 0 {
             return pivot;
         } else {
             below += lo_stake + eq_stake;
-            part = whole.split_at_mut(gt).1;
+            false
+        };
+        // Move the kept side to the front, in order, without branching per entry.
+        let mut at = 0_usize;
+        for k in 0..part.len() {
+            let Some(&e) = part.get(k) else { break };
+            if let Some(cell) = part.get_mut(at) {
+                *cell = e;
+            }
+            at += usize::from(if keep_below { e.0 < pivot } else { e.0 > pivot });
         }
+        len = at;
     }
 }

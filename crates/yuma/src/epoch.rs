@@ -9,7 +9,8 @@ use crate::fixed::{
     Divisor, I32F32, I64F64, I96F32, ONE, ZERO, div, from_u16, mul, normalize, normalize64, sum,
     to_u16_proportion, u16_proportion,
 };
-use crate::sparse::{Csr, Scratch};
+use crate::fused;
+use crate::sparse::{Csr, RowSlot, RowsBuilder, Scratch, each_init, parallel};
 use crate::types::{EpochInput, EpochOutput, Params};
 
 /// Runs one Yuma epoch and returns what subtensor would store.
@@ -19,10 +20,22 @@ use crate::types::{EpochInput, EpochOutput, Params};
 pub fn epoch(params: &Params, input: &EpochInput) -> Result<EpochOutput> {
     params.validate()?;
     input.validate()?;
-    Ok(run(params, input))
+    Ok(run_with(params, input, true).0)
 }
 
-fn run(params: &Params, input: &EpochInput) -> EpochOutput {
+/// [`epoch`] on validated input through the general path only (no [`fused::sweep`]).
+#[cfg(test)]
+pub(crate) fn run_general(params: &Params, input: &EpochInput) -> EpochOutput {
+    run_with(params, input, false).0
+}
+
+/// One epoch on validated input; with `allow_sweep`, steps 7–13 of a Yuma3 liquid-alpha
+/// epoch over sorted rows go through [`fused::sweep`]. Also returns whether they did.
+pub(crate) fn run_with(
+    params: &Params,
+    input: &EpochInput,
+    allow_sweep: bool,
+) -> (EpochOutput, bool) {
     let st = &input.state;
     let n = usize::from(st.n);
     let owner = params.owner_uid.map(usize::from);
@@ -83,59 +96,42 @@ fn run(params: &Params, input: &EpochInput) -> EpochOutput {
     let kappa = u16_proportion(params.kappa);
     let consensus = weighted_median_cols(&active_stake, &weights, n, kappa);
 
-    // Step 7: clip at consensus; entries over a zero consensus are dropped.
-    // Steps 8 and 9 ride along in the same pass: validator trust is the row sum of the
-    // clipped weights (`row_sum_sparse`) and rank the stake-weighted column sum
-    // (`matmul_sparse`), accumulated in the same row order as upstream.
-    let mut validator_trust = vec![ZERO; n];
-    let mut incentive = vec![ZERO; n];
-    let clipped = weights.filter_map(|i, j, w| {
-        let c = consensus.get(usize::from(j)).copied().unwrap_or(ZERO);
-        let v = if c < w {
-            (c > ZERO).then_some(c)
-        } else {
-            Some(w)
-        };
-        if let Some(v) = v {
-            if let Some(t) = validator_trust.get_mut(i) {
-                *t = t.saturating_add(v);
-            }
-            let s = active_stake.get(i).copied().unwrap_or(ZERO);
-            if let Some(r) = incentive.get_mut(usize::from(j)) {
-                *r = r.saturating_add(mul(s, v));
-            }
-        }
-        v
-    });
-    // Step 9: incentive = normalised rank.
-    normalize(&mut incentive);
-
-    // Step 10: weights for bonds, W̃ = W + β(W̄ − W).
-    let beta = u16_proportion(params.bonds_penalty);
-    let weights_for_bonds = interpolate(&weights, &clipped, n, beta);
-
-    // Step 11: bonds and dividends.
     let last_tempo = if params.last_mechanism_step_block == 0 {
         st.current_block.saturating_sub(params.tempo)
     } else {
         params.last_mechanism_step_block.saturating_add(1)
     };
-    let bond_input = BondInput {
-        n,
-        bonds: &st.bonds,
-        weights_for_bonds: &weights_for_bonds,
-        consensus: &consensus,
-        incentive: &incentive,
-        active_stake: &active_stake,
-        block_at_registration: &st.block_at_registration,
-        last_tempo,
-    };
-    let out = if params.yuma3 {
-        bonds::yuma3(params, &bond_input)
+    let liquid = params.liquid_alpha && consensus.iter().any(|&c| c != ZERO);
+    let swept = allow_sweep && params.yuma3 && liquid && fused::applies(&weights, &st.bonds);
+    let (validator_trust, incentive, dividends, stored_bonds) = if swept {
+        let out = fused::sweep(
+            params,
+            &fused::SweepInput {
+                n,
+                weights: &weights,
+                bonds: &st.bonds,
+                block_at_registration: &st.block_at_registration,
+                last_tempo,
+                consensus: &consensus,
+                active_stake: &active_stake,
+                new_permit: &new_permit,
+            },
+        );
+        (out.validator_trust, out.incentive, out.dividends, out.bonds)
     } else {
-        bonds::original(params, &bond_input)
+        general(
+            params,
+            input,
+            GeneralInput {
+                n,
+                weights: &weights,
+                consensus: &consensus,
+                active_stake: &active_stake,
+                new_permit: &new_permit,
+                last_tempo,
+            },
+        )
     };
-    let dividends = out.dividends;
 
     // Step 12: emission split, with the fallback to stake when nothing is earned.
     let combined: Vec<I32F32> = incentive
@@ -175,6 +171,101 @@ fn run(params: &Params, input: &EpochInput) -> EpochOutput {
             .collect()
     };
 
+    let u16s = |xs: &[I32F32]| xs.iter().map(|&x| to_u16_proportion(x)).collect();
+    let bits = |xs: &[I32F32]| xs.iter().map(|x| x.to_bits()).collect();
+    let out = EpochOutput {
+        consensus: u16s(&consensus),
+        incentive: u16s(&incentive),
+        dividends: u16s(&dividends),
+        validator_trust: u16s(&validator_trust),
+        bonds: stored_bonds,
+        validator_permit: new_permit,
+        server_emission: rao(&server_share),
+        validator_emission: rao(&validator_share),
+        combined_emission: rao(&combined_share),
+        consensus_bits: bits(&consensus),
+        incentive_bits: bits(&incentive),
+        dividends_bits: bits(&dividends),
+        active,
+        stake_weight: u16s(&stake),
+    };
+    (out, swept)
+}
+
+/// What steps 7–13 of the general path read besides the parameters and the input.
+struct GeneralInput<'a> {
+    n: usize,
+    weights: &'a Csr,
+    consensus: &'a [I32F32],
+    active_stake: &'a [I32F32],
+    new_permit: &'a [bool],
+    last_tempo: u64,
+}
+
+/// Steps 7–13, one matrix at a time: validator trust, incentive, dividends (all
+/// `I32F32`) and the u16 bond rows to store.
+#[allow(clippy::type_complexity)]
+fn general(
+    params: &Params,
+    input: &EpochInput,
+    g: GeneralInput<'_>,
+) -> (Vec<I32F32>, Vec<I32F32>, Vec<I32F32>, Vec<Vec<(u16, u16)>>) {
+    let st = &input.state;
+    let GeneralInput {
+        n,
+        weights,
+        consensus,
+        active_stake,
+        new_permit,
+        last_tempo,
+    } = g;
+    // Step 7: clip at consensus; entries over a zero consensus are dropped.
+    // Steps 8 and 9 ride along in the same pass: validator trust is the row sum of the
+    // clipped weights (`row_sum_sparse`) and rank the stake-weighted column sum
+    // (`matmul_sparse`), accumulated in the same row order as upstream.
+    let mut validator_trust = vec![ZERO; n];
+    let mut incentive = vec![ZERO; n];
+    let clipped = weights.filter_map(|i, j, w| {
+        let c = consensus.get(usize::from(j)).copied().unwrap_or(ZERO);
+        let v = if c < w {
+            (c > ZERO).then_some(c)
+        } else {
+            Some(w)
+        };
+        if let Some(v) = v {
+            if let Some(t) = validator_trust.get_mut(i) {
+                *t = t.saturating_add(v);
+            }
+            let s = active_stake.get(i).copied().unwrap_or(ZERO);
+            if let Some(r) = incentive.get_mut(usize::from(j)) {
+                *r = r.saturating_add(mul(s, v));
+            }
+        }
+        v
+    });
+    // Step 9: incentive = normalised rank.
+    normalize(&mut incentive);
+
+    // Step 10: weights for bonds, W̃ = W + β(W̄ − W).
+    let beta = u16_proportion(params.bonds_penalty);
+    let weights_for_bonds = interpolate(weights, &clipped, n, beta);
+
+    // Step 11: bonds and dividends.
+    let bond_input = BondInput {
+        n,
+        bonds: &st.bonds,
+        weights_for_bonds: &weights_for_bonds,
+        consensus,
+        incentive: &incentive,
+        active_stake,
+        block_at_registration: &st.block_at_registration,
+        last_tempo,
+    };
+    let out = if params.yuma3 {
+        bonds::yuma3(params, &bond_input)
+    } else {
+        bonds::original(params, &bond_input)
+    };
     // Step 13: bond storage: uids with a new permit keep their EMA row, others none.
     let store = |i: usize| -> Vec<(u16, u16)> {
         if new_permit.get(i).copied().unwrap_or(false) {
@@ -200,24 +291,7 @@ fn run(params: &Params, input: &EpochInput) -> EpochOutput {
     #[cfg(not(feature = "parallel"))]
     let stored_bonds: Vec<Vec<(u16, u16)>> = (0..out.bonds.rows()).map(store).collect();
 
-    let u16s = |xs: &[I32F32]| xs.iter().map(|&x| to_u16_proportion(x)).collect();
-    let bits = |xs: &[I32F32]| xs.iter().map(|x| x.to_bits()).collect();
-    EpochOutput {
-        consensus: u16s(&consensus),
-        incentive: u16s(&incentive),
-        dividends: u16s(&dividends),
-        validator_trust: u16s(&validator_trust),
-        bonds: stored_bonds,
-        validator_permit: new_permit,
-        server_emission: rao(&server_share),
-        validator_emission: rao(&validator_share),
-        combined_emission: rao(&combined_share),
-        consensus_bits: bits(&consensus),
-        incentive_bits: bits(&incentive),
-        dividends_bits: bits(&dividends),
-        active,
-        stake_weight: u16s(&stake),
-    }
+    (validator_trust, incentive, out.dividends, stored_bonds)
 }
 
 /// Step 5: stored weights as `I32F32` integers, masked — rows without a permit; the
@@ -227,55 +301,60 @@ fn run(params: &Params, input: &EpochInput) -> EpochOutput {
 fn load_weights(params: &Params, input: &EpochInput, permit: &[bool]) -> Csr {
     let st = &input.state;
     let owner = params.owner_uid.map(usize::from);
+    let permitted = |i: usize| permit.get(i).copied().unwrap_or(false);
+    let mut rows = RowsBuilder::new(
+        st.weights
+            .iter()
+            .enumerate()
+            .map(|(i, r)| if permitted(i) { r.len() } else { 0 }),
+    );
     // Each row is masked and normalised on its own (its sum in its own order), so rows
     // may run on any thread.
-    let row = |(i, row): (usize, &Vec<(u16, u16)>)| -> Vec<(u16, I32F32)> {
-        let permitted = permit.get(i).copied().unwrap_or(false);
-        if !permitted {
-            return Vec::new();
-        }
+    let row = |_: &mut (), slot: &mut RowSlot<'_>| {
+        let i = slot.row;
+        let Some(stored) = st.weights.get(i).filter(|_| permitted(i)) else {
+            return;
+        };
         let updated = st.last_update.get(i).copied().unwrap_or(0);
         let committed = st
             .commit_block
             .as_ref()
             .map(|c| c.get(i).copied().unwrap_or(u64::MAX));
-        let mut out: Vec<(u16, I32F32)> = row
-            .iter()
-            .filter(|&&(j, _)| usize::from(j) != i || owner == Some(i))
-            .filter(|&&(j, _)| {
-                let registered = st
-                    .block_at_registration
-                    .get(usize::from(j))
-                    .copied()
-                    .unwrap_or(0);
-                updated > registered && committed.is_none_or(|c| c >= registered)
-            })
-            .map(|&(j, v)| (j, from_u16(v)))
-            .collect();
+        let mut total = ZERO;
+        for &(j, v) in stored {
+            let registered = st
+                .block_at_registration
+                .get(usize::from(j))
+                .copied()
+                .unwrap_or(0);
+            if (usize::from(j) != i || owner == Some(i))
+                && updated > registered
+                && committed.is_none_or(|c| c >= registered)
+            {
+                let v = from_u16(v);
+                total = total.saturating_add(v);
+                slot.push(j, v);
+            }
+        }
         // `inplace_row_normalize_sparse`.
-        let total = sum(out.iter().map(|e| e.1));
         if total > ZERO {
             let d = Divisor::new(total);
-            out.iter_mut().for_each(|e| e.1 = d.div(e.1));
+            let len = slot.len;
+            if let Some(vals) = slot.val.get_mut(..len) {
+                vals.iter_mut().for_each(|v| *v = d.div(*v));
+            }
         }
-        out
     };
-    #[cfg(feature = "parallel")]
-    let rows: Vec<Vec<(u16, I32F32)>> =
-        if crate::sparse::worth_parallel(st.weights.iter().map(Vec::len).sum()) {
-            use rayon::prelude::*;
-            st.weights
-                .par_iter()
-                .enumerate()
-                .with_max_len(4)
-                .map(row)
-                .collect()
-        } else {
-            st.weights.iter().enumerate().map(row).collect()
-        };
-    #[cfg(not(feature = "parallel"))]
-    let rows: Vec<Vec<(u16, I32F32)>> = st.weights.iter().enumerate().map(row).collect();
-    Csr::from_rows(rows)
+    let mut slots = rows.slots();
+    each_init(
+        &mut slots,
+        parallel(st.weights.iter().map(Vec::len).sum()),
+        || (),
+        row,
+    );
+    let lens: Vec<usize> = slots.iter().map(|s| s.len).collect();
+    drop(slots);
+    rows.finish(&lens)
 }
 
 /// `is_topk_nonzero`: true for the k largest values (stable ascending sort, so on ties

@@ -61,30 +61,48 @@ pub(crate) fn div(a: I32F32, b: I32F32) -> I32F32 {
     a.checked_div(b).unwrap_or(ZERO)
 }
 
-/// `floor((x << 32) / y)` for `x >= 0`, `y > 0`, from an estimate `est` of it: exact
-/// integer steps move it by at most two either way and check the result, `None` if the
-/// estimate was further off (never for the estimates used here; callers then fall back
-/// to the library). Straight-line steps, not loops: LLVM turns a correction loop into a
-/// 128-bit division to compute its trip count, which costs more than the whole fast path.
+/// `floor((x << 32) / y)` for `x >= 0`, `y > 0`, from an estimate `est` of it within one
+/// of the true quotient (callers' estimates are, see [`div`] and [`Divisor::div`]): one
+/// exact remainder moves it by one if needed and checks the result, `None` if the
+/// estimate was further off (callers then fall back to the library).
 #[inline]
 fn correct(x: i64, y: i64, est: f64) -> Option<i64> {
-    let num = (x as u128) << 32;
-    let den = y as u128;
-    let mut q = u128::from(est as u64);
-    let mut prod = q * den;
-    for _ in 0..2 {
-        if prod > num {
-            q -= 1;
-            prod -= den;
-        }
+    let num = i128::from(x) << 32;
+    let den = i128::from(y);
+    let q = i128::from(est as u64);
+    let rem = num - q * den;
+    let (q, rem) = if rem < 0 {
+        (q - 1, rem + den)
+    } else if rem >= den {
+        (q + 1, rem - den)
+    } else {
+        (q, rem)
+    };
+    (0 <= rem && rem < den).then_some(q as i64)
+}
+
+/// `div(ONE, r)` for `r >= 1`: `⌊2^64 / r⌋`, which lies in `[0, 2^32]`.
+///
+/// The `f64` quotient is within 2^-19 of the true one (relative error below 2^-51 on a
+/// value at most 2^32), so its integer part is off by at most one; one exact remainder
+/// check fixes it.
+#[inline]
+pub(crate) fn recip(r: I32F32) -> I32F32 {
+    let y = r.to_bits();
+    if y < 1 << 32 {
+        return div(ONE, r);
     }
-    for _ in 0..2 {
-        if prod + den <= num {
-            q += 1;
-            prod += den;
-        }
-    }
-    (prod <= num && prod + den > num).then_some(q as i64)
+    let q = i128::from((18_446_744_073_709_551_616.0 / (y as f64)) as u64);
+    let (num, den) = (1_i128 << 64, i128::from(y));
+    let rem = num - q * den;
+    let q = if rem < 0 {
+        q - 1
+    } else if rem >= den {
+        q + 1
+    } else {
+        q
+    };
+    I32F32::from_bits(q as i64)
 }
 
 /// A divisor reused for many [`div`]s (a row or column sum): its reciprocal is computed
@@ -115,8 +133,8 @@ impl Divisor {
     /// `div(a, b)`, bit for bit.
     ///
     /// The estimate `x · (2^32 / y)` has relative error below 2^-51 (three roundings), so
-    /// under 2^50 it is within two of the true quotient; the same exact integer steps as in
-    /// [`div`] then correct it (they would correct any estimate, only more slowly).
+    /// under 2^50 it is off by less than 1/2 and its integer part within one of the true
+    /// quotient; the same exact remainder step as in [`div`] then corrects it.
     #[inline]
     pub(crate) fn div(self, a: I32F32) -> I32F32 {
         let (x, y) = (a.to_bits(), self.bits);
@@ -222,19 +240,17 @@ fn finish(result: i64, neg: bool) -> Option<I32F32> {
     if !neg {
         return Some(r);
     }
-    // checked_div(1, r): r > 1 here, so the quotient fits and `div` is exact.
-    (result != 0).then(|| div(ONE, r))
+    // checked_div(1, r): r > 1 here, so the quotient fits and `recip` is exact.
+    (result != 0).then(|| recip(r))
 }
 
 /// [`exp_safe`] of many inputs at once, written into `out`.
 ///
 /// Inside the clamp `[-20, 20]` the library's series never overflows (the largest term is
-/// below 2^58 and the sum below 2^61), and a term that reaches 0 stays 0, so four series
+/// below 2^58 and the sum below 2^61), and a term that reaches 0 stays 0, so several series
 /// can run in lockstep until all have vanished; interleaving them hides the latency of
 /// each multiply-and-divide step. The result is the same as calling [`exp_safe`] on each.
-#[allow(clippy::needless_range_loop)]
 pub(crate) fn exp_safe_many(xs: &[I32F32], out: &mut Vec<I32F32>) {
-    const LANES: usize = 8;
     let lo = -20_i64 << 32;
     let hi = 20_i64 << 32;
     out.clear();
@@ -249,30 +265,84 @@ pub(crate) fn exp_safe_many(xs: &[I32F32], out: &mut Vec<I32F32>) {
             neg[k] = b < 0;
             op[k] = b.unsigned_abs();
         }
-        // Everything is non-negative and below 2^62, so unsigned arithmetic gives the
-        // library's signed results.
-        let mut term = op;
-        let mut result = op.map(|o| o + (1 << 32));
-        macro_rules! steps {
-            ($done:lifetime; $($i:literal)*) => {$(
-                let mut any = 0_u64;
-                for k in 0..LANES {
-                    let prod = ((u128::from(term[k]) * u128::from(op[k])) >> 32) as u64;
-                    term[k] = prod / $i;
-                    result[k] += term[k];
-                    any |= term[k];
-                }
-                if any == 0 {
-                    break $done;
-                }
-            )*};
-        }
-        'series: {
-            steps!('series; 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
-        }
+        let result = if op.iter().all(|&o| o < SMALL_OP) {
+            series_small(op)
+        } else {
+            series(op)
+        };
         let result = result.map(|r| r as i64);
         return_chunk(chunk, &special, &neg, &result, out);
     }
+}
+
+/// Inputs in lockstep.
+const LANES: usize = 4;
+
+/// Below this `|x|` (16) every `t · x` of the series is under 2^56 (the largest is
+/// `i · t_i ≈ 2^32 · 16^16 / 15! < 2^56`), which [`series_small`] needs.
+const SMALL_OP: u64 = 16 << 32;
+
+/// The library's series `1 + x + Σ t_i`, `t_i = ⌊⌊t_{i-1} · x⌋ / i⌋`, on raw bits for
+/// `LANES` values `x = op / 2^32` with `op <= 20 · 2^32`. Everything is non-negative and
+/// below 2^62, so unsigned arithmetic gives the library's signed results.
+#[allow(clippy::needless_range_loop)]
+fn series(op: [u64; LANES]) -> [u64; LANES] {
+    let mut term = op;
+    let mut result = op.map(|o| o + (1 << 32));
+    macro_rules! steps {
+        ($done:lifetime; $($i:literal)*) => {$(
+            let mut any = 0_u64;
+            for k in 0..LANES {
+                let prod = ((u128::from(term[k]) * u128::from(op[k])) >> 32) as u64;
+                term[k] = prod / $i;
+                result[k] += term[k];
+                any |= term[k];
+            }
+            if any == 0 {
+                break $done;
+            }
+        )*};
+    }
+    'series: {
+        steps!('series; 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
+    }
+    result
+}
+
+/// [`series`] for `op < SMALL_OP`: the division of `y = ⌊t · x⌋ < 2^56` by `i` is one
+/// high multiply by `m = ⌈2^64 / i⌉ = (2^64 + e) / i`, `0 <= e < i`. With `y = q·i + r`,
+/// `y · m / 2^64 = q + (r + y·e/2^64) / i`, and `r + y·e/2^64 < (i − 1) + 2^56·31/2^64 < i`,
+/// so the floor is `q`.
+#[allow(clippy::needless_range_loop)]
+fn series_small(op: [u64; LANES]) -> [u64; LANES] {
+    let mut term = op;
+    let mut result = op.map(|o| o + (1 << 32));
+    macro_rules! steps {
+        ($done:lifetime; $($i:literal)*) => {$(
+            let mut any = 0_u64;
+            for k in 0..LANES {
+                let y = ((u128::from(term[k]) * u128::from(op[k])) >> 32) as u64;
+                term[k] = ((u128::from(y) * u128::from(u64::MAX / $i + 1)) >> 64) as u64;
+                result[k] += term[k];
+                any |= term[k];
+            }
+            if any == 0 {
+                break $done;
+            }
+        )*};
+    }
+    'series: {
+        steps!('series; 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
+    }
+    result
+}
+
+/// Reusable buffers of [`exp_safe_many_grouped`].
+#[derive(Default)]
+pub(crate) struct ExpScratch {
+    order: Vec<u32>,
+    sorted: Vec<I32F32>,
+    results: Vec<I32F32>,
 }
 
 /// [`exp_safe_many`] with the inputs grouped by magnitude first.
@@ -280,13 +350,12 @@ pub(crate) fn exp_safe_many(xs: &[I32F32], out: &mut Vec<I32F32>) {
 /// A lockstep group runs until its slowest series vanishes, and the number of terms grows
 /// with `|x|`; a counting sort on the integer part of `|x|` puts inputs of similar length
 /// together. Each input still goes through the same series, so the results are the same.
-pub(crate) fn exp_safe_many_grouped(xs: &[I32F32], out: &mut Vec<I32F32>) {
+pub(crate) fn exp_safe_many_grouped(xs: &[I32F32], out: &mut Vec<I32F32>, s: &mut ExpScratch) {
     const KEYS: usize = 21;
-    if xs.len() < 64 {
+    if xs.len() < 64 || u32::try_from(xs.len()).is_err() {
         return exp_safe_many(xs, out);
     }
-    let key =
-        |x: &I32F32| usize::try_from((x.to_bits().unsigned_abs() >> 32).min(20)).unwrap_or(20);
+    let key = |x: &I32F32| (x.to_bits().unsigned_abs() >> 32).min(20) as usize;
     let mut start = [0_usize; KEYS + 1];
     for x in xs {
         if let Some(c) = start.get_mut(key(x) + 1) {
@@ -299,23 +368,24 @@ pub(crate) fn exp_safe_many_grouped(xs: &[I32F32], out: &mut Vec<I32F32>) {
             *c += prev;
         }
     }
-    let mut order = vec![0_usize; xs.len()];
-    let mut sorted = vec![ZERO; xs.len()];
+    s.order.clear();
+    s.order.resize(xs.len(), 0);
+    s.sorted.clear();
+    s.sorted.resize(xs.len(), ZERO);
     for (i, x) in xs.iter().enumerate() {
         if let Some(p) = start.get_mut(key(x)) {
-            if let (Some(o), Some(s)) = (order.get_mut(*p), sorted.get_mut(*p)) {
-                *o = i;
-                *s = *x;
+            if let (Some(o), Some(v)) = (s.order.get_mut(*p), s.sorted.get_mut(*p)) {
+                *o = i as u32;
+                *v = *x;
             }
             *p += 1;
         }
     }
-    let mut results = Vec::with_capacity(xs.len());
-    exp_safe_many(&sorted, &mut results);
+    exp_safe_many(&s.sorted, &mut s.results);
     out.clear();
     out.resize(xs.len(), ZERO);
-    for (&i, &r) in order.iter().zip(&results) {
-        if let Some(o) = out.get_mut(i) {
+    for (&i, &r) in s.order.iter().zip(&s.results) {
+        if let Some(o) = out.get_mut(i as usize) {
             *o = r;
         }
     }
@@ -337,7 +407,7 @@ fn return_chunk(
         out.push(if s {
             exp_safe(x)
         } else if n {
-            div(ONE, I32F32::from_bits(r))
+            recip(I32F32::from_bits(r))
         } else {
             I32F32::from_bits(r)
         });
@@ -460,10 +530,19 @@ mod tests {
         }
 
         #[test]
+        fn exp_many_matches_scalar_below_16(xs in proptest::collection::vec(-(16_i64 << 32) + 1..(16_i64 << 32), 0..20)) {
+            let xs: Vec<I32F32> = xs.into_iter().map(I32F32::from_bits).collect();
+            let mut out = Vec::new();
+            exp_safe_many(&xs, &mut out);
+            let want: Vec<I32F32> = xs.iter().map(|&x| exp_safe(x)).collect();
+            prop_assert_eq!(out, want);
+        }
+
+        #[test]
         fn exp_grouped_matches_scalar(xs in proptest::collection::vec(-(25_i64 << 32)..(25_i64 << 32), 0..300)) {
             let xs: Vec<I32F32> = xs.into_iter().map(I32F32::from_bits).collect();
             let mut out = Vec::new();
-            exp_safe_many_grouped(&xs, &mut out);
+            exp_safe_many_grouped(&xs, &mut out, &mut ExpScratch::default());
             let want: Vec<I32F32> = xs.iter().map(|&x| exp_safe(x)).collect();
             prop_assert_eq!(out, want);
         }
@@ -490,6 +569,14 @@ mod tests {
                 let (x, y) = (I32F32::from_bits(a), I32F32::from_bits(b));
                 prop_assert_eq!(Divisor::new(y).div(x), x.checked_div(y).unwrap_or(ZERO), "{} / {}", a, b);
                 prop_assert_eq!(Divisor::new(y).div(x), div(x, y));
+            }
+        }
+
+        #[test]
+        fn recip_matches_library(r in (1_i64 << 32)..i64::MAX, small in (1_i64 << 32)..(1_i64 << 40)) {
+            for r in [r, small, r >> (r % 31)] {
+                let x = I32F32::from_bits(r);
+                prop_assert_eq!(recip(x), ONE.checked_div(x).unwrap_or(ZERO), "1 / {}", r);
             }
         }
 
@@ -542,7 +629,7 @@ mod timing {
             println!("exp_safe_many: {:?} per 1M", t.elapsed());
             let t = std::time::Instant::now();
             for c in xs.chunks(3840) {
-                exp_safe_many_grouped(c, &mut out);
+                exp_safe_many_grouped(c, &mut out, &mut ExpScratch::default());
                 std::hint::black_box(&out);
             }
             println!("exp_safe_many_grouped: {:?} per 1M", t.elapsed());

@@ -29,6 +29,7 @@
 //! - [`types`]: the inputs and outputs.
 //! - `epoch`: the step-by-step pipeline.
 //! - `consensus`, `bonds`: the stake-weighted median and the two bond models.
+//! - `fused`: steps 7–13 of a Yuma3 liquid-alpha epoch in one sweep per row.
 //! - `sparse`, `fixed`: the sparse-matrix and fixed-point kernels.
 //! - [`max_upscale`]: how `set_weights` stores submitted weights.
 //! - [`sim`]: multi-epoch scenarios for subnet designers.
@@ -39,6 +40,7 @@ mod consensus;
 mod epoch;
 mod error;
 mod fixed;
+mod fused;
 pub mod sim;
 mod sparse;
 pub mod types;

@@ -227,12 +227,146 @@ impl Csr {
     }
 }
 
+/// Room for a matrix whose row i holds at most `caps[i]` entries: each row is written in
+/// place through its [`RowSlot`] (rows on any thread), then [`RowsBuilder::finish`] closes
+/// the gaps. No per-row allocation, no copy when every row is full.
+pub(crate) struct RowsBuilder {
+    start: Vec<usize>,
+    col: Vec<u16>,
+    val: Vec<I32F32>,
+}
+
+/// One row's room in a [`RowsBuilder`]: write `len` entries at the front of `col`/`val`.
+pub(crate) struct RowSlot<'a> {
+    /// The row index.
+    pub(crate) row: usize,
+    /// Room for the row's columns.
+    pub(crate) col: &'a mut [u16],
+    /// Room for the row's values.
+    pub(crate) val: &'a mut [I32F32],
+    /// Entries written.
+    pub(crate) len: usize,
+}
+
+impl RowSlot<'_> {
+    /// Appends an entry (ignored past the row's capacity, which callers size exactly).
+    #[inline]
+    pub(crate) fn push(&mut self, j: u16, v: I32F32) {
+        if let (Some(c), Some(x)) = (self.col.get_mut(self.len), self.val.get_mut(self.len)) {
+            *c = j;
+            *x = v;
+            self.len += 1;
+        }
+    }
+}
+
+impl RowsBuilder {
+    /// Room for rows of at most `caps` entries each.
+    pub(crate) fn new(caps: impl IntoIterator<Item = usize>) -> Self {
+        let mut start = vec![0];
+        let mut total = 0_usize;
+        for c in caps {
+            total += c;
+            start.push(total);
+        }
+        Self {
+            start,
+            col: vec![0; total],
+            val: vec![ZERO; total],
+        }
+    }
+
+    /// One slot per row, in row order.
+    pub(crate) fn slots(&mut self) -> Vec<RowSlot<'_>> {
+        let mut out = Vec::with_capacity(self.start.len().saturating_sub(1));
+        let (mut col, mut val): (&mut [u16], &mut [I32F32]) = (&mut self.col, &mut self.val);
+        for (row, w) in self.start.windows(2).enumerate() {
+            let len = match w {
+                [a, b] => b - a,
+                _ => 0,
+            };
+            let len = len.min(col.len()).min(val.len());
+            let (c, rest_c) = core::mem::take(&mut col).split_at_mut(len);
+            let (v, rest_v) = core::mem::take(&mut val).split_at_mut(len);
+            col = rest_c;
+            val = rest_v;
+            out.push(RowSlot {
+                row,
+                col: c,
+                val: v,
+                len: 0,
+            });
+        }
+        out
+    }
+
+    /// The matrix whose row i is the first `lens[i]` entries written to its slot.
+    pub(crate) fn finish(mut self, lens: &[usize]) -> Csr {
+        let mut at = 0_usize;
+        let mut start = Vec::with_capacity(self.start.len());
+        start.push(0);
+        for (i, &len) in lens.iter().enumerate() {
+            let (from, cap) = match (self.start.get(i), self.start.get(i + 1)) {
+                (Some(&a), Some(&b)) => (a, b - a),
+                _ => (at, 0),
+            };
+            let len = len.min(cap);
+            if from != at {
+                self.col.copy_within(from..from + len, at);
+                self.val.copy_within(from..from + len, at);
+            }
+            at += len;
+            start.push(at);
+        }
+        self.col.truncate(at);
+        self.val.truncate(at);
+        Csr {
+            start,
+            col: self.col,
+            val: self.val,
+        }
+    }
+}
+
+/// Runs `f` on every item with a per-thread scratch from `init`; on rayon's threads, one
+/// item per task, when the `parallel` feature is on and `parallel` is true.
+pub(crate) fn each_init<T: Send, S>(
+    items: &mut [T],
+    parallel: bool,
+    init: impl Fn() -> S + Sync + Send,
+    f: impl Fn(&mut S, &mut T) + Sync + Send,
+) {
+    #[cfg(feature = "parallel")]
+    if parallel {
+        use rayon::prelude::*;
+        items
+            .par_iter_mut()
+            .with_max_len(1)
+            .for_each_init(init, |s, t| f(s, t));
+        return;
+    }
+    let _ = parallel;
+    let mut s = init();
+    items.iter_mut().for_each(|t| f(&mut s, t));
+}
+
 /// Whether `entries` stored entries are enough work to spread over threads: below this,
 /// rayon's hand-offs (and waiting for a descheduled worker on a busy machine) cost more
 /// than they save.
 #[cfg(feature = "parallel")]
 pub(crate) fn worth_parallel(entries: usize) -> bool {
     entries >= 1 << 16
+}
+
+/// [`worth_parallel`], or `false` without the `parallel` feature.
+pub(crate) fn parallel(entries: usize) -> bool {
+    #[cfg(feature = "parallel")]
+    return worth_parallel(entries);
+    #[cfg(not(feature = "parallel"))]
+    {
+        let _ = entries;
+        false
+    }
 }
 
 /// Strictly ascending columns: every entry of such a row is visible to upstream's merge.

@@ -1,0 +1,421 @@
+//! Steps 7–13 of a Yuma3 epoch with liquid alpha, one sweep per row (notes §1.3 steps 7–13,
+//! §1.4, §6).
+//!
+//! The general path (`epoch::run` with `bonds::yuma3`) builds the clipped weights, `W̃`,
+//! the stored bonds and the EMA as separate matrices. When every weight row and every
+//! stored bond row is sorted by uid (what `set_weights` and the chain produce, and what
+//! upstream's liquid-alpha merge needs to see every entry), each validator's row can go
+//! through all of it at once: clip at consensus, interpolate, find the old bond with a
+//! two-pointer walk, evaluate α (the `exp`s of a row batched), EMA. Nothing else changes:
+//! per entry the same operations on the same values, every row sum in row order, every
+//! column sum over rows in row order. `tests` below checks the sweep against the general
+//! path on random subnets.
+
+use crate::bonds::{Sigmoid, ema_alpha_entry};
+use crate::fixed::{
+    Divisor, ExpScratch, I32F32, ONE, ZERO, exp_safe_many_grouped, mul, normalize,
+    to_u16_proportion, u16_proportion,
+};
+use crate::sparse::{Csr, RowSlot, RowsBuilder, ascending, each_init, parallel};
+use crate::types::{Params, SparseRow};
+
+/// What the sweep reads.
+pub(crate) struct SweepInput<'a> {
+    /// Number of uids.
+    pub n: usize,
+    /// Row-normalised, masked weights `W` (sorted rows).
+    pub weights: &'a Csr,
+    /// Stored bond rows (sorted), u16 proportions.
+    pub bonds: &'a [SparseRow],
+    /// `BlockAtRegistration`, for the recently-registered bond mask.
+    pub block_at_registration: &'a [u64],
+    /// First block after the previous epoch (`last_tempo` upstream).
+    pub last_tempo: u64,
+    /// This epoch's consensus (not all zero: liquid alpha is on).
+    pub consensus: &'a [I32F32],
+    /// Normalised active stake.
+    pub active_stake: &'a [I32F32],
+    /// Permits for the next epoch: only their bond rows are stored.
+    pub new_permit: &'a [bool],
+}
+
+/// What the sweep produces.
+pub(crate) struct SweepOutput {
+    /// Row sums of the clipped weights.
+    pub validator_trust: Vec<I32F32>,
+    /// Normalised stake-weighted column sums of the clipped weights.
+    pub incentive: Vec<I32F32>,
+    /// Normalised dividends.
+    pub dividends: Vec<I32F32>,
+    /// Bond rows to store, u16.
+    pub bonds: Vec<SparseRow>,
+}
+
+/// Whether the sweep applies: sorted weight rows and sorted stored bond rows.
+pub(crate) fn applies(weights: &Csr, bonds: &[SparseRow]) -> bool {
+    (0..weights.rows()).all(|i| ascending(weights.row(i).0))
+        && bonds.iter().all(|r| {
+            r.windows(2)
+                .all(|p| p.first().map(|e| e.0) < p.get(1).map(|e| e.0))
+        })
+}
+
+/// How `W̃ = W + β(W̄ − W)` treats an entry (`interpolate_sparse`).
+#[derive(Clone, Copy)]
+enum Penalty {
+    /// β = 0: `W̃ = W`, explicit zeros kept.
+    Zero,
+    /// β = 1: `W̃ = W̄`, explicit zeros kept.
+    One,
+    /// Otherwise: the interpolation, positives only.
+    Mid(I32F32),
+}
+
+/// Per-thread buffers of one row.
+#[derive(Default)]
+struct RowScratch {
+    /// `(uid, W̃ entry, old bond)` per entry of `W̃`.
+    entries: Vec<(u16, I32F32, Option<I32F32>)>,
+    /// α per entry; entries waiting for an `exp` hold 0 until it is known.
+    alphas: Vec<I32F32>,
+    /// Indices into `entries` of those waiting for an `exp`, and their exponents.
+    pending: Vec<u32>,
+    xs: Vec<I32F32>,
+    es: Vec<I32F32>,
+    exp: ExpScratch,
+}
+
+/// Steps 7 (clip), 8 (trust), 9 (incentive), 10 (`W̃`), 11 (liquid-alpha EMA, dividends)
+/// and 13 (bond quantisation).
+pub(crate) fn sweep(params: &Params, input: &SweepInput<'_>) -> SweepOutput {
+    let n = input.n;
+    let w = input.weights;
+    let beta = crate::fixed::u16_proportion(params.bonds_penalty);
+    let penalty = if beta == ZERO {
+        Penalty::Zero
+    } else if beta == ONE {
+        Penalty::One
+    } else {
+        Penalty::Mid(beta)
+    };
+    let sigmoid = Sigmoid::new(params);
+    // `scalar_vec_mask_sparse_matrix(.., |t, r| t <= r)`: bonds to recent registrations drop.
+    let bond_kept: Vec<bool> = (0..n)
+        .map(|j| {
+            let registered = input.block_at_registration.get(j).copied().unwrap_or(0);
+            input.last_tempo > registered
+        })
+        .collect();
+    let consensus = |j: u16| input.consensus.get(usize::from(j)).copied().unwrap_or(ZERO);
+
+    // One row: clip, W̃, old bond, α, EMA. Writes the EMA row into its slot and returns
+    // the row's trust.
+    let row = |sc: &mut RowScratch, (slot, trust): &mut (RowSlot<'_>, I32F32)| {
+        let i = slot.row;
+        let (cols, vals) = w.row(i);
+        let old: &[(u16, u16)] = input.bonds.get(i).map_or(&[], Vec::as_slice);
+        sc.entries.clear();
+        sc.alphas.clear();
+        sc.pending.clear();
+        sc.xs.clear();
+        let mut t = ZERO;
+        let mut k = 0;
+        for (&j, &v) in cols.iter().zip(vals) {
+            let c = consensus(j);
+            let (clipped, kept) = clip(v, c);
+            // A dropped entry adds 0, as its absence does.
+            t = t.saturating_add(clipped);
+            let wt = match penalty {
+                Penalty::Zero => Some(v),
+                Penalty::One => kept.then_some(clipped),
+                Penalty::Mid(beta) => {
+                    // A dropped entry of W̄ is 0 in the interpolation.
+                    let x = v.saturating_add(beta.saturating_mul(clipped.saturating_sub(v)));
+                    (x > ZERO).then_some(x)
+                }
+            };
+            let Some(wt) = wt else { continue };
+            while old.get(k).is_some_and(|&(o, _)| o < j) {
+                k += 1;
+            }
+            let b = match old.get(k) {
+                Some(&(o, b))
+                    if o == j && bond_kept.get(usize::from(j)).copied().unwrap_or(false) =>
+                {
+                    Some(u16_proportion(b))
+                }
+                _ => None,
+            };
+            let d = Sigmoid::difference(c, wt, b.unwrap_or(ZERO));
+            // α: d = 0 (common: buying at or under consensus) is precomputed, the rest go
+            // through one batched exp.
+            if d == ZERO {
+                sc.alphas.push(sigmoid.at_zero);
+            } else {
+                sc.pending.push(sc.entries.len() as u32);
+                sc.xs.push(sigmoid.exponent(d));
+                sc.alphas.push(ZERO);
+            }
+            sc.entries.push((j, wt, b));
+        }
+        *trust = t;
+        exp_safe_many_grouped(&sc.xs, &mut sc.es, &mut sc.exp);
+        for (&p, &e) in sc.pending.iter().zip(&sc.es) {
+            if let Some(a) = sc.alphas.get_mut(p as usize) {
+                *a = sigmoid.alpha_from_exp(e);
+            }
+        }
+        for (&(j, wt, b), &a) in sc.entries.iter().zip(&sc.alphas) {
+            if let Some(value) = ema_alpha_entry(a, b, wt) {
+                slot.push(j, value);
+            }
+        }
+    };
+    let mut ema = RowsBuilder::new((0..w.rows()).map(|i| w.row(i).0.len()));
+    let mut slots: Vec<(RowSlot<'_>, I32F32)> =
+        ema.slots().into_iter().map(|s| (s, ZERO)).collect();
+    // Rows without weights have nothing to do; spread the others.
+    let (mut busy, idle): (Vec<_>, Vec<_>) = slots
+        .drain(..)
+        .partition(|(s, _)| !w.row(s.row).0.is_empty());
+    let threads = parallel(w.nnz());
+    each_init(&mut busy, threads, RowScratch::default, row);
+    let mut validator_trust = vec![ZERO; w.rows()];
+    let mut lens = vec![0; w.rows()];
+    for (s, t) in busy.iter().chain(&idle) {
+        if let (Some(x), Some(l)) = (validator_trust.get_mut(s.row), lens.get_mut(s.row)) {
+            *x = *t;
+            *l = s.len;
+        }
+    }
+    drop((busy, idle, slots));
+    let ema = ema.finish(&lens);
+
+    // Column sums, each over rows in row order: step 9's `matmul_sparse(W̄, S)` and the
+    // bond column sums of `inplace_col_normalize_sparse`.
+    let mut incentive = column_sums(
+        w,
+        n,
+        threads,
+        Summand::ClippedStake {
+            stake: input.active_stake,
+            consensus: input.consensus,
+        },
+    );
+    normalize(&mut incentive);
+    let bond_sums: Vec<Divisor> = column_sums(&ema, n, threads, Summand::Value)
+        .into_iter()
+        .map(Divisor::new)
+        .collect();
+
+    // Dividends t_i = Σ_j (B_ij / Σ_k B_kj) · I_j per row, and the u16 rows to store.
+    let mut per_row: Vec<(usize, I32F32, SparseRow)> =
+        (0..ema.rows()).map(|i| (i, ZERO, Vec::new())).collect();
+    each_init(
+        &mut per_row,
+        threads,
+        || (),
+        |_, (i, total, stored)| {
+            let (cols, vals) = ema.row(*i);
+            let mut t = ZERO;
+            for (&j, &b) in cols.iter().zip(vals) {
+                let b = match bond_sums.get(usize::from(j)) {
+                    Some(s) if !s.is_zero() => s.div(b),
+                    _ => b,
+                };
+                let inc = incentive.get(usize::from(j)).copied().unwrap_or(ZERO);
+                t = t.saturating_add(mul(b, inc));
+            }
+            *total = t;
+            if input.new_permit.get(*i).copied().unwrap_or(false) {
+                *stored = cols
+                    .iter()
+                    .zip(vals)
+                    .map(|(&j, &v)| (j, to_u16_proportion(v)))
+                    .collect();
+            }
+        },
+    );
+    let mut dividends: Vec<I32F32> = per_row
+        .iter()
+        .zip(input.active_stake)
+        .map(|((_, t, _), s)| t.checked_mul(*s).unwrap_or(ZERO))
+        .collect();
+    normalize(&mut dividends);
+    SweepOutput {
+        validator_trust,
+        incentive,
+        dividends,
+        bonds: per_row.into_iter().map(|(_, _, r)| r).collect(),
+    }
+}
+
+/// What [`column_sums`] adds up.
+#[derive(Clone, Copy)]
+enum Summand<'a> {
+    /// `M_ij`.
+    Value,
+    /// `stake_i · min(M_ij, c_j)` where `col_clip_sparse` keeps the entry (step 9).
+    ClippedStake {
+        stake: &'a [I32F32],
+        consensus: &'a [I32F32],
+    },
+}
+
+/// Column sums of `m` over `columns` columns, saturating adds over rows in row order.
+/// With `threads`, column ranges run on separate threads; each column's sum is still
+/// taken over its rows in order, so the bits are the same.
+fn column_sums(m: &Csr, columns: usize, threads: bool, what: Summand<'_>) -> Vec<I32F32> {
+    let mut out = vec![ZERO; columns];
+    let sum_range = |_: &mut (), (lo, chunk): &mut (usize, &mut [I32F32])| {
+        let lo = *lo;
+        let hi = lo + chunk.len();
+        let all = lo == 0 && hi >= columns;
+        for i in 0..m.rows() {
+            let (cols, vals) = m.row(i);
+            if cols.is_empty() {
+                continue;
+            }
+            let (a, e) = if all {
+                (0, cols.len())
+            } else {
+                (
+                    cols.partition_point(|&c| usize::from(c) < lo),
+                    cols.partition_point(|&c| usize::from(c) < hi),
+                )
+            };
+            let (Some(cols), Some(vals)) = (cols.get(a..e), vals.get(a..e)) else {
+                continue;
+            };
+            match what {
+                Summand::Value => {
+                    for (&j, &v) in cols.iter().zip(vals) {
+                        if let Some(o) = chunk.get_mut(usize::from(j) - lo) {
+                            *o = o.saturating_add(v);
+                        }
+                    }
+                }
+                Summand::ClippedStake { stake, consensus } => {
+                    let s = stake.get(i).copied().unwrap_or(ZERO);
+                    for (&j, &v) in cols.iter().zip(vals) {
+                        let c = consensus.get(usize::from(j)).copied().unwrap_or(ZERO);
+                        if let Some(o) = chunk.get_mut(usize::from(j) - lo) {
+                            // A dropped entry adds 0, as its absence does.
+                            *o = o.saturating_add(mul(s, clip(v, c).0));
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let pieces = if threads { 16 } else { 1 };
+    let width = columns.div_ceil(pieces).max(1);
+    let mut ranges: Vec<(usize, &mut [I32F32])> = out
+        .chunks_mut(width)
+        .enumerate()
+        .map(|(k, c)| (k * width, c))
+        .collect();
+    each_init(&mut ranges, threads, || (), sum_range);
+    out
+}
+
+/// `col_clip_sparse` of one entry: `min(w, c)`, dropped when above a consensus `c <= 0`.
+/// Returns the value added to sums (0 when dropped) and whether the entry is kept.
+/// Written without branches: whether a weight is over consensus is a coin toss.
+#[inline]
+fn clip(w: I32F32, c: I32F32) -> (I32F32, bool) {
+    let over = c < w;
+    let dropped = over & (c <= ZERO);
+    let x = if over { c } else { w };
+    (if dropped { ZERO } else { x }, !dropped)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::epoch::{run_general, run_with};
+    use crate::types::{EpochInput, Params, State};
+
+    /// A random subnet with sorted rows, some uids without stake, weights or bonds.
+    fn subnet(seed: u64, n: usize, validators: usize, beta: u16) -> (Params, EpochInput) {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut rows = |density: u64| -> Vec<Vec<(u16, u16)>> {
+            let mut out = vec![Vec::new(); n];
+            for row in out.iter_mut().take(validators) {
+                for j in 0..n as u16 {
+                    if next() % 100 < density {
+                        let v = match next() % 5 {
+                            0 => 0,
+                            1 => u16::MAX,
+                            _ => next() as u16,
+                        };
+                        row.push((j, v));
+                    }
+                }
+            }
+            out
+        };
+        let weights = rows(70);
+        let bonds = rows(50);
+        let state = State {
+            n: n as u16,
+            current_block: 1_000,
+            stake: (0..n)
+                .map(|i| {
+                    if i < validators {
+                        next() % 1_000_000_000_000
+                    } else {
+                        0
+                    }
+                })
+                .collect(),
+            weights,
+            bonds,
+            last_update: (0..n as u64).map(|i| 990 + i % 11).collect(),
+            block_at_registration: (0..n as u64).map(|i| (i * 37) % 1_000).collect(),
+            validator_permit: (0..n).map(|i| i < validators).collect(),
+            commit_block: None,
+        };
+        let params = Params {
+            liquid_alpha: true,
+            bonds_penalty: beta,
+            alpha_low: 6_000,
+            alpha_high: 60_000,
+            max_allowed_validators: validators as u16,
+            ..Params::default()
+        };
+        (
+            params,
+            EpochInput {
+                state,
+                emission: 1_000_000_000,
+            },
+        )
+    }
+
+    #[test]
+    fn sweep_matches_the_general_path() {
+        for seed in 0..24 {
+            for beta in [0, 65_535, 30_000] {
+                let (p, input) = subnet(seed, 40 + seed as usize, 12, beta);
+                let fused = run_with(&p, &input, true);
+                assert!(fused.1, "the sweep ran");
+                assert_eq!(fused.0, run_general(&p, &input), "seed {seed}, beta {beta}");
+            }
+        }
+    }
+
+    #[test]
+    fn sweep_matches_the_general_path_over_the_parallel_threshold() {
+        let (p, input) = subnet(99, 700, 150, 65_535);
+        assert!(input.state.weights.iter().map(Vec::len).sum::<usize>() >= 1 << 16);
+        let fused = run_with(&p, &input, true);
+        assert!(fused.1);
+        assert_eq!(fused.0, run_general(&p, &input));
+    }
+}
