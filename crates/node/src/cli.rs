@@ -23,6 +23,8 @@ enum Command {
     Keys(cmd::keys::KeysCmd),
     /// Sign and submit transactions.
     Tx(cmd::tx::TxCmd),
+    /// Fetch a URL like curl, paying for it with x402 if the server answers 402.
+    Pay(cmd::pay::PayCmd),
     /// Query accounts, assets, blocks and transactions.
     Query(cmd::query::QueryCmd),
     /// Yuma consensus: run one epoch from JSON, or simulate a scenario.
@@ -45,6 +47,7 @@ pub fn main() -> eyre::Result<()> {
         Command::Genesis(c) => c.run(),
         Command::Keys(c) => c.run(),
         Command::Tx(c) => c.run(),
+        Command::Pay(c) => c.run(),
         Command::Query(c) => c.run(),
         Command::Yuma(c) => c.run(),
         Command::Bench(c) => c.run(),

@@ -8,7 +8,8 @@
 //! - [`api`]: the REST API, the event stream and the OpenAPI document.
 //! - [`client`]: a typed HTTP client for the API (used by the CLI and the benchmark).
 //! - [`dev`]: well-known development keys.
-//! - [`facilitator`]: the x402 facilitator endpoints (`/x402/*`), settling on this ledger.
+//! - [`facilitator`]: the x402 facilitator's ledger backend (served under `/x402`).
+//! - [`demo`]: the dev chain's paid demo route (`/demo/paid`).
 
 pub mod api;
 pub mod app;
@@ -16,6 +17,7 @@ pub mod cli;
 pub mod client;
 pub mod cmd;
 pub mod config;
+pub mod demo;
 pub mod dev;
 pub mod events;
 pub mod facilitator;

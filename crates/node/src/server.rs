@@ -196,8 +196,12 @@ pub async fn start(config: &NodeConfig) -> eyre::Result<RunningNode> {
         let backend = LedgerBackend::new(Arc::clone(&app), key).with_timeout(config.settle_timeout);
         facilitator = facilitator.with(Arc::new(backend));
     }
-    let router = api::router(Arc::clone(&app))
-        .nest("/x402", x402_facilitator::router(Arc::new(facilitator)));
+    let facilitator = Arc::new(facilitator);
+    let mut router = api::router(Arc::clone(&app))
+        .nest("/x402", x402_facilitator::router(Arc::clone(&facilitator)));
+    if config.dev && !facilitator.networks().is_empty() {
+        router = router.merge(crate::demo::router(Arc::clone(&app), facilitator)?);
+    }
     let mut srx = rx;
     let server = tokio::spawn(async move {
         axum::serve(listener, router)

@@ -1,4 +1,5 @@
-//! The CLI round trip: `symbiont node --dev`, `symbiont tx transfer`, `symbiont query account`.
+//! The CLI round trip: `symbiont node --dev`, `symbiont tx transfer`, `symbiont query account`,
+//! `symbiont pay`.
 
 use std::{
     process::{Command, Stdio},
@@ -91,6 +92,54 @@ fn dev_node_transfer_and_query_round_trip() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+
+    // `symbiont pay` buys the dev node's paid route with dev key 1.
+    let payer = node::dev::dev_key(1).unwrap().address().to_string();
+    let payee = node::dev::dev_key(8).unwrap().address().to_string();
+    let usd_of = |who: &str| -> u128 {
+        let out = symbiont()
+            .args(["query", "account", who, "--node", &url])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["balances"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| k.as_str() != "0x0000000000000000000000000000000000000000")
+            .map_or(0, |(_, b)| b.as_str().unwrap().parse().unwrap())
+    };
+    let payee0 = usd_of(&payee);
+    let pay = |max: &str| {
+        symbiont()
+            .args(["pay", &format!("{url}/demo/paid"), "--max", max])
+            .args(["--from", &payer])
+            .arg("--keystore")
+            .arg(&ks)
+            .arg("--password-file")
+            .arg(&pw)
+            .output()
+            .unwrap()
+    };
+    let out = pay("0.05");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("hello from a paid route"), "{stdout}");
+    assert!(stderr.contains("paid 0.01 (10000 units)"), "{stderr}");
+    assert!(stderr.contains("settled: true"), "{stderr}");
+    assert_eq!(usd_of(&payee), payee0 + 10_000);
+    // Under the price: refused before signing, nothing paid.
+    let out = pay("0.001");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("per-payment cap"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(usd_of(&payee), payee0 + 10_000);
     node.kill().unwrap();
     node.wait().unwrap();
 }

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod genesis;
 pub mod keys;
 pub mod node;
+pub mod pay;
 pub mod query;
 pub mod tx;
 pub mod yuma;
