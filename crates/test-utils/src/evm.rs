@@ -153,9 +153,11 @@ impl Anvil {
     /// A blocking JSON-RPC call returning its `result`, for setup steps (`evm_mine`,
     /// `anvil_setBalance`); tests talk to the node through their own client.
     pub fn rpc(&self, method: &str, params: serde_json::Value) -> eyre::Result<serde_json::Value> {
-        let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let mut response: serde_json::Value = serde_json::from_str(&http_post(self.addr, &body.to_string())?)
-            .wrap_err_with(|| format!("{method}: malformed JSON-RPC response"))?;
+        let body =
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let mut response: serde_json::Value =
+            serde_json::from_str(&http_post(self.addr, &body.to_string())?)
+                .wrap_err_with(|| format!("{method}: malformed JSON-RPC response"))?;
         if let Some(error) = response.get("error") {
             bail!("{method} failed: {error}");
         }
@@ -268,7 +270,10 @@ mod tests {
         assert_eq!(a.rpc("eth_chainId", none.clone()).unwrap(), "0x7a69");
         assert_eq!(b.rpc("eth_chainId", none.clone()).unwrap(), "0x2105");
         let balance = a
-            .rpc("eth_getBalance", serde_json::json!([DEV_ADDRESSES[9], "latest"]))
+            .rpc(
+                "eth_getBalance",
+                serde_json::json!([DEV_ADDRESSES[9], "latest"]),
+            )
             .unwrap();
         assert_eq!(balance, "0x21e19e0c9bab2400000", "10 000 ETH");
         assert_eq!(b.rpc("eth_blockNumber", none.clone()).unwrap(), "0x0");
@@ -277,6 +282,9 @@ mod tests {
         let addr = a.addr;
         drop(a);
         thread::sleep(Duration::from_millis(200));
-        assert!(http_post(addr, "{}").is_err(), "anvil still answers after drop");
+        assert!(
+            http_post(addr, "{}").is_err(),
+            "anvil still answers after drop"
+        );
     }
 }

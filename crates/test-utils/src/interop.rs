@@ -105,6 +105,57 @@ pub fn run_node(script: &str, args: &[&str]) -> eyre::Result<String> {
         .to_owned())
 }
 
+/// A long-running `node` script (a server), killed when dropped.
+#[derive(Debug)]
+pub struct NodeProcess {
+    child: std::process::Child,
+    /// The first line the script printed (e.g. `{"port": 43515}`).
+    pub ready: String,
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `node <interop>/<script> <args…>` and waits (at most 60 s) for its first line of
+/// standard output, which a server script prints once it listens. Its standard error is
+/// inherited (shown with the test's output).
+pub fn spawn_node(script: &str, args: &[&str]) -> eyre::Result<NodeProcess> {
+    use std::io::{BufRead, BufReader};
+    let dir = try_interop_dir()?;
+    let mut child = Command::new("node")
+        .arg(dir.join(script))
+        .args(args)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .wrap_err("running `node` (is Node.js installed?)")?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| eyre!("no stdout from node {script}"))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let _ = tx.send(lines.next());
+        // Keep draining so the script never blocks on a full pipe.
+        for _ in lines {}
+    });
+    let process = |ready| NodeProcess { child, ready };
+    match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(Some(Ok(line))) => Ok(process(line)),
+        other => {
+            let mut p = process(String::new());
+            let status = p.child.try_wait().ok().flatten();
+            bail!("node {script} printed no ready line ({other:?}, exit {status:?})")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, SystemTime};

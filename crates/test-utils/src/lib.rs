@@ -8,4 +8,4 @@
 pub mod evm;
 pub mod interop;
 
-pub use interop::{interop_dir, repo_root, run_node, try_interop_dir};
+pub use interop::{NodeProcess, interop_dir, repo_root, run_node, spawn_node, try_interop_dir};

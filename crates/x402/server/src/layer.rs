@@ -440,7 +440,10 @@ fn paid(
 /// The receipt as `PAYMENT-RESPONSE` (v2) or `X-PAYMENT-RESPONSE` (v1).
 fn receipt_header(receipt: &SettleResponse, v1: bool) -> Option<(HeaderName, HeaderValue)> {
     let (name, value) = if v1 {
-        (X_PAYMENT_RESPONSE, codec::encode_x_payment_response(receipt))
+        (
+            X_PAYMENT_RESPONSE,
+            codec::encode_x_payment_response(receipt),
+        )
     } else {
         (PAYMENT_RESPONSE, codec::encode_payment_response(receipt))
     };

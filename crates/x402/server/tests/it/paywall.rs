@@ -1,8 +1,6 @@
 //! The paywall against a real dev node: its ledger settles, its `/x402` facilitator verifies
 //! over HTTP (or in process), and `x402-client` pays.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::{
     sync::{
         Arc,
@@ -11,69 +9,34 @@ use std::{
     time::Duration,
 };
 
-use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_primitives::U256;
 use axum::{
     Router,
     body::Bytes as Body,
     http::StatusCode,
     routing::{get, post},
 };
-use ledger::{Asset, genesis::DEV_USD_NAME};
-use node::{config::NodeConfig, facilitator::LedgerBackend, server::RunningNode};
-use serde_json::{Value, json};
-use wallet::PrivateKey;
-use x402_client::{Client, Refusal, SpendControls};
+use node::facilitator::LedgerBackend;
+use serde_json::Value;
+use x402_client::{Refusal, SpendControls};
 use x402_server::{HttpFacilitator, IdempotencyStore, PaymentLayer, Pricing};
 use x402_types::{
-    Network, TokenAmount, VerifyRequest,
-    exact::{self, Authorization, ExactEvmPayload},
-    header as codec, v1,
-    v2::{self, Extra, PaymentRequirements},
+    Network, TokenAmount, VerifyRequest, header as codec, v1, v2::PaymentRequirements,
 };
 
-const PRICE: u64 = 10_000; // 0.01 Devnet USD
+use crate::common::*;
 
+/// A dev node and a paid API in front of it.
 struct Fixture {
-    node: RunningNode,
-    node_url: String,
+    dev: DevNode,
     app_url: String,
     handler_runs: Arc<AtomicUsize>,
-    _dir: tempfile::TempDir,
-}
-
-fn dev(i: u32) -> PrivateKey {
-    node::dev::dev_key(i).unwrap()
-}
-
-fn usd() -> Address {
-    Asset::derive_id(dev(0).address(), DEV_USD_NAME)
-}
-
-fn price(amount: u64) -> PaymentRequirements {
-    PaymentRequirements {
-        scheme: "exact".into(),
-        network: Network::eip155(node::dev::DEV_CHAIN_ID),
-        amount: TokenAmount::from(amount),
-        asset: usd().to_checksum(None),
-        pay_to: dev(5).address().to_checksum(None),
-        max_timeout_seconds: 60,
-        extra: Extra::eip712(DEV_USD_NAME, "1"),
-    }
-}
-
-async fn start_node() -> (RunningNode, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = NodeConfig::new(dir.path().to_path_buf());
-    c.listen = "127.0.0.1:0".parse().unwrap();
-    c.block_time = Duration::from_millis(100);
-    c.dev = true;
-    (node::server::start(&c).await.unwrap(), dir)
 }
 
 /// A paid API in front of a dev node, verifying and settling through its `/x402` over HTTP.
 async fn fixture() -> Fixture {
-    let (node, dir) = start_node().await;
-    let node_url = format!("http://{}", node.addr);
+    let dev = start_node().await;
+    let node_url = dev.url.clone();
     let facilitator = Arc::new(HttpFacilitator::new(format!("{node_url}/x402")));
     let runs = Arc::new(AtomicUsize::new(0));
     let idem = Arc::new(IdempotencyStore::default());
@@ -148,65 +111,10 @@ async fn fixture() -> Fixture {
     let app_url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     Fixture {
-        node,
-        node_url,
+        dev,
         app_url,
         handler_runs: runs,
-        _dir: dir,
     }
-}
-
-async fn usd_balance(f: &Fixture, a: Address) -> u128 {
-    let v: Value = reqwest::get(format!("{}/v1/accounts/{a}", f.node_url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = format!("{:#x}", usd());
-    v["balances"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(&key))
-        .map_or(0, |(_, b)| b.as_str().unwrap().parse().unwrap())
-}
-
-fn client(i: u32, controls: SpendControls) -> Client {
-    Client::new(Arc::new(dev(i)), controls)
-}
-
-/// A v2 payment header for `req` by dev key 1 with `nonce`, optionally with a payment id.
-fn payment_header(req: &PaymentRequirements, nonce: u8, id: Option<&str>) -> String {
-    let auth = Authorization {
-        from: dev(1).address(),
-        to: req.pay_to.parse().unwrap(),
-        value: req.amount,
-        valid_after: TokenAmount::from(0u64),
-        valid_before: TokenAmount::from(node::app::now_secs() + 60),
-        nonce: B256::repeat_byte(nonce),
-    };
-    let sig = dev(1)
-        .sign_hash(&auth.signing_hash(&exact::domain_for(req).unwrap()))
-        .unwrap();
-    let mut p = v2::PaymentPayload::new(
-        req,
-        None,
-        &ExactEvmPayload {
-            signature: Bytes::copy_from_slice(&sig.to_bytes()),
-            authorization: auth,
-        },
-    )
-    .unwrap();
-    if let Some(id) = id {
-        p.extensions = Some(
-            json!({"payment-identifier": {"info": {"required": false, "id": id}}})
-                .as_object()
-                .unwrap()
-                .clone(),
-        );
-    }
-    codec::encode_payment_signature(&p).unwrap()
 }
 
 #[tokio::test]
@@ -238,15 +146,15 @@ async fn no_payment_gets_the_challenge_in_both_versions() {
         TokenAmount::from(PRICE)
     );
     assert_eq!(body.accepts[0].network, "eip155:31337");
-    f.node.shutdown().await.unwrap();
+    f.dev.node.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn the_client_pays_and_the_ledger_moves_the_price_once() {
     let f = fixture().await;
     let (payer0, payee0) = (
-        usd_balance(&f, dev(1).address()).await,
-        usd_balance(&f, dev(5).address()).await,
+        f.dev.usd_balance(dev(1).address()).await,
+        f.dev.usd_balance(dev(5).address()).await,
     );
     let paid = client(1, SpendControls::default())
         .get(&format!("{}/report", f.app_url))
@@ -265,28 +173,28 @@ async fn the_client_pays_and_the_ledger_moves_the_price_once() {
     assert_eq!(payment.amount, U256::from(PRICE));
     assert_eq!(paid.response.text().await.unwrap(), "paid content");
     assert_eq!(
-        usd_balance(&f, dev(1).address()).await,
+        f.dev.usd_balance(dev(1).address()).await,
         payer0 - u128::from(PRICE)
     );
     assert_eq!(
-        usd_balance(&f, dev(5).address()).await,
+        f.dev.usd_balance(dev(5).address()).await,
         payee0 + u128::from(PRICE)
     );
     // The receipt's transaction is on the ledger.
-    let tx: Value = reqwest::get(format!("{}/v1/tx/{}", f.node_url, receipt.transaction))
+    let tx: Value = reqwest::get(format!("{}/v1/tx/{}", f.dev.url, receipt.transaction))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(tx["status"], "committed", "{tx}");
-    f.node.shutdown().await.unwrap();
+    f.dev.node.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_failing_handler_is_not_charged() {
     let f = fixture().await;
-    let payer0 = usd_balance(&f, dev(1).address()).await;
+    let payer0 = f.dev.usd_balance(dev(1).address()).await;
     let paid = client(1, SpendControls::default())
         .get(&format!("{}/fail", f.app_url))
         .await
@@ -294,14 +202,14 @@ async fn a_failing_handler_is_not_charged() {
     assert_eq!(paid.response.status(), 500);
     assert!(paid.receipt.is_none());
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(usd_balance(&f, dev(1).address()).await, payer0);
-    f.node.shutdown().await.unwrap();
+    assert_eq!(f.dev.usd_balance(dev(1).address()).await, payer0);
+    f.dev.node.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_failed_settlement_never_returns_the_content() {
     let f = fixture().await;
-    let payee0 = usd_balance(&f, dev(5).address()).await;
+    let payee0 = f.dev.usd_balance(dev(5).address()).await;
     let err = client(1, SpendControls::default())
         .get(&format!("{}/race", f.app_url))
         .await
@@ -315,17 +223,17 @@ async fn a_failed_settlement_never_returns_the_content() {
     }
     // Paid exactly once (by the handler's own settlement), and "secret" never left.
     assert_eq!(
-        usd_balance(&f, dev(5).address()).await,
+        f.dev.usd_balance(dev(5).address()).await,
         payee0 + u128::from(PRICE)
     );
-    f.node.shutdown().await.unwrap();
+    f.dev.node.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_replayed_payment_header_is_refused() {
     let f = fixture().await;
     let header = payment_header(&price(PRICE), 0x51, None);
-    let payer0 = usd_balance(&f, dev(1).address()).await;
+    let payer0 = f.dev.usd_balance(dev(1).address()).await;
     let http = reqwest::Client::new();
     let url = format!("{}/report", f.app_url);
     let first = http
@@ -349,10 +257,10 @@ async fn a_replayed_payment_header_is_refused() {
         Some("invalid_exact_evm_nonce_already_used")
     );
     assert_eq!(
-        usd_balance(&f, dev(1).address()).await,
+        f.dev.usd_balance(dev(1).address()).await,
         payer0 - u128::from(PRICE)
     );
-    f.node.shutdown().await.unwrap();
+    f.dev.node.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -410,13 +318,13 @@ async fn malformed_headers_and_bodies_are_refused_before_any_charge() {
             .unwrap()
             .contains("PAYMENT-SIGNATURE")
     );
-    f.node.shutdown().await.unwrap();
+    f.dev.node.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn dynamic_prices_follow_the_request_and_the_body_is_replayed() {
     let f = fixture().await;
-    let payee0 = usd_balance(&f, dev(5).address()).await;
+    let payee0 = f.dev.usd_balance(dev(5).address()).await;
     let c = client(1, SpendControls::default());
     let req = c
         .http()
@@ -427,14 +335,14 @@ async fn dynamic_prices_follow_the_request_and_the_body_is_replayed() {
     let paid = c.execute(req).await.unwrap();
     assert_eq!(paid.payment.as_ref().unwrap().amount, U256::from(500u64));
     assert_eq!(paid.response.text().await.unwrap(), "hello");
-    assert_eq!(usd_balance(&f, dev(5).address()).await, payee0 + 500);
-    f.node.shutdown().await.unwrap();
+    assert_eq!(f.dev.usd_balance(dev(5).address()).await, payee0 + 500);
+    f.dev.node.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_payment_identifier_replays_the_receipt_and_never_charges_twice() {
     let f = fixture().await;
-    let payer0 = usd_balance(&f, dev(1).address()).await;
+    let payer0 = f.dev.usd_balance(dev(1).address()).await;
     let http = reqwest::Client::new();
     let id = "pay_0123456789abcdef0123";
     let header = payment_header(&price(300), 0x61, Some(id));
@@ -463,7 +371,7 @@ async fn a_payment_identifier_replays_the_receipt_and_never_charges_twice() {
     let c = send("abd", header).await;
     assert_eq!(c.status(), 409);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(usd_balance(&f, dev(1).address()).await, payer0 - 300);
+    assert_eq!(f.dev.usd_balance(dev(1).address()).await, payer0 - 300);
 
     // The client adds an id when the server declares the extension.
     let paid = client(1, SpendControls::default())
@@ -477,7 +385,7 @@ async fn a_payment_identifier_replays_the_receipt_and_never_charges_twice() {
         .await
         .unwrap();
     assert_eq!(paid.response.status(), 200);
-    f.node.shutdown().await.unwrap();
+    f.dev.node.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -493,14 +401,14 @@ async fn settle_before_handler_runs_the_handler_only_once_paid() {
     assert_eq!(paid.response.status(), 200);
     assert!(paid.receipt.unwrap().success);
     assert_eq!(f.handler_runs.load(Ordering::SeqCst), 1);
-    f.node.shutdown().await.unwrap();
+    f.dev.node.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn spend_controls_refuse_before_signing() {
     let f = fixture().await;
     let url = format!("{}/report", f.app_url);
-    let payer0 = usd_balance(&f, dev(3).address()).await;
+    let payer0 = f.dev.usd_balance(dev(3).address()).await;
     let capped = client(
         3,
         SpendControls {
@@ -550,16 +458,16 @@ async fn spend_controls_refuse_before_signing() {
         e => panic!("{e:?}"),
     }
     assert_eq!(
-        usd_balance(&f, dev(3).address()).await,
+        f.dev.usd_balance(dev(3).address()).await,
         payer0 - 2 * u128::from(PRICE)
     );
-    f.node.shutdown().await.unwrap();
+    f.dev.node.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_v1_payment_settles_with_a_v1_receipt() {
     let f = fixture().await;
-    let payee0 = usd_balance(&f, dev(5).address()).await;
+    let payee0 = f.dev.usd_balance(dev(5).address()).await;
     let http = reqwest::Client::new();
     let url = format!("{}/report", f.app_url);
     let challenge: v1::PaymentRequired = http.get(&url).send().await.unwrap().json().await.unwrap();
@@ -584,17 +492,19 @@ async fn a_v1_payment_settles_with_a_v1_receipt() {
             .unwrap();
     assert!(receipt.success, "{receipt:?}");
     assert_eq!(
-        usd_balance(&f, dev(5).address()).await,
+        f.dev.usd_balance(dev(5).address()).await,
         payee0 + u128::from(PRICE)
     );
-    f.node.shutdown().await.unwrap();
+    f.dev.node.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn an_in_process_facilitator_serves_the_same_paywall() {
-    let (node, _dir) = start_node().await;
-    let service = x402_facilitator::Service::new()
-        .with(Arc::new(LedgerBackend::new(Arc::clone(&node.app), dev(9))));
+    let chain = start_node().await;
+    let service = x402_facilitator::Service::new().with(Arc::new(LedgerBackend::new(
+        Arc::clone(&chain.node.app),
+        dev(9),
+    )));
     let app = Router::new().route(
         "/report",
         get(|| async { "local" }).layer(PaymentLayer::new(service, price(PRICE))),
@@ -605,7 +515,7 @@ async fn an_in_process_facilitator_serves_the_same_paywall() {
     let paid = client(4, SpendControls::default()).get(&url).await.unwrap();
     assert_eq!(paid.response.status(), 200);
     assert!(paid.receipt.unwrap().success);
-    node.shutdown().await.unwrap();
+    chain.node.shutdown().await.unwrap();
 }
 
 #[tokio::test]
