@@ -111,14 +111,20 @@ fn ratios() {
 criterion_group!(epoch_benches, benches);
 
 fn main() {
-    // `YUMA_BENCH_LOOP=k` runs k epochs at n = 4096 and nothing else, for `perf stat`.
+    // `YUMA_BENCH_LOOP=k` runs k epochs at n = 4096 (or `YUMA_BENCH_N=256`: n = 256, 64
+    // validators) and nothing else, for `perf stat`.
     if let Some(k) = std::env::var("YUMA_BENCH_LOOP")
         .ok()
         .and_then(|v| v.parse::<u32>().ok())
     {
-        let (p, input) = subnet(4096, 256);
+        let (n, v) = if std::env::var("YUMA_BENCH_N").is_ok_and(|v| v == "256") {
+            (256, 64)
+        } else {
+            (4096, 256)
+        };
+        let (p, input) = subnet(n, v);
         let t = time(|| drop(black_box(epoch(&p, &input).unwrap())), k);
-        println!("n=4096 validators=256: {t:?} per epoch (wall)");
+        println!("n={n} validators={v}: {t:?} per epoch (wall)");
         return;
     }
     epoch_benches();

@@ -51,15 +51,18 @@ pub(crate) fn weighted_median_cols(
     if staked.iter().all(|&i| ascending(w.row(i).0)) {
         // Sorted rows (the common case): gather one block of columns at a time from the
         // matching slice of every staked row into a flat buffer (column c of the block
-        // owns cells `c * rows ..`), and take its medians while the block is in cache.
+        // owns cells `c * stride ..`), and take its medians while the block is in cache.
         // Blocks are independent; each column sees its entries in row order.
         let block_cols = (BLOCK_CELLS / staked_rows).clamp(8, 1024);
+        // A column's cells; one spare so that columns do not start at multiples of 4 KiB,
+        // which would make the gather's writes alias in L1.
+        let stride = staked_rows + 1;
         let mut out = vec![ZERO; columns];
         let block = |(buf, lens): &mut (Vec<(i64, i64)>, Vec<usize>),
                      (b, chunk): (usize, &mut [I32F32])| {
             let lo = b * block_cols;
             let hi = lo + chunk.len();
-            buf.resize(chunk.len() * staked_rows, (0, 0));
+            buf.resize(chunk.len() * stride, (0, 0));
             lens.clear();
             lens.resize(chunk.len(), 0);
             for (&i, s) in staked.iter().zip(&use_stake) {
@@ -73,7 +76,7 @@ pub(crate) fn weighted_median_cols(
                 for (&j, &v) in cols.iter().zip(vals) {
                     let c = usize::from(j) - lo;
                     if let Some(len) = lens.get_mut(c) {
-                        if let Some(cell) = buf.get_mut(c * staked_rows + *len) {
+                        if let Some(cell) = buf.get_mut(c * stride + *len) {
                             *cell = (v.to_bits(), s);
                         }
                         *len += usize::from(v > ZERO);
@@ -82,7 +85,7 @@ pub(crate) fn weighted_median_cols(
             }
             for ((c, col), &len) in chunk
                 .iter_mut()
-                .zip(buf.chunks_mut(staked_rows.max(1)))
+                .zip(buf.chunks_mut(stride))
                 .zip(lens.iter())
             {
                 *c = median(col.get_mut(..len).unwrap_or_default());

@@ -349,6 +349,7 @@ fn load_weights(params: &Params, input: &EpochInput, permit: &[bool]) -> Csr {
     each_init(
         &mut slots,
         parallel(st.weights.iter().map(Vec::len).sum()),
+        |s| !s.col.is_empty(),
         || (),
         row,
     );

@@ -162,7 +162,16 @@ impl Divisor {
 #[inline]
 pub(crate) fn mul(a: I32F32, b: I32F32) -> I32F32 {
     let p = (i128::from(a.to_bits()) * i128::from(b.to_bits())) >> 32;
-    I32F32::from_bits(p.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+    // Fits unless the high 64 bits are not the sign extension of the low (never in the
+    // epoch's `[0, 1]` arithmetic, so the branch is free).
+    let low = p as i64;
+    if i128::from(low) == p {
+        I32F32::from_bits(low)
+    } else if p < 0 {
+        I32F32::from_bits(i64::MIN)
+    } else {
+        I32F32::from_bits(i64::MAX)
+    }
 }
 
 /// `safe_div` on `I64F64`.
@@ -348,14 +357,20 @@ pub(crate) struct ExpScratch {
 /// [`exp_safe_many`] with the inputs grouped by magnitude first.
 ///
 /// A lockstep group runs until its slowest series vanishes, and the number of terms grows
-/// with `|x|`; a counting sort on the integer part of `|x|` puts inputs of similar length
-/// together. Each input still goes through the same series, so the results are the same.
+/// with `|x|`; a counting sort on the sign and the integer part of `|x|` puts inputs of
+/// similar length (and the same final step) together. Each input still goes through the
+/// same series, so the results are the same.
 pub(crate) fn exp_safe_many_grouped(xs: &[I32F32], out: &mut Vec<I32F32>, s: &mut ExpScratch) {
-    const KEYS: usize = 21;
+    // Keys 0..=20: the integer part of |x| for x >= 0; 21..=41 the same for x < 0, so
+    // that a group also shares its sign (negative results take one more division).
+    const KEYS: usize = 42;
     if xs.len() < 64 || u32::try_from(xs.len()).is_err() {
         return exp_safe_many(xs, out);
     }
-    let key = |x: &I32F32| (x.to_bits().unsigned_abs() >> 32).min(20) as usize;
+    let key = |x: &I32F32| {
+        let b = x.to_bits();
+        (b.unsigned_abs() >> 32).min(20) as usize + if b < 0 { 21 } else { 0 }
+    };
     let mut start = [0_usize; KEYS + 1];
     for x in xs {
         if let Some(c) = start.get_mut(key(x) + 1) {

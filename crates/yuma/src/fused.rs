@@ -16,7 +16,7 @@ use crate::fixed::{
     Divisor, ExpScratch, I32F32, ONE, ZERO, exp_safe_many_grouped, mul, normalize,
     to_u16_proportion, u16_proportion,
 };
-use crate::sparse::{Csr, RowSlot, RowsBuilder, ascending, each_init, parallel};
+use crate::sparse::{Csr, RowSlot, RowsBuilder, ascending, ascending_pairs, each_init, parallel};
 use crate::types::{Params, SparseRow};
 
 /// What the sweep reads.
@@ -54,10 +54,7 @@ pub(crate) struct SweepOutput {
 /// Whether the sweep applies: sorted weight rows and sorted stored bond rows.
 pub(crate) fn applies(weights: &Csr, bonds: &[SparseRow]) -> bool {
     (0..weights.rows()).all(|i| ascending(weights.row(i).0))
-        && bonds.iter().all(|r| {
-            r.windows(2)
-                .all(|p| p.first().map(|e| e.0) < p.get(1).map(|e| e.0))
-        })
+        && bonds.iter().all(|r| ascending_pairs(r))
 }
 
 /// How `W̃ = W + β(W̄ − W)` treats an entry (`interpolate_sparse`).
@@ -74,12 +71,9 @@ enum Penalty {
 /// Per-thread buffers of one row.
 #[derive(Default)]
 struct RowScratch {
-    /// `(uid, W̃ entry, old bond)` per entry of `W̃`.
-    entries: Vec<(u16, I32F32, Option<I32F32>)>,
-    /// α per entry; entries waiting for an `exp` hold 0 until it is known.
-    alphas: Vec<I32F32>,
-    /// Indices into `entries` of those waiting for an `exp`, and their exponents.
-    pending: Vec<u32>,
+    /// Per entry of `W̃`: uid, value, old bond, and whether α waits for an `exp`.
+    entries: Vec<(u16, I32F32, Option<I32F32>, bool)>,
+    /// The exponents of the entries waiting for an `exp`, in order, and their `exp`s.
     xs: Vec<I32F32>,
     es: Vec<I32F32>,
     exp: ExpScratch,
@@ -115,8 +109,6 @@ pub(crate) fn sweep(params: &Params, input: &SweepInput<'_>) -> SweepOutput {
         let (cols, vals) = w.row(i);
         let old: &[(u16, u16)] = input.bonds.get(i).map_or(&[], Vec::as_slice);
         sc.entries.clear();
-        sc.alphas.clear();
-        sc.pending.clear();
         sc.xs.clear();
         let mut t = ZERO;
         let mut k = 0;
@@ -149,23 +141,21 @@ pub(crate) fn sweep(params: &Params, input: &SweepInput<'_>) -> SweepOutput {
             let d = Sigmoid::difference(c, wt, b.unwrap_or(ZERO));
             // α: d = 0 (common: buying at or under consensus) is precomputed, the rest go
             // through one batched exp.
-            if d == ZERO {
-                sc.alphas.push(sigmoid.at_zero);
-            } else {
-                sc.pending.push(sc.entries.len() as u32);
+            let waits = d != ZERO;
+            if waits {
                 sc.xs.push(sigmoid.exponent(d));
-                sc.alphas.push(ZERO);
             }
-            sc.entries.push((j, wt, b));
+            sc.entries.push((j, wt, b, waits));
         }
         *trust = t;
         exp_safe_many_grouped(&sc.xs, &mut sc.es, &mut sc.exp);
-        for (&p, &e) in sc.pending.iter().zip(&sc.es) {
-            if let Some(a) = sc.alphas.get_mut(p as usize) {
-                *a = sigmoid.alpha_from_exp(e);
-            }
-        }
-        for (&(j, wt, b), &a) in sc.entries.iter().zip(&sc.alphas) {
+        let mut es = sc.es.iter();
+        for &(j, wt, b, waits) in &sc.entries {
+            let a = if waits {
+                sigmoid.alpha_from_exp(es.next().copied().unwrap_or(ZERO))
+            } else {
+                sigmoid.at_zero
+            };
             if let Some(value) = ema_alpha_entry(a, b, wt) {
                 slot.push(j, value);
             }
@@ -174,21 +164,18 @@ pub(crate) fn sweep(params: &Params, input: &SweepInput<'_>) -> SweepOutput {
     let mut ema = RowsBuilder::new((0..w.rows()).map(|i| w.row(i).0.len()));
     let mut slots: Vec<(RowSlot<'_>, I32F32)> =
         ema.slots().into_iter().map(|s| (s, ZERO)).collect();
-    // Rows without weights have nothing to do; spread the others.
-    let (mut busy, idle): (Vec<_>, Vec<_>) = slots
-        .drain(..)
-        .partition(|(s, _)| !w.row(s.row).0.is_empty());
     let threads = parallel(w.nnz());
-    each_init(&mut busy, threads, RowScratch::default, row);
-    let mut validator_trust = vec![ZERO; w.rows()];
-    let mut lens = vec![0; w.rows()];
-    for (s, t) in busy.iter().chain(&idle) {
-        if let (Some(x), Some(l)) = (validator_trust.get_mut(s.row), lens.get_mut(s.row)) {
-            *x = *t;
-            *l = s.len;
-        }
-    }
-    drop((busy, idle, slots));
+    // Rows without weights have nothing to do; spread the others.
+    each_init(
+        &mut slots,
+        threads,
+        |(s, _)| !s.col.is_empty(),
+        RowScratch::default,
+        row,
+    );
+    let validator_trust: Vec<I32F32> = slots.iter().map(|s| s.1).collect();
+    let lens: Vec<usize> = slots.iter().map(|s| s.0.len).collect();
+    drop(slots);
     let ema = ema.finish(&lens);
 
     // Column sums, each over rows in row order: step 9's `matmul_sparse(W̄, S)` and the
@@ -214,6 +201,7 @@ pub(crate) fn sweep(params: &Params, input: &SweepInput<'_>) -> SweepOutput {
     each_init(
         &mut per_row,
         threads,
+        |(i, _, _)| !ema.row(*i).0.is_empty(),
         || (),
         |_, (i, total, stored)| {
             let (cols, vals) = ema.row(*i);
@@ -315,7 +303,7 @@ fn column_sums(m: &Csr, columns: usize, threads: bool, what: Summand<'_>) -> Vec
         .enumerate()
         .map(|(k, c)| (k * width, c))
         .collect();
-    each_init(&mut ranges, threads, || (), sum_range);
+    each_init(&mut ranges, threads, |_| true, || (), sum_range);
     out
 }
 

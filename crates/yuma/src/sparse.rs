@@ -328,24 +328,29 @@ impl RowsBuilder {
     }
 }
 
-/// Runs `f` on every item with a per-thread scratch from `init`; on rayon's threads, one
-/// item per task, when the `parallel` feature is on and `parallel` is true.
+/// Runs `f` on every item with a per-thread scratch from `init`. When the `parallel`
+/// feature is on and `parallel` is true, the items `busy` picks run on rayon's threads, one
+/// per task, and the rest (cheap: empty rows) on the calling thread.
 pub(crate) fn each_init<T: Send, S>(
     items: &mut [T],
     parallel: bool,
+    busy: impl Fn(&T) -> bool,
     init: impl Fn() -> S + Sync + Send,
     f: impl Fn(&mut S, &mut T) + Sync + Send,
 ) {
     #[cfg(feature = "parallel")]
     if parallel {
         use rayon::prelude::*;
-        items
-            .par_iter_mut()
+        let (heavy, light): (Vec<&mut T>, Vec<&mut T>) = items.iter_mut().partition(|t| busy(t));
+        let mut s = init();
+        light.into_iter().for_each(|t| f(&mut s, t));
+        heavy
+            .into_par_iter()
             .with_max_len(1)
             .for_each_init(init, |s, t| f(s, t));
         return;
     }
-    let _ = parallel;
+    let _ = (parallel, busy);
     let mut s = init();
     items.iter_mut().for_each(|t| f(&mut s, t));
 }
@@ -371,7 +376,12 @@ pub(crate) fn parallel(entries: usize) -> bool {
 
 /// Strictly ascending columns: every entry of such a row is visible to upstream's merge.
 pub(crate) fn ascending(cols: &[u16]) -> bool {
-    cols.windows(2).all(|p| p.first() < p.get(1))
+    cols.iter().zip(cols.iter().skip(1)).all(|(a, b)| a < b)
+}
+
+/// Strictly ascending uids in a stored `(uid, value)` row.
+pub(crate) fn ascending_pairs(row: &[(u16, u16)]) -> bool {
+    row.iter().zip(row.iter().skip(1)).all(|(a, b)| a.0 < b.0)
 }
 
 /// A reusable dense row of `n` cells that remembers which cells were touched, so

@@ -198,6 +198,16 @@ impl State {
             ("state.bonds", &self.bonds),
         ] {
             for (i, row) in matrix.iter().enumerate() {
+                // Strictly ascending rows (the usual case) hold no duplicate; only their
+                // last uid needs checking.
+                if crate::sparse::ascending_pairs(row) {
+                    if let Some(&(j, _)) = row.last()
+                        && usize::from(j) >= n
+                    {
+                        return Err(invalid(format!("{name}[{i}]"), format!("uid {j} >= n {n}")));
+                    }
+                    continue;
+                }
                 for &(j, _) in row {
                     let cell = seen.get_mut(usize::from(j)).ok_or_else(|| {
                         invalid(format!("{name}[{i}]"), format!("uid {j} >= n {n}"))
