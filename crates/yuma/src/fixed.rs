@@ -62,42 +62,47 @@ pub(crate) fn div(a: I32F32, b: I32F32) -> I32F32 {
 }
 
 /// `floor((x << 32) / y)` for `x >= 0`, `y > 0`, from an estimate `est` of it within one
-/// of the true quotient (callers' estimates are, see [`div`] and [`Divisor::div`]): one
-/// exact remainder moves it by one if needed and checks the result, `None` if the
-/// estimate was further off (callers then fall back to the library).
+/// of the true quotient (callers' estimates are, see [`div`] and [`Divisor::div`]). The
+/// remainder `(x << 32) − q·y` then lies in `(−y, 2y)`, which for `y < 2^62` fits in an
+/// `i64` and so is exact modulo 2^64 with one 64-bit multiply; one step moves `q` by one if
+/// needed. `None` (callers fall back to the library) for larger `y`, or if the result
+/// fails the final check.
 #[inline]
 fn correct(x: i64, y: i64, est: f64) -> Option<i64> {
-    let num = i128::from(x) << 32;
-    let den = i128::from(y);
-    let q = i128::from(est as u64);
-    let rem = num - q * den;
+    if y >= 1 << 62 {
+        return None;
+    }
+    let (num, den) = ((x as u64) << 32, y as u64);
+    let q = est as u64;
+    let rem = num.wrapping_sub(q.wrapping_mul(den)) as i64;
     let (q, rem) = if rem < 0 {
-        (q - 1, rem + den)
-    } else if rem >= den {
-        (q + 1, rem - den)
+        (q.wrapping_sub(1), rem.wrapping_add(y))
+    } else if rem >= y {
+        (q + 1, rem - y)
     } else {
         (q, rem)
     };
-    (0 <= rem && rem < den).then_some(q as i64)
+    (0 <= rem && rem < y).then_some(q as i64)
 }
 
 /// `div(ONE, r)` for `r >= 1`: `⌊2^64 / r⌋`, which lies in `[0, 2^32]`.
 ///
 /// The `f64` quotient is within 2^-19 of the true one (relative error below 2^-51 on a
-/// value at most 2^32), so its integer part is off by at most one; one exact remainder
-/// check fixes it.
+/// value at most 2^32), so its integer part `q` is off by at most one, and the remainder
+/// `2^64 − q·r` lies in `(−r, 2r)`. For `r < 2^62` that fits in an `i64`, so it is exact
+/// modulo 2^64 with one 64-bit multiply; one step then fixes `q`.
 #[inline]
 pub(crate) fn recip(r: I32F32) -> I32F32 {
     let y = r.to_bits();
-    if y < 1 << 32 {
+    if !(1 << 32..1 << 62).contains(&y) {
         return div(ONE, r);
     }
-    let q = i128::from((18_446_744_073_709_551_616.0 / (y as f64)) as u64);
-    let (num, den) = (1_i128 << 64, i128::from(y));
-    let rem = num - q * den;
+    let q = (18_446_744_073_709_551_616.0 / (y as f64)) as u64;
+    let y = y as u64;
+    let rem = q.wrapping_mul(y).wrapping_neg() as i64;
     let q = if rem < 0 {
         q - 1
-    } else if rem >= den {
+    } else if rem as u64 >= y {
         q + 1
     } else {
         q
@@ -318,15 +323,28 @@ fn series(op: [u64; LANES]) -> [u64; LANES] {
     result
 }
 
-/// [`series`] for `op < SMALL_OP`: the division of `y = ⌊t · x⌋ < 2^56` by `i` is one
-/// high multiply by `m = ⌈2^64 / i⌉ = (2^64 + e) / i`, `0 <= e < i`. With `y = q·i + r`,
-/// `y · m / 2^64 = q + (r + y·e/2^64) / i`, and `r + y·e/2^64 < (i − 1) + 2^56·31/2^64 < i`,
+/// [`series`] for `op < SMALL_OP`, in two phases.
+///
+/// While a term is large, the division of `y = ⌊t · x⌋ < 2^56` by `i` is one high multiply
+/// by `m = ⌈2^64 / i⌉ = (2^64 + e) / i`, `0 <= e < i`: with `y = q·i + r`,
+/// `y · m / 2^64 = q + (r + y·e/2^64) / i` and `r + y·e/2^64 < (i − 1) + 2^56·31/2^64 < i`,
 /// so the floor is `q`.
+///
+/// Once every term is below 2^27 it stays there (a term `t_k` with `k <= x` is at least
+/// about `2^32`, since `x^k / k! >= 1`; so by then `i > x` and each further step multiplies
+/// by `x / i < 1`), and the whole step fits in 64-bit multiplies: `t · op < 2^27 · 2^36 = 2^63`, `y < 2^31`, and `⌊y / i⌋` is
+/// `(y · m') >> (31 + ℓ)` with `ℓ = ⌈log2 i⌉`, `m' = ⌈2^(31+ℓ) / i⌉ < 2^32` (Granlund and
+/// Montgomery: the error `y·(m'·i − 2^(31+ℓ)) / (i·2^(31+ℓ)) < 2^-ℓ <= 1/i` cannot carry
+/// the quotient past the next integer), `y · m' < 2^63`.
 #[allow(clippy::needless_range_loop)]
 fn series_small(op: [u64; LANES]) -> [u64; LANES] {
+    /// Terms below this take the 64-bit steps.
+    const LATE: u64 = 1 << 27;
     let mut term = op;
     let mut result = op.map(|o| o + (1 << 32));
-    macro_rules! steps {
+    // The first step the late phase runs; 32 when the early phase ran the series out.
+    let mut next = 32_u32;
+    macro_rules! early {
         ($done:lifetime; $($i:literal)*) => {$(
             let mut any = 0_u64;
             for k in 0..LANES {
@@ -336,12 +354,37 @@ fn series_small(op: [u64; LANES]) -> [u64; LANES] {
                 any |= term[k];
             }
             if any == 0 {
+                return result;
+            }
+            if any < LATE {
+                next = $i + 1;
                 break $done;
             }
         )*};
     }
-    'series: {
-        steps!('series; 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
+    'early: {
+        early!('early; 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
+    }
+    macro_rules! late {
+        ($done:lifetime; $($i:literal)*) => {$(
+            if $i >= next {
+                const SHIFT: u32 = 31 + (64 - ($i - 1_u64).leading_zeros());
+                const M: u64 = (1_u64 << SHIFT).div_ceil($i);
+                let mut any = 0_u64;
+                for k in 0..LANES {
+                    let y = (term[k] * op[k]) >> 32;
+                    term[k] = (y * M) >> SHIFT;
+                    result[k] += term[k];
+                    any |= term[k];
+                }
+                if any == 0 {
+                    break $done;
+                }
+            }
+        )*};
+    }
+    'late: {
+        late!('late; 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
     }
     result
 }
@@ -481,6 +524,25 @@ mod tests {
     }
 
     #[test]
+    fn recip_matches_library_on_edges() {
+        for bits in [
+            1_i64 << 32,
+            (1 << 32) + 1,
+            (1 << 33) - 1,
+            1 << 33,
+            3 << 32,
+            (1 << 62) - 1,
+            1 << 62,
+            i64::MAX,
+            (1 << 32) - 1,
+            1,
+        ] {
+            let x = I32F32::from_bits(bits);
+            assert_eq!(recip(x), ONE.checked_div(x).unwrap_or(ZERO), "1 / {bits}");
+        }
+    }
+
+    #[test]
     fn mul_matches_library_on_edges() {
         let edges = [
             0_i64,
@@ -524,6 +586,27 @@ mod tests {
         for (a, b) in cases {
             let (x, y) = (I32F32::from_bits(a), I32F32::from_bits(b));
             assert_eq!(div(x, y), x.checked_div(y).unwrap_or(ZERO), "{a} / {b}");
+        }
+    }
+
+    /// Many inputs of the range liquid alpha uses (|x| <= 5 by default, up to 16 with other
+    /// steepness), so that both phases of `series_small` and the switch between them run.
+    #[test]
+    fn exp_many_matches_scalar_dense() {
+        let mut x = 0x1234_5678_u64;
+        let xs: Vec<I32F32> = (0..50_000)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let span = [1_i64 << 20, 1 << 32, 5 << 32, 16 << 32][(x >> 60) as usize % 4];
+                I32F32::from_bits((x >> 3) as i64 % (2 * span) - span)
+            })
+            .collect();
+        let mut out = Vec::new();
+        exp_safe_many_grouped(&xs, &mut out, &mut ExpScratch::default());
+        for (x, e) in xs.iter().zip(&out) {
+            assert_eq!(*e, exp_safe(*x), "x bits {}", x.to_bits());
         }
     }
 
