@@ -292,8 +292,9 @@ impl EvmBackend {
     }
 
     /// If an earlier settlement of this authorization answered `settlement_pending` and its
-    /// transaction is still not included, the same answer with the same hash. Once included
-    /// (or forgotten), `None`: settlement goes on and verification sees the nonce used.
+    /// transaction is still waiting in the node's pool, the same answer with the same hash.
+    /// Once included, dropped (or forgotten), `None`: settlement goes on, and verification
+    /// sees the nonce used if it was included.
     async fn still_pending(
         &self,
         target: &Target,
@@ -302,25 +303,28 @@ impl EvmBackend {
     ) -> Option<SettleResponse> {
         let key = target.key();
         let hash = self.pending.lock().ok()?.get(&key).map(|(h, _)| *h)?;
-        match self.rpc.provider.get_transaction_receipt(hash).await {
-            Ok(Some(_)) => {
-                if let Ok(mut p) = self.pending.lock() {
-                    p.remove(&key);
-                }
-                None
+        let provider = &self.rpc.provider;
+        let waiting = match provider.get_transaction_receipt(hash).await {
+            Ok(Some(_)) => false,
+            Ok(None) => !matches!(provider.get_transaction_by_hash(hash).await, Ok(None)),
+            // Unknown: do not send a second transaction.
+            Err(_) => true,
+        };
+        if !waiting {
+            if let Ok(mut p) = self.pending.lock() {
+                p.remove(&key);
             }
-            Ok(None) | Err(_) => {
-                let m = "an earlier settlement of this authorization is still pending".to_owned();
-                let reason = Reason::SettlementPending;
-                Some(failure(
-                    reason,
-                    payer,
-                    network.to_owned(),
-                    &hash.to_string(),
-                    Some(m),
-                ))
-            }
+            return None;
         }
+        let m = "an earlier settlement of this authorization is still pending".to_owned();
+        let reason = Reason::SettlementPending;
+        Some(failure(
+            reason,
+            payer,
+            network.to_owned(),
+            &hash.to_string(),
+            Some(m),
+        ))
     }
 
     fn remember_pending(&self, key: AuthKey, hash: B256) {

@@ -5,7 +5,7 @@
 use std::{sync::Arc, time::Duration};
 
 use alloy::{providers::Provider, rpc::types::TransactionRequest};
-use alloy_primitives::U256;
+use alloy_primitives::{Bytes, U256};
 use futures_util::future::join_all;
 use test_utils::evm::AnvilOptions;
 use x402_facilitator::Backend;
@@ -166,4 +166,100 @@ async fn relayer_nonce_stays_right_over_sequential_and_concurrent_settlements() 
 
     let paid = U256::from(PRICE * 9);
     assert_eq!(chain.balances().await, [U256::from(MINTED) - paid, paid]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_pending_transaction_is_sent_again() {
+    let chain = Chain::start_with(AnvilOptions::no_mining()).await;
+    let backend = chain.backend_with_timeout(Duration::from_millis(300)).await;
+    let p = chain.pay(5);
+    let first = backend.settle(&p).await;
+    assert_failed(&first, "settlement_pending");
+    chain
+        .anvil
+        .rpc(
+            "anvil_dropTransaction",
+            serde_json::json!([first.transaction]),
+        )
+        .unwrap();
+
+    let hash = first.transaction.parse().unwrap();
+    let in_pool = || async { chain.provider.get_transaction_by_hash(hash).await.unwrap() };
+    assert!(in_pool().await.is_none());
+
+    // The pool lost it: the next settlement sends it again with the same relayer nonce (no
+    // gap) — byte for byte the same transaction here, so the same hash — and it pays once
+    // mined.
+    let second = backend.settle(&p).await;
+    assert_failed(&second, "settlement_pending");
+    assert!(in_pool().await.is_some(), "sent again");
+    let hash = second.transaction.parse().unwrap();
+    chain.anvil.mine().unwrap();
+    let receipt = chain
+        .provider
+        .get_transaction_receipt(hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(receipt.status());
+    assert_eq!(chain.relayer_nonce().await, 1);
+    assert_eq!(chain.balance(PAYEE).await, U256::from(PRICE));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_reverted_on_chain_answers_transaction_failed() {
+    let chain = Chain::start_with(AnvilOptions::no_mining()).await;
+    let backend = Arc::new(chain.backend_with_timeout(Duration::from_secs(20)).await);
+    let p = chain.pay(6);
+    let settling = tokio::spawn({
+        let (backend, p) = (backend.clone(), p.clone());
+        async move { backend.settle_payment(&p).await }
+    });
+    // Once the relayer's transaction waits in the pool, someone else submits the same
+    // authorization with a higher tip: it is ordered first and the relayer's reverts.
+    let pool = || async {
+        chain
+            .provider
+            .get_transaction_count(addr(RELAYER))
+            .pending()
+            .await
+            .unwrap()
+    };
+    while pool().await == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let exact = p.payload.exact_evm().unwrap();
+    let a = &exact.authorization;
+    let front_run = x402_evm::token::IEip3009::transferWithAuthorization_1Call {
+        from: a.from,
+        to: a.to,
+        value: a.value.0,
+        validAfter: a.valid_after.0,
+        validBefore: a.valid_before.0,
+        nonce: a.nonce,
+        signature: exact.signature.clone(),
+    };
+    let tx = TransactionRequest::default()
+        .from(addr(OWNER))
+        .to(chain.token)
+        .input(Bytes::from(alloy_sol_types::SolCall::abi_encode(&front_run)).into())
+        .max_priority_fee_per_gas(50_000_000_000)
+        .max_fee_per_gas(100_000_000_000);
+    chain.transact(tx).await; // mines the block holding both
+
+    let answer = settling.await.unwrap();
+    assert_failed(&answer, "invalid_exact_evm_transaction_failed");
+    let hash: alloy_primitives::B256 = answer.transaction.parse().unwrap();
+    let receipt = chain
+        .provider
+        .get_transaction_receipt(hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!receipt.status(), "the relayer's transaction reverted");
+    assert_eq!(
+        chain.balance(PAYEE).await,
+        U256::from(PRICE),
+        "paid once, by the front-runner"
+    );
 }
