@@ -144,3 +144,63 @@ impl LedgerView for ChainFacts {
         self.domain.as_ref().map(|(n, v)| (n.as_str(), v.as_str()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn facts() -> ChainFacts {
+        ChainFacts {
+            chain_id: 31337,
+            asset: Address::repeat_byte(1),
+            authorizer: Address::repeat_byte(2),
+            nonce: B256::repeat_byte(3),
+            deployed: true,
+            domain: Some(("USD Coin".into(), "2".into())),
+            used: Some(false),
+            balance: U256::from(5),
+            block_time: 0,
+        }
+    }
+
+    #[test]
+    fn answers_what_was_read() {
+        let f = facts();
+        let (asset, who, nonce) = (f.asset, f.authorizer, f.nonce);
+        assert_eq!(f.token_domain(asset), Some(("USD Coin", "2")));
+        assert!(!f.authorization_used(asset, who, nonce));
+        assert_eq!(LedgerView::balance(&f, asset, who), U256::from(5));
+    }
+
+    #[test]
+    fn anything_else_is_answered_conservatively() {
+        let f = facts();
+        let (asset, who, nonce) = (f.asset, f.authorizer, f.nonce);
+        let other = Address::repeat_byte(9);
+        assert_eq!(f.token_domain(other), None);
+        assert!(f.authorization_used(other, who, nonce));
+        assert!(f.authorization_used(asset, other, nonce));
+        assert!(f.authorization_used(asset, who, B256::ZERO));
+        assert_eq!(LedgerView::balance(&f, asset, other), U256::ZERO);
+        assert_eq!(LedgerView::balance(&f, other, who), U256::ZERO);
+    }
+
+    #[test]
+    fn no_token_without_code_or_authorization_state() {
+        let asset = facts().asset;
+        let no_code = ChainFacts {
+            deployed: false,
+            ..facts()
+        };
+        assert_eq!(no_code.token_domain(asset), None);
+        let no_eip3009 = ChainFacts {
+            used: None,
+            ..facts()
+        };
+        assert_eq!(no_eip3009.token_domain(asset), None);
+        assert!(no_eip3009.authorization_used(asset, no_eip3009.authorizer, no_eip3009.nonce));
+        assert_eq!(ChainFacts::none(1).token_domain(Address::ZERO), None);
+    }
+}

@@ -6,4 +6,5 @@
 mod common;
 mod connect;
 mod negative;
+mod service;
 mod settle;

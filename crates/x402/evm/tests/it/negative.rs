@@ -246,3 +246,20 @@ async fn simulation_revert_is_reported_with_its_message() {
     );
     assert_eq!(chain.balance(PAYER).await, U256::from(MINTED));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chain_clock_counts_when_it_runs_ahead_of_the_wall_clock() {
+    let chain = Chain::start().await;
+    let backend = chain.backend().await;
+    // Valid for ten minutes by the wall clock, but the chain is an hour ahead: it could only
+    // be included expired, and the answer is the specific reason, not a failed simulation.
+    let p = chain.pay(9);
+    assert!(backend.verify_payment(&p).await.is_valid);
+    chain
+        .anvil
+        .rpc("evm_increaseTime", serde_json::json!([3600]))
+        .unwrap();
+    chain.anvil.mine().unwrap();
+    let reason = "invalid_exact_evm_payload_authorization_valid_before";
+    assert_refused(&chain, &backend, &p, reason).await;
+}
