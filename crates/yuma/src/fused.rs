@@ -16,7 +16,9 @@ use crate::fixed::{
     Divisor, ExpScratch, I32F32, ONE, ZERO, exp_safe_many_grouped, mul, normalize,
     to_u16_proportion, u16_proportion,
 };
-use crate::sparse::{Csr, RowSlot, RowsBuilder, ascending, ascending_pairs, each_init, parallel};
+use crate::sparse::{
+    Csr, RowSlot, RowsBuilder, ascending, ascending_pairs, each_init, join, parallel,
+};
 use crate::types::{Params, SparseRow};
 
 /// What the sweep reads.
@@ -180,20 +182,22 @@ pub(crate) fn sweep(params: &Params, input: &SweepInput<'_>) -> SweepOutput {
 
     // Column sums, each over rows in row order: step 9's `matmul_sparse(W̄, S)` and the
     // bond column sums of `inplace_col_normalize_sparse`.
-    let mut incentive = column_sums(
-        w,
-        n,
+    let (mut incentive, bond_sums) = join(
         threads,
-        Summand::ClippedStake {
-            stake: input.active_stake,
-            consensus: input.consensus,
+        || {
+            column_sums(
+                w,
+                n,
+                Summand::ClippedStake {
+                    stake: input.active_stake,
+                    consensus: input.consensus,
+                },
+            )
         },
+        || column_sums(&ema, n, Summand::Value),
     );
     normalize(&mut incentive);
-    let bond_sums: Vec<Divisor> = column_sums(&ema, n, threads, Summand::Value)
-        .into_iter()
-        .map(Divisor::new)
-        .collect();
+    let bond_sums: Vec<Divisor> = bond_sums.into_iter().map(Divisor::new).collect();
 
     // Dividends t_i = Σ_j (B_ij / Σ_k B_kj) · I_j per row, and the u16 rows to store.
     let mut per_row: Vec<(usize, I32F32, SparseRow)> =
@@ -251,59 +255,30 @@ enum Summand<'a> {
 }
 
 /// Column sums of `m` over `columns` columns, saturating adds over rows in row order.
-/// With `threads`, column ranges run on separate threads; each column's sum is still
-/// taken over its rows in order, so the bits are the same.
-fn column_sums(m: &Csr, columns: usize, threads: bool, what: Summand<'_>) -> Vec<I32F32> {
+fn column_sums(m: &Csr, columns: usize, what: Summand<'_>) -> Vec<I32F32> {
     let mut out = vec![ZERO; columns];
-    let sum_range = |_: &mut (), (lo, chunk): &mut (usize, &mut [I32F32])| {
-        let lo = *lo;
-        let hi = lo + chunk.len();
-        let all = lo == 0 && hi >= columns;
-        for i in 0..m.rows() {
-            let (cols, vals) = m.row(i);
-            if cols.is_empty() {
-                continue;
-            }
-            let (a, e) = if all {
-                (0, cols.len())
-            } else {
-                (
-                    cols.partition_point(|&c| usize::from(c) < lo),
-                    cols.partition_point(|&c| usize::from(c) < hi),
-                )
-            };
-            let (Some(cols), Some(vals)) = (cols.get(a..e), vals.get(a..e)) else {
-                continue;
-            };
-            match what {
-                Summand::Value => {
-                    for (&j, &v) in cols.iter().zip(vals) {
-                        if let Some(o) = chunk.get_mut(usize::from(j) - lo) {
-                            *o = o.saturating_add(v);
-                        }
+    for i in 0..m.rows() {
+        let (cols, vals) = m.row(i);
+        match what {
+            Summand::Value => {
+                for (&j, &v) in cols.iter().zip(vals) {
+                    if let Some(o) = out.get_mut(usize::from(j)) {
+                        *o = o.saturating_add(v);
                     }
                 }
-                Summand::ClippedStake { stake, consensus } => {
-                    let s = stake.get(i).copied().unwrap_or(ZERO);
-                    for (&j, &v) in cols.iter().zip(vals) {
-                        let c = consensus.get(usize::from(j)).copied().unwrap_or(ZERO);
-                        if let Some(o) = chunk.get_mut(usize::from(j) - lo) {
-                            // A dropped entry adds 0, as its absence does.
-                            *o = o.saturating_add(mul(s, clip(v, c).0));
-                        }
+            }
+            Summand::ClippedStake { stake, consensus } => {
+                let s = stake.get(i).copied().unwrap_or(ZERO);
+                for (&j, &v) in cols.iter().zip(vals) {
+                    let c = consensus.get(usize::from(j)).copied().unwrap_or(ZERO);
+                    if let Some(o) = out.get_mut(usize::from(j)) {
+                        // A dropped entry adds 0, as its absence does.
+                        *o = o.saturating_add(mul(s, clip(v, c).0));
                     }
                 }
             }
         }
-    };
-    let pieces = if threads { 16 } else { 1 };
-    let width = columns.div_ceil(pieces).max(1);
-    let mut ranges: Vec<(usize, &mut [I32F32])> = out
-        .chunks_mut(width)
-        .enumerate()
-        .map(|(k, c)| (k * width, c))
-        .collect();
-    each_init(&mut ranges, threads, |_| true, || (), sum_range);
+    }
     out
 }
 

@@ -355,6 +355,20 @@ pub(crate) fn each_init<T: Send, S>(
     items.iter_mut().for_each(|t| f(&mut s, t));
 }
 
+/// `(a(), b())`, on two threads when the `parallel` feature is on and `parallel` is true.
+pub(crate) fn join<A: Send, B: Send>(
+    parallel: bool,
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    #[cfg(feature = "parallel")]
+    if parallel {
+        return rayon::join(a, b);
+    }
+    let _ = parallel;
+    (a(), b())
+}
+
 /// Whether `entries` stored entries are enough work to spread over threads: below this,
 /// rayon's hand-offs (and waiting for a descheduled worker on a busy machine) cost more
 /// than they save.
