@@ -17,6 +17,8 @@ pub struct Cli {
 enum Command {
     /// Run a node: the embedded ledger and its REST API.
     Node(cmd::node::NodeCmd),
+    /// Run the x402 facilitator on its own (EVM chains and Symbiont ledgers).
+    Facilitator(cmd::facilitator::FacilitatorCmd),
     /// Write a genesis file.
     Genesis(cmd::genesis::GenesisCmd),
     /// Create, import, list and export keys (Ethereum keystore v3).
@@ -44,6 +46,7 @@ pub fn main() -> eyre::Result<()> {
         .init();
     match cli.command {
         Command::Node(c) => c.run(),
+        Command::Facilitator(c) => c.run(),
         Command::Genesis(c) => c.run(),
         Command::Keys(c) => c.run(),
         Command::Tx(c) => c.run(),

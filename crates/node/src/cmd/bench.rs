@@ -1,5 +1,5 @@
 //! `symbiont bench`: measured benchmarks that report a ratio against a peer measured in the
-//! same run.
+//! same run. `symbiont bench x402` lives in [`crate::cmd::bench_x402`].
 //!
 //! `symbiont bench ledger` runs a node in this process with a durable redb store, streams
 //! pre-signed transfers at it through the HTTP batch API and measures sustained committed
@@ -31,6 +31,9 @@ pub struct BenchCmd {
 enum Sub {
     /// Sustained committed transfers/s through the HTTP batch API vs. secp256k1 recovery rate.
     Ledger(LedgerArgs),
+    /// x402: facilitator verifications/s vs. recovery rate, paid-request latency, settled
+    /// payments/s.
+    X402(crate::cmd::bench_x402::X402Args),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -58,7 +61,10 @@ struct LedgerArgs {
 impl BenchCmd {
     /// Runs the benchmark.
     pub fn run(self) -> eyre::Result<()> {
-        let Sub::Ledger(args) = self.cmd;
+        let args = match self.cmd {
+            Sub::Ledger(args) => args,
+            Sub::X402(args) => return crate::cmd::bench_x402::run(args),
+        };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
@@ -124,7 +130,7 @@ fn bench_key(i: usize) -> eyre::Result<PrivateKey> {
 }
 
 /// Recoveries per second over `n` signatures per thread, on one thread and on all.
-fn recovery_rates(n: usize) -> eyre::Result<(f64, f64, usize)> {
+pub(crate) fn recovery_rates(n: usize) -> eyre::Result<(f64, f64, usize)> {
     let key = bench_key(0)?;
     let sigs: Vec<(B256, [u8; 65])> = (0..n)
         .into_par_iter()

@@ -1,6 +1,8 @@
 //! One module per top-level subcommand.
 
 pub mod bench;
+pub mod bench_x402;
+pub mod facilitator;
 pub mod genesis;
 pub mod keys;
 pub mod node;
