@@ -5,5 +5,6 @@
 
 mod common;
 mod props;
+mod service;
 mod settle;
 mod verify;

@@ -8,7 +8,7 @@ use x402_types::v2::PaymentPayload;
 
 use crate::common::*;
 
-fn arb_json() -> impl Strategy<Value = Value> {
+pub fn arb_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
