@@ -55,6 +55,20 @@ async fn fixture() -> Fixture {
                 .layer(PaymentLayer::shared(Arc::clone(&facilitator), price(PRICE))),
         )
         .route(
+            // Two ways to pay: on a chain this facilitator does not serve, or in Devnet USD.
+            "/multi",
+            get(|| async { "either" }).layer(PaymentLayer::shared(
+                Arc::clone(&facilitator),
+                Pricing::fixed([
+                    PaymentRequirements {
+                        network: Network::eip155(8453),
+                        ..price(PRICE)
+                    },
+                    price(2 * PRICE),
+                ]),
+            )),
+        )
+        .route(
             // 100 units per body byte.
             "/echo",
             post(|body: Body| async move { body }).layer(
@@ -540,4 +554,46 @@ async fn an_unreachable_facilitator_is_a_502() {
         .await
         .unwrap();
     assert_eq!(r.status(), 502);
+}
+
+#[tokio::test]
+async fn the_client_picks_the_first_requirement_its_controls_allow() {
+    let f = fixture().await;
+    let url = format!("{}/multi", f.app_url);
+    let r = reqwest::get(&url).await.unwrap();
+    let c =
+        codec::decode_payment_required(r.headers()["payment-required"].to_str().unwrap()).unwrap();
+    assert_eq!(c.accepts.len(), 2);
+    let payee0 = f.dev.usd_balance(dev(5).address()).await;
+    let paid = client(
+        2,
+        SpendControls {
+            networks: Some(vec![network()]),
+            ..SpendControls::default()
+        },
+    )
+    .get(&url)
+    .await
+    .unwrap();
+    assert_eq!(paid.response.status(), 200);
+    assert_eq!(paid.payment.unwrap().amount, U256::from(2 * PRICE));
+    assert_eq!(
+        f.dev.usd_balance(dev(5).address()).await,
+        payee0 + 2 * u128::from(PRICE)
+    );
+    // Without the network control the client picks the first entry, which this facilitator
+    // does not serve: refused with invalid_network, nothing paid.
+    match client(2, SpendControls::default())
+        .get(&url)
+        .await
+        .unwrap_err()
+    {
+        x402_client::Error::Refused { reason, .. } => assert_eq!(reason, "invalid_network"),
+        e => panic!("{e:?}"),
+    }
+    assert_eq!(
+        f.dev.usd_balance(dev(5).address()).await,
+        payee0 + 2 * u128::from(PRICE)
+    );
+    f.dev.node.shutdown().await.unwrap();
 }
