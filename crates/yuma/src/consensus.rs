@@ -53,7 +53,11 @@ pub(crate) fn weighted_median_cols(
         // matching slice of every staked row into a flat buffer (column c of the block
         // owns cells `c * stride ..`), and take its medians while the block is in cache.
         // Blocks are independent; each column sees its entries in row order.
-        let block_cols = (BLOCK_CELLS / staked_rows).clamp(8, 1024);
+        let mut block_cols = (BLOCK_CELLS / staked_rows).clamp(8, 1024);
+        if crate::sparse::parallel(w.nnz()) {
+            // At least four blocks, so that every thread has one.
+            block_cols = block_cols.min(columns.div_ceil(4)).max(8);
+        }
         // A column's cells; one spare so that columns do not start at multiples of 4 KiB,
         // which would make the gather's writes alias in L1.
         let stride = staked_rows + 1;

@@ -371,10 +371,12 @@ pub(crate) fn join<A: Send, B: Send>(
 
 /// Whether `entries` stored entries are enough work to spread over threads: below this,
 /// rayon's hand-offs (and waiting for a descheduled worker on a busy machine) cost more
-/// than they save.
+/// than they save. On the 2-core benchmark machine, n = 256 with 64 validators (12 288
+/// entries, ≈ 1 ms) gains ≈ 20 % from two threads when the machine is quiet and loses
+/// 5–15 % when other builds keep both cores busy (docs/benchmarks.md).
 #[cfg(feature = "parallel")]
 pub(crate) fn worth_parallel(entries: usize) -> bool {
-    entries >= 1 << 16
+    entries >= 1 << 13
 }
 
 /// [`worth_parallel`], or `false` without the `parallel` feature.

@@ -162,7 +162,7 @@ fn row_order_is_irrelevant_without_liquid_alpha() {
     }
 }
 
-/// A subnet over the `parallel` threshold (65 536 stored weights): with the feature on, the
+/// A subnet well over the `parallel` threshold (8 192 stored weights): with the feature on, the
 /// threaded row and column passes run here, and must still match the dense reference.
 #[test]
 fn large_subnet_matches_dense_reference() {
