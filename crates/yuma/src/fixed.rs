@@ -29,7 +29,14 @@ pub(crate) fn u16_proportion(x: u16) -> I32F32 {
 }
 
 /// `fixed_proportion_to_u16`: `floor(x * 65535)`, saturating into `0..=65535`.
+#[inline]
 pub(crate) fn to_u16_proportion(x: I32F32) -> u16 {
+    let b = x.to_bits();
+    if (0..=1 << 32).contains(&b) {
+        // x in [0, 1] (every stored proportion): b · 65535 < 2^49, and its integer part is
+        // at most 65535.
+        return ((b as u64 * 65_535) >> 32) as u16;
+    }
     // x * (65535 << 32) >> 32 is exactly x * 65535 in bits; the library saturates at the
     // I32F32 range and then at u16, which the clamp reproduces.
     let bits = (i128::from(x.to_bits()) * 65_535).clamp(i128::from(i64::MIN), i128::from(i64::MAX));
@@ -646,7 +653,9 @@ mod tests {
         }
 
         #[test]
-        fn u16_conversions_match_library(x in any::<u16>(), bits in any::<i64>()) {
+        fn u16_conversions_match_library(x in any::<u16>(), bits in any::<i64>(), unit in 0_i64..=(1 << 32)) {
+            let u = I32F32::from_bits(unit);
+            prop_assert_eq!(to_u16_proportion(u), u.saturating_mul(U16_MAX).saturating_to_num::<u16>());
             let lib = I32F32::from_num(x).checked_div(U16_MAX).unwrap_or(ZERO);
             prop_assert_eq!(u16_proportion(x), lib);
             let y = I32F32::from_bits(bits);
