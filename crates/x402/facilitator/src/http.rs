@@ -18,7 +18,7 @@ use axum::{
 };
 use serde::Serialize;
 use serde_json::json;
-use x402_types::{SettleResponse, SupportedResponse, VerifyRequest, VerifyResponse};
+use x402_types::{SettleResponse, SupportedResponse, VerifyResponse};
 
 use crate::Service;
 
@@ -66,29 +66,34 @@ impl From<BytesRejection> for BadRequest {
     }
 }
 
-fn parse(body: Result<Bytes, BytesRejection>) -> Result<VerifyRequest, BadRequest> {
-    let body = body?;
-    serde_json::from_slice(&body).map_err(|e| BadRequest {
+fn malformed(e: &serde_json::Error) -> BadRequest {
+    BadRequest {
         status: StatusCode::BAD_REQUEST,
         code: "malformed",
         message: format!("x402 request {{x402Version, paymentPayload, paymentRequirements}}: {e}"),
-    })
+    }
 }
 
 async fn verify(
     State(s): State<Arc<Service>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<VerifyResponse>, BadRequest> {
-    let req = parse(body)?;
-    Ok(Json(s.verify(&req).await))
+    let body = body?;
+    s.verify_json(&body)
+        .await
+        .map(Json)
+        .map_err(|e| malformed(&e))
 }
 
 async fn settle(
     State(s): State<Arc<Service>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<SettleResponse>, BadRequest> {
-    let req = parse(body)?;
-    Ok(Json(s.settle(&req).await))
+    let body = body?;
+    s.settle_json(&body)
+        .await
+        .map(Json)
+        .map_err(|e| malformed(&e))
 }
 
 async fn supported(State(s): State<Arc<Service>>) -> Json<SupportedResponse> {

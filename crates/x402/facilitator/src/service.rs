@@ -67,6 +67,59 @@ impl Service {
         self.backends.iter().find(|b| &b.network() == network)
     }
 
+    /// `POST /verify` on a JSON body: a v2 request is decoded in one pass, anything else
+    /// through [`VerifyRequest`] (v1, or a shape that earns a reason). `Err` if the body is
+    /// not the `{x402Version, paymentPayload, paymentRequirements}` wrapper at all.
+    pub async fn verify_json(&self, body: &[u8]) -> Result<VerifyResponse, serde_json::Error> {
+        match typed_v2(body) {
+            Some(payment) => Ok(self.verify_payment(&payment).await),
+            None => Ok(self.verify(&serde_json::from_slice(body)?).await),
+        }
+    }
+
+    /// `POST /settle` on a JSON body (see [`Service::verify_json`]).
+    pub async fn settle_json(&self, body: &[u8]) -> Result<SettleResponse, serde_json::Error> {
+        match typed_v2(body) {
+            Some(payment) => Ok(self.settle_payment(&payment).await),
+            None => Ok(self.settle(&serde_json::from_slice(body)?).await),
+        }
+    }
+
+    async fn verify_payment(&self, payment: &Payment) -> VerifyResponse {
+        match self.backend(&payment.requirements.network) {
+            Some(b) => b.verify(payment).await,
+            None => self.unknown_network(),
+        }
+    }
+
+    async fn settle_payment(&self, payment: &Payment) -> SettleResponse {
+        match self.backend(&payment.requirements.network) {
+            Some(b) => b.settle(payment).await,
+            None => {
+                let mut r = settle_failure(
+                    Reason::InvalidNetwork,
+                    None,
+                    payment.requirements.network.to_string(),
+                    "",
+                );
+                r.error_message = Some(format!(
+                    "this facilitator settles on {}",
+                    self.network_list()
+                ));
+                r
+            }
+        }
+    }
+
+    fn unknown_network(&self) -> VerifyResponse {
+        let mut r = VerifyResponse::invalid(Reason::InvalidNetwork, None);
+        r.invalid_message = Some(format!(
+            "this facilitator settles on {}",
+            self.network_list()
+        ));
+        r
+    }
+
     /// `POST /verify`.
     pub async fn verify(&self, request: &VerifyRequest) -> VerifyResponse {
         let d = match decode(request) {
@@ -74,12 +127,7 @@ impl Service {
             Err(reason) => return VerifyResponse::invalid(reason, None),
         };
         let Some(backend) = self.backend(&d.payment.requirements.network) else {
-            let mut r = VerifyResponse::invalid(Reason::InvalidNetwork, None);
-            r.invalid_message = Some(format!(
-                "this facilitator settles on {}",
-                self.network_list()
-            ));
-            return r;
+            return self.unknown_network();
         };
         let mut answer = backend.verify(&d.payment).await;
         if d.v1 {
@@ -157,6 +205,25 @@ impl Facilitator for Service {
     async fn supported(&self) -> Result<SupportedResponse, Infallible> {
         Ok(Service::supported(self))
     }
+}
+
+/// A well-formed v2 request decoded straight into its typed messages (no intermediate JSON
+/// tree); `None` for anything else, which takes the general path.
+fn typed_v2(body: &[u8]) -> Option<Payment> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct V2 {
+        x402_version: u8,
+        payment_payload: v2::PaymentPayload,
+        payment_requirements: v2::PaymentRequirements,
+    }
+    let r: V2 = serde_json::from_slice(body).ok()?;
+    (r.x402_version == v2::VERSION && r.payment_payload.x402_version == v2::VERSION).then_some(
+        Payment {
+            payload: r.payment_payload,
+            requirements: r.payment_requirements,
+        },
+    )
 }
 
 fn kind(version: u8, network: String) -> SupportedKind {

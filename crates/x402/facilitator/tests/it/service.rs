@@ -99,6 +99,22 @@ fn v2_and_v1_requests_verify() {
 }
 
 #[test]
+fn one_pass_decoding_answers_as_the_general_path() {
+    let good = serde_json::to_vec(&v2_body()).unwrap();
+    let answer = ready(service().verify_json(&good)).unwrap();
+    assert!(answer.is_valid);
+    let mut other = v2_body();
+    other["paymentPayload"]["payload"]["authorization"]["value"] = json!("1");
+    let bytes = serde_json::to_vec(&other).unwrap();
+    assert_eq!(
+        ready(service().verify_json(&bytes)).unwrap(),
+        verify(&other)
+    );
+    assert!(ready(service().verify_json(b"{")).is_err());
+    assert!(!ready(service().settle_json(&good)).unwrap().success);
+}
+
+#[test]
 fn routing_versions_and_shapes() {
     let mut body = v2_body();
     body["paymentRequirements"]["network"] = json!("eip155:1");
@@ -185,8 +201,11 @@ proptest! {
         requirements in crate::props::arb_json(),
     ) {
         let body = json!({"x402Version": version, "paymentPayload": payload, "paymentRequirements": requirements});
+        let bytes = serde_json::to_vec(&body).unwrap();
         if let Ok(request) = serde_json::from_value::<VerifyRequest>(body) {
             let answer = ready(service().verify(&request));
+            // The one-pass typed decoding answers exactly as the general path.
+            prop_assert_eq!(&ready(service().verify_json(&bytes)).unwrap(), &answer);
             prop_assert_eq!(answer.is_valid, answer.invalid_reason.is_none());
             prop_assert!(!answer.is_valid);
             prop_assert!(!ready(service().settle(&request)).success);
