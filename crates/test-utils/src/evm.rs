@@ -1,5 +1,7 @@
 //! A local EVM node for tests: [`Anvil`] runs the `anvil` binary shipped by the pinned npm
-//! package `@foundry-rs/anvil` in `interop/` (offline), on a free port, and kills it on drop.
+//! package `@foundry-rs/anvil-linux-amd64` in `interop/` (offline; the wrapper
+//! package `@foundry-rs/anvil` cannot be pinned by `npm ci` where the registry lacks its other
+//! platforms' packages), on a free port, and kills it on drop.
 //!
 //! ```no_run
 //! use test_utils::evm::{Anvil, AnvilOptions, DEV_KEYS};
@@ -194,7 +196,7 @@ impl Drop for Anvil {
     }
 }
 
-/// The platform binary of `@foundry-rs/anvil` (the `.bin/anvil` wrapper is a node script that
+/// The platform binary of anvil (`@foundry-rs/anvil-<platform>`; a `.bin/anvil` wrapper is a node script that
 /// does not pass SIGKILL on to its child), or the wrapper when no platform package is found.
 fn anvil_binary() -> eyre::Result<PathBuf> {
     let modules = try_interop_dir()?.join("node_modules");

@@ -28,7 +28,7 @@ pub struct EvmConfig {
     /// The CAIP-2 network served, `eip155:<chainId>`; `connect` checks the RPC's
     /// `eth_chainId` against it.
     pub network: Network,
-    /// The JSON-RPC endpoint (`http://`; `https://` with the `rustls` feature). It may carry
+    /// The JSON-RPC endpoint (`http://` or `https://`). It may carry
     /// an API key: it is never logged nor put in answers.
     pub rpc_url: String,
     /// How long `settle` waits for the receipt before answering `settlement_pending` with the

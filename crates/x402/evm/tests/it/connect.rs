@@ -82,3 +82,26 @@ async fn an_unreachable_rpc_answers_unexpected_errors_without_the_url() {
     assert!(!settled.error_message.unwrap().contains("SECRET"));
     assert_eq!(settled.transaction, "");
 }
+
+/// `https://` endpoints go through TLS: a server that does not speak TLS (here, plain HTTP)
+/// fails the handshake with a TLS error, not an unsupported-scheme error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_endpoints_speak_tls() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 512];
+            let n = s.read(&mut buf).await.unwrap_or(0);
+            // A TLS ClientHello starts with the handshake record type 0x16.
+            assert!(n > 0 && buf[0] == 0x16, "expected a TLS ClientHello");
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+                .await;
+        }
+    });
+    let config = EvmConfig::new(Network::eip155(1), format!("https://{addr}"));
+    let err = EvmBackend::connect(config, key(RELAYER)).await.unwrap_err();
+    assert!(matches!(err, Error::Rpc(_)), "{err}");
+}
