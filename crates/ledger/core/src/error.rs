@@ -157,6 +157,48 @@ pub enum Reject {
         /// The block time.
         now: u64,
     },
+    /// A swap would move the pool price past the caller's limit.
+    #[error("price limit {limit} would be crossed (price after the swap: {price})")]
+    PriceLimit {
+        /// The limit, native base units per whole alpha.
+        limit: String,
+        /// The price the swap would leave.
+        price: String,
+    },
+    /// No such subnet.
+    #[error("unknown subnet {netuid}")]
+    UnknownSubnet {
+        /// The subnet id.
+        netuid: u16,
+    },
+    /// The account has no uid on the subnet.
+    #[error("{account} is not registered on subnet {netuid}")]
+    NotRegistered {
+        /// The subnet id.
+        netuid: u16,
+        /// The account.
+        account: Address,
+    },
+    /// The account already has a uid on the subnet.
+    #[error("{account} is already registered on subnet {netuid}")]
+    AlreadyRegistered {
+        /// The subnet id.
+        netuid: u16,
+        /// The account.
+        account: Address,
+    },
+    /// The weights break a `set_weights` rule.
+    #[error("invalid weights: {reason}")]
+    InvalidWeights {
+        /// Which rule.
+        reason: String,
+    },
+    /// Too soon after the previous call of the same kind.
+    #[error("rate limited: {reason}")]
+    RateLimited {
+        /// Details.
+        reason: String,
+    },
 }
 
 impl Reject {
@@ -181,6 +223,12 @@ impl Reject {
             Reject::AuthorizationUsed { .. } => "authorization_used",
             Reject::AuthorizationNotYetValid { .. } => "authorization_not_yet_valid",
             Reject::AuthorizationExpired { .. } => "authorization_expired",
+            Reject::PriceLimit { .. } => "price_limit",
+            Reject::UnknownSubnet { .. } => "unknown_subnet",
+            Reject::NotRegistered { .. } => "not_registered",
+            Reject::AlreadyRegistered { .. } => "already_registered",
+            Reject::InvalidWeights { .. } => "invalid_weights",
+            Reject::RateLimited { .. } => "rate_limited",
         }
     }
 }

@@ -21,6 +21,7 @@ use crate::{
     error::{Error, Reject, Result},
     receipt::{Event, Receipt, Status},
     state::{Account, AuthKey, Head, State, StateDiff},
+    subnet::{NetUid, Network, Subnet},
     tx::{Call, VerifiedTx},
 };
 
@@ -176,6 +177,19 @@ pub fn precheck(state: &State, vtx: &VerifiedTx, now_secs: u64) -> Result<(), Re
             }
             check_window(a.valid_after, a.valid_before, now_secs)?;
         }
+        Call::CreateSubnet { max_lock_cost } => {
+            need_native = need_native.saturating_add(*max_lock_cost);
+        }
+        Call::AddStake { amount, .. } => {
+            need_native = need_native.saturating_add(*amount);
+        }
+        Call::RegisterNeuron { netuid, .. }
+        | Call::RemoveStake { netuid, .. }
+        | Call::SetWeights { netuid, .. } => {
+            if !state.subnets.contains_key(netuid) {
+                return Err(Reject::UnknownSubnet { netuid: *netuid });
+            }
+        }
         Call::Mint { .. } | Call::Burn { .. } | Call::CancelAuthorization(_) => {}
     }
     if native < need_native {
@@ -184,7 +198,7 @@ pub fn precheck(state: &State, vtx: &VerifiedTx, now_secs: u64) -> Result<(), Re
     Ok(())
 }
 
-fn insufficient(asset: AssetId, need: Amount, have: Amount) -> Reject {
+pub(crate) fn insufficient(asset: AssetId, need: Amount, have: Amount) -> Reject {
     Reject::InsufficientFunds {
         asset,
         need: need.to_string(),
@@ -221,26 +235,35 @@ fn check_window(valid_after: u64, valid_before: u64, now: u64) -> Result<(), Rej
 }
 
 /// Copy-on-write view of the state during one block.
-struct Overlay<'a> {
-    base: &'a State,
+pub(crate) struct Overlay<'a> {
+    pub(crate) base: &'a State,
+    /// The height of the block being executed.
+    pub(crate) height: u64,
     accounts: HashMap<Address, Account>,
     assets: BTreeMap<AssetId, Asset>,
     auths: BTreeMap<AuthKey, AuthorizationState>,
     native_supply: Amount,
+    pub(crate) subnets: BTreeMap<NetUid, Subnet>,
+    pub(crate) network: Network,
+    pub(crate) network_changed: bool,
 }
 
 impl<'a> Overlay<'a> {
     fn new(base: &'a State) -> Self {
         Overlay {
             base,
+            height: base.head.height.saturating_add(1),
             accounts: HashMap::new(),
             assets: BTreeMap::new(),
             auths: BTreeMap::new(),
             native_supply: base.native_supply,
+            subnets: BTreeMap::new(),
+            network: base.network,
+            network_changed: false,
         }
     }
 
-    fn account(&mut self, a: Address) -> &mut Account {
+    pub(crate) fn account(&mut self, a: Address) -> &mut Account {
         let base = self.base;
         self.accounts.entry(a).or_insert_with(|| base.account(&a))
     }
@@ -249,7 +272,7 @@ impl<'a> Overlay<'a> {
         self.accounts.get(a).or_else(|| self.base.accounts.get(a))
     }
 
-    fn balance(&self, a: &Address, asset: &AssetId) -> Amount {
+    pub(crate) fn balance(&self, a: &Address, asset: &AssetId) -> Amount {
         self.peek_account(a).map_or(0, |acct| acct.balance(asset))
     }
 
@@ -387,6 +410,28 @@ impl<'a> Overlay<'a> {
                     amount: auth.value,
                 });
             }
+            Call::CreateSubnet { max_lock_cost } => {
+                self.create_subnet(from, *max_lock_cost, events)?;
+            }
+            Call::RegisterNeuron { netuid, max_burn } => {
+                self.register_neuron(from, *netuid, *max_burn, events)?;
+            }
+            Call::AddStake {
+                netuid,
+                amount,
+                limit_price,
+            } => self.add_stake(from, *netuid, *amount, *limit_price, events)?,
+            Call::RemoveStake {
+                netuid,
+                alpha,
+                limit_price,
+            } => self.remove_stake(from, *netuid, *alpha, *limit_price, events)?,
+            Call::SetWeights {
+                netuid,
+                uids,
+                values,
+                version_key,
+            } => self.set_weights(from, *netuid, uids, values, *version_key, events)?,
             Call::CancelAuthorization(c) => {
                 self.require_issued(&c.asset)?;
                 let key = (c.asset, c.authorizer, c.nonce);
@@ -457,6 +502,8 @@ impl<'a> Overlay<'a> {
             authorizations: self.auths,
             native_supply: (self.native_supply != self.base.native_supply)
                 .then_some(self.native_supply),
+            subnets: self.subnets,
+            network: self.network_changed.then_some(self.network),
         }
     }
 }

@@ -142,6 +142,8 @@ impl Genesis {
             assets: Default::default(),
             authorizations: Default::default(),
             native_supply: 0,
+            subnets: Default::default(),
+            network: Default::default(),
         };
         state.apply_diff(&diff, head);
         let block = Block {

@@ -7,6 +7,7 @@
 //! - [`block`]: headers, blocks and their roots.
 //! - [`receipt`]: receipts and events.
 //! - [`exec`]: executing transactions and blocks (`apply_block`).
+//! - [`subnet`]: subnets, their pools, neurons and weights.
 //! - [`genesis`]: the genesis file.
 //! - [`store`]: the storage trait and an in-memory store.
 //! - [`error`]: rejection codes and the crate error.
@@ -22,6 +23,7 @@ pub mod genesis;
 pub mod receipt;
 pub mod state;
 pub mod store;
+pub mod subnet;
 pub mod tx;
 mod util;
 

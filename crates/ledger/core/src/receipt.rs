@@ -113,4 +113,65 @@ pub enum Event {
         /// The nonce.
         nonce: B256,
     },
+    /// A subnet was created; its lock seeded the pool.
+    SubnetCreated {
+        /// The subnet.
+        netuid: u16,
+        /// Its owner.
+        owner: Address,
+        /// Native tokens locked into the pool.
+        #[serde(with = "amount_str")]
+        lock: Amount,
+    },
+    /// A neuron registered by burn.
+    NeuronRegistered {
+        /// The subnet.
+        netuid: u16,
+        /// Its uid.
+        uid: u16,
+        /// Its account.
+        account: Address,
+        /// Native tokens paid (swapped into the pool; the alpha bought is destroyed).
+        #[serde(with = "amount_str")]
+        burn: Amount,
+        /// The account it replaced, if the subnet was full.
+        replaced: Option<Address>,
+    },
+    /// Native tokens were swapped into alpha stake.
+    StakeAdded {
+        /// The subnet.
+        netuid: u16,
+        /// The staker.
+        account: Address,
+        /// Native tokens in (fee included).
+        #[serde(with = "amount_str")]
+        tao: Amount,
+        /// Alpha received.
+        #[serde(with = "amount_str")]
+        alpha: Amount,
+        /// Slippage against the spot price, parts per million.
+        slippage_ppm: u64,
+    },
+    /// Alpha stake was swapped back into native tokens.
+    StakeRemoved {
+        /// The subnet.
+        netuid: u16,
+        /// The staker.
+        account: Address,
+        /// Alpha in (fee included).
+        #[serde(with = "amount_str")]
+        alpha: Amount,
+        /// Native tokens received.
+        #[serde(with = "amount_str")]
+        tao: Amount,
+        /// Slippage against the spot price, parts per million.
+        slippage_ppm: u64,
+    },
+    /// A neuron stored new weights.
+    WeightsSet {
+        /// The subnet.
+        netuid: u16,
+        /// The neuron's uid.
+        uid: u16,
+    },
 }

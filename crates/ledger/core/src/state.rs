@@ -13,6 +13,7 @@ use crate::{
     Amount,
     asset::{Asset, AssetId, NATIVE},
     eip3009::AuthorizationState,
+    subnet::{NetUid, Network, Subnet},
     tx::AssetDomains,
     util::keccak_concat,
 };
@@ -82,6 +83,10 @@ pub struct State {
     pub authorizations: HashMap<AuthKey, AuthorizationState>,
     /// Native token supply in base units.
     pub native_supply: Amount,
+    /// Subnets by id.
+    pub subnets: BTreeMap<NetUid, Subnet>,
+    /// Chain-wide subnet bookkeeping (the lock cost's memory).
+    pub network: Network,
 }
 
 /// What one block changes: new values of everything it touched, sorted.
@@ -95,13 +100,29 @@ pub struct StateDiff {
     pub authorizations: BTreeMap<AuthKey, AuthorizationState>,
     /// The native supply after the block, if it changed.
     pub native_supply: Option<Amount>,
+    /// Subnets touched, with their new values.
+    pub subnets: BTreeMap<NetUid, Subnet>,
+    /// The subnet bookkeeping after the block, if it changed.
+    pub network: Option<Network>,
 }
 
 impl StateDiff {
     /// Canonical hash of the diff.
     pub fn hash(&self) -> B256 {
-        // postcard over B-tree maps is canonical: fixed field order, sorted keys.
-        match postcard::to_stdvec(self) {
+        // postcard over B-tree maps is canonical: fixed field order, sorted keys. The subnet
+        // fields are appended only when present, so diffs without subnets hash as before.
+        let base = (
+            &self.accounts,
+            &self.assets,
+            &self.authorizations,
+            &self.native_supply,
+        );
+        let encoded = if self.subnets.is_empty() && self.network.is_none() {
+            postcard::to_stdvec(&base)
+        } else {
+            postcard::to_stdvec(&(base, &self.subnets, &self.network))
+        };
+        match encoded {
             Ok(bytes) => keccak256(bytes),
             // Encoding into a Vec cannot fail for these types; hash nothing rather than panic.
             Err(_) => B256::ZERO,
@@ -165,10 +186,25 @@ impl State {
         if let Some(s) = diff.native_supply {
             self.native_supply = s;
         }
+        for (id, subnet) in &diff.subnets {
+            self.subnets.insert(*id, subnet.clone());
+        }
+        if let Some(n) = diff.network {
+            self.network = n;
+        }
         self.head = head;
     }
 
-    /// Sums every balance of `asset` (a test and audit helper: must equal the supply).
+    /// The native tokens held by subnet pools.
+    pub fn pool_reserves(&self) -> Amount {
+        self.subnets
+            .values()
+            .map(|s| s.pool.tao)
+            .fold(0u128, u128::saturating_add)
+    }
+
+    /// Sums every balance of `asset` (a test and audit helper: with the pool reserves for
+    /// the native token, must equal the supply).
     pub fn sum_balances(&self, asset: &AssetId) -> Amount {
         self.accounts
             .values()

@@ -66,6 +66,49 @@ pub mod typed {
             uint64 fee;
             uint64 expiry;
         }
+        struct CreateSubnet {
+            address from;
+            uint256 maxLockCost;
+            uint64 nonce;
+            uint64 fee;
+            uint64 expiry;
+        }
+        struct RegisterNeuron {
+            address from;
+            uint16 netuid;
+            uint256 maxBurn;
+            uint64 nonce;
+            uint64 fee;
+            uint64 expiry;
+        }
+        struct AddStake {
+            address from;
+            uint16 netuid;
+            uint256 amount;
+            uint256 limitPrice;
+            uint64 nonce;
+            uint64 fee;
+            uint64 expiry;
+        }
+        struct RemoveStake {
+            address from;
+            uint16 netuid;
+            uint256 alpha;
+            uint256 limitPrice;
+            uint64 nonce;
+            uint64 fee;
+            uint64 expiry;
+        }
+        struct SetWeights {
+            address from;
+            uint16 netuid;
+            uint16[] uids;
+            uint16[] values;
+            uint64 versionKey;
+            uint64 nonce;
+            uint64 fee;
+            uint64 expiry;
+        }
         struct SubmitCancelAuthorization {
             address from;
             address asset;
@@ -126,6 +169,60 @@ pub enum Call {
     TransferWithAuthorization(Authorization),
     /// Relays an EIP-3009 `cancelAuthorization` signed by `cancellation.authorizer`.
     CancelAuthorization(Cancellation),
+    /// Creates a subnet owned by the sender, locking the current lock cost into its pool.
+    #[serde(rename_all = "camelCase")]
+    CreateSubnet {
+        /// The most the sender accepts to lock, native base units.
+        #[serde(with = "amount_str")]
+        max_lock_cost: Amount,
+    },
+    /// Registers the sender as a neuron of `netuid` by burn.
+    #[serde(rename_all = "camelCase")]
+    RegisterNeuron {
+        /// The subnet.
+        netuid: u16,
+        /// The most the sender accepts to burn, native base units.
+        #[serde(with = "amount_str")]
+        max_burn: Amount,
+    },
+    /// Swaps `amount` native base units into alpha stake on `netuid`.
+    #[serde(rename_all = "camelCase")]
+    AddStake {
+        /// The subnet.
+        netuid: u16,
+        /// Native base units in, fee included.
+        #[serde(with = "amount_str")]
+        amount: Amount,
+        /// The highest pool price accepted after the swap (native base units per whole
+        /// alpha); 0 for none.
+        #[serde(with = "amount_str", default)]
+        limit_price: Amount,
+    },
+    /// Swaps `alpha` of the sender's stake on `netuid` back into native tokens.
+    #[serde(rename_all = "camelCase")]
+    RemoveStake {
+        /// The subnet.
+        netuid: u16,
+        /// Alpha base units in, fee included.
+        #[serde(with = "amount_str")]
+        alpha: Amount,
+        /// The lowest pool price accepted after the swap; 0 for none.
+        #[serde(with = "amount_str", default)]
+        limit_price: Amount,
+    },
+    /// Stores the sender's weights on `netuid`.
+    #[serde(rename_all = "camelCase")]
+    SetWeights {
+        /// The subnet.
+        netuid: u16,
+        /// Target uids.
+        uids: Vec<u16>,
+        /// Weights, any scale (stored max-upscaled to 65 535).
+        values: Vec<u16>,
+        /// The validator's weights version key.
+        #[serde(default)]
+        version_key: u64,
+    },
 }
 
 /// An unsigned transaction.
@@ -191,6 +288,67 @@ impl Tx {
                 validBefore: U256::from(a.valid_before),
                 authNonce: a.nonce,
                 authSignature: Bytes::copy_from_slice(&a.signature.0),
+                nonce,
+                fee,
+                expiry,
+            }
+            .eip712_signing_hash(&d),
+            Call::CreateSubnet { max_lock_cost } => typed::CreateSubnet {
+                from,
+                maxLockCost: U256::from(*max_lock_cost),
+                nonce,
+                fee,
+                expiry,
+            }
+            .eip712_signing_hash(&d),
+            Call::RegisterNeuron { netuid, max_burn } => typed::RegisterNeuron {
+                from,
+                netuid: *netuid,
+                maxBurn: U256::from(*max_burn),
+                nonce,
+                fee,
+                expiry,
+            }
+            .eip712_signing_hash(&d),
+            Call::AddStake {
+                netuid,
+                amount,
+                limit_price,
+            } => typed::AddStake {
+                from,
+                netuid: *netuid,
+                amount: U256::from(*amount),
+                limitPrice: U256::from(*limit_price),
+                nonce,
+                fee,
+                expiry,
+            }
+            .eip712_signing_hash(&d),
+            Call::RemoveStake {
+                netuid,
+                alpha,
+                limit_price,
+            } => typed::RemoveStake {
+                from,
+                netuid: *netuid,
+                alpha: U256::from(*alpha),
+                limitPrice: U256::from(*limit_price),
+                nonce,
+                fee,
+                expiry,
+            }
+            .eip712_signing_hash(&d),
+            Call::SetWeights {
+                netuid,
+                uids,
+                values,
+                version_key,
+            } => typed::SetWeights {
+                from,
+                netuid: *netuid,
+                uids: uids.clone(),
+                values: values.clone(),
+                versionKey: *version_key,
                 nonce,
                 fee,
                 expiry,
@@ -289,7 +447,14 @@ impl SignedTx {
                 let h = c.signing_hash(&eip3009::domain(name, version, chain_id, c.asset));
                 check_authorizer(&h, &c.signature, c.authorizer)?;
             }
-            Call::Transfer { .. } | Call::Mint { .. } | Call::Burn { .. } => {}
+            Call::Transfer { .. }
+            | Call::Mint { .. }
+            | Call::Burn { .. }
+            | Call::CreateSubnet { .. }
+            | Call::RegisterNeuron { .. }
+            | Call::AddStake { .. }
+            | Call::RemoveStake { .. }
+            | Call::SetWeights { .. } => {}
         }
         Ok(VerifiedTx { signed: self, hash })
     }

@@ -16,6 +16,9 @@
 //! | `accounts` | address | [`ledger::Account`] |
 //! | `assets` | asset id | [`ledger::Asset`] |
 //! | `authorizations` | asset ‖ authorizer ‖ nonce | used (1) or canceled (2) |
+//! | `subnets` | netuid | [`ledger::subnet::Subnet`] |
+//!
+//! `meta` also holds `network` ([`ledger::subnet::Network`]) once a subnet was created.
 
 use std::path::Path;
 
@@ -23,6 +26,7 @@ use ledger::{
     Account, Address, Asset, B256, Block, Commit, Error, Result, State, Store, TxRecord,
     eip3009::AuthorizationState,
     state::{ChainParams, Head},
+    subnet::{Network, Subnet},
 };
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -33,6 +37,7 @@ const TXS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("txs");
 const ACCOUNTS: TableDefinition<[u8; 20], &[u8]> = TableDefinition::new("accounts");
 const ASSETS: TableDefinition<[u8; 20], &[u8]> = TableDefinition::new("assets");
 const AUTHS: TableDefinition<[u8; 72], u8> = TableDefinition::new("authorizations");
+const SUBNETS: TableDefinition<u16, &[u8]> = TableDefinition::new("subnets");
 
 /// The redb-backed ledger store.
 pub struct Db {
@@ -111,6 +116,10 @@ impl Db {
                 meta.insert("native_supply", s.to_be_bytes().as_slice())
                     .map_err(storage)?;
             }
+            if let Some(n) = &c.diff.network {
+                meta.insert("network", encode(n)?.as_slice())
+                    .map_err(storage)?;
+            }
 
             let json = serde_json::to_vec(&c.block).map_err(storage)?;
             txn.open_table(BLOCKS)
@@ -155,6 +164,12 @@ impl Db {
                     .insert(auth_key(asset, who, nonce), auth_code(*st))
                     .map_err(storage)?;
             }
+            let mut subnets = txn.open_table(SUBNETS).map_err(storage)?;
+            for (netuid, subnet) in &c.diff.subnets {
+                subnets
+                    .insert(*netuid, encode(subnet)?.as_slice())
+                    .map_err(storage)?;
+            }
         }
         txn.commit().map_err(storage)
     }
@@ -194,6 +209,10 @@ impl Store for Db {
             }
             None => 0,
         };
+        let network: Network = match meta.get("network").map_err(storage)? {
+            Some(v) => postcard::from_bytes(v.value()).map_err(corrupt("network"))?,
+            None => Network::default(),
+        };
         let mut state = State {
             params,
             head,
@@ -201,6 +220,8 @@ impl Store for Db {
             assets: Default::default(),
             authorizations: Default::default(),
             native_supply,
+            subnets: Default::default(),
+            network,
         };
         for row in txn
             .open_table(ACCOUNTS)
@@ -239,6 +260,19 @@ impl Store for Db {
             let who = Address::from_slice(&k[20..40]);
             let nonce = B256::from_slice(&k[40..]);
             state.authorizations.insert((asset, who, nonce), st);
+        }
+        // Databases written before subnets existed have no `subnets` table.
+        match txn.open_table(SUBNETS) {
+            Ok(t) => {
+                for row in t.iter().map_err(storage)? {
+                    let (k, v) = row.map_err(storage)?;
+                    let subnet: Subnet =
+                        postcard::from_bytes(v.value()).map_err(corrupt("subnet"))?;
+                    state.subnets.insert(k.value(), subnet);
+                }
+            }
+            Err(redb::TableError::TableDoesNotExist(_)) => {}
+            Err(e) => return Err(storage(e)),
         }
         Ok(Some(state))
     }

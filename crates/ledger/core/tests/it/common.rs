@@ -81,13 +81,18 @@ pub fn step(state: &mut State, txs: Vec<SignedTx>) -> ledger::BuiltBlock {
     built
 }
 
-/// Checks that the native and every asset's supply equal the sum of balances.
+/// Checks that the native supply equals the balances plus the subnet pools' reserves, every
+/// asset's supply the sum of its balances, and each subnet's alpha out the sum of its stakes.
 pub fn assert_conserved(state: &State) {
     assert_eq!(
-        state.sum_balances(&ledger::NATIVE),
+        state.sum_balances(&ledger::NATIVE) + state.pool_reserves(),
         state.native_supply,
         "native supply"
     );
+    for s in state.subnets.values() {
+        assert_eq!(s.stakes.values().sum::<u128>(), s.alpha_out, "alpha out");
+        assert!(s.stakes.values().all(|v| *v > 0), "zero stakes are dropped");
+    }
     for (id, a) in &state.assets {
         assert_eq!(state.sum_balances(id), a.supply, "supply of {}", a.name);
     }

@@ -7,3 +7,4 @@ mod eip3009;
 mod exec;
 mod interop;
 mod props;
+mod subnet;

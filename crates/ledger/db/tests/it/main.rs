@@ -106,3 +106,111 @@ fn commit_not_following_head_is_refused_and_changes_nothing() {
     assert!(db.commit(&g_commit).is_err());
     assert_eq!(db.load_state().unwrap().unwrap(), s);
 }
+
+/// Commits one block of `calls` (signer index, call) and returns the new state.
+fn commit_calls(db: &Db, mut s: State, calls: Vec<(u32, Call)>) -> State {
+    let txs = calls
+        .into_iter()
+        .map(|(i, call)| {
+            let k = key(i);
+            let tx = Tx {
+                from: k.address(),
+                nonce: s.nonce(&k.address()),
+                fee: 1_000,
+                expiry: 0,
+                call,
+            };
+            tx.sign_with(7, |h| k.sign_hash(h).map(|s| s.to_bytes()))
+                .unwrap()
+                .verify(7, &s)
+                .unwrap()
+        })
+        .collect();
+    let ctx = BlockContext {
+        timestamp_ms: s.head.timestamp_ms + 1000,
+        proposer: Address::ZERO,
+    };
+    let built = build_block(&s, ctx, txs);
+    assert!(built.excluded.is_empty());
+    assert!(built.receipts.iter().all(|r| r.status.is_success()));
+    let head = built.head();
+    let commit = Commit::from(built);
+    db.commit(&commit).unwrap();
+    s.apply_diff(&commit.diff, head);
+    s
+}
+
+#[test]
+fn subnets_survive_a_reopen_and_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.redb");
+    let (g_state, g_commit) = genesis().build().unwrap();
+    let final_state = {
+        let db = Db::open(&path).unwrap();
+        db.init(&g_state, &g_commit).unwrap();
+        let s = commit_calls(
+            &db,
+            g_state.clone(),
+            vec![(
+                0,
+                Call::CreateSubnet {
+                    max_lock_cost: u128::MAX,
+                },
+            )],
+        );
+        let s = commit_calls(
+            &db,
+            s,
+            vec![
+                (
+                    1,
+                    Call::RegisterNeuron {
+                        netuid: 1,
+                        max_burn: u128::MAX,
+                    },
+                ),
+                (
+                    2,
+                    Call::AddStake {
+                        netuid: 1,
+                        amount: 5_000_000_000,
+                        limit_price: 0,
+                    },
+                ),
+            ],
+        );
+        // The weights rate limit (100 blocks) counts from the owner's registration.
+        let s = produce(&db, s, 99);
+        let s = commit_calls(
+            &db,
+            s,
+            vec![(
+                0,
+                Call::SetWeights {
+                    netuid: 1,
+                    uids: vec![1],
+                    values: vec![3],
+                    version_key: 0,
+                },
+            )],
+        );
+        produce(&db, s, 1)
+    };
+    assert_eq!(final_state.subnets.len(), 1);
+    assert_eq!(final_state.subnets[&1].neurons.len(), 2);
+    assert_eq!(
+        final_state.subnets[&1].neurons[0].weights,
+        vec![(1, 65_535)]
+    );
+    assert!(final_state.network.last_lock > 0);
+    let db = Db::open(&path).unwrap();
+    let loaded = db.load_state().unwrap().unwrap();
+    assert_eq!(loaded, final_state);
+    let mut r = g_state;
+    for h in 1..=final_state.head.height {
+        let b = db.block(h).unwrap().unwrap();
+        let (diff, _) = apply_block(&r, &b).unwrap();
+        r.apply_diff(&diff, b.header.head());
+    }
+    assert_eq!(r, final_state);
+}

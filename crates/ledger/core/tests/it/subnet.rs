@@ -1,0 +1,415 @@
+//! Subnets through transactions: creation and lock cost, registration by burn and its price,
+//! replacement order, staking as pool swaps, `set_weights` rules, and conservation of the
+//! native token over random operation sequences.
+
+use ledger::{
+    Address, Call, Event, State, Status, apply_block,
+    subnet::{MIN_LOCK_COST, Neuron, UNIT, pool::PRICE_SCALE},
+};
+use proptest::prelude::*;
+
+use crate::common::*;
+
+fn create(max: u128) -> Call {
+    Call::CreateSubnet { max_lock_cost: max }
+}
+
+fn register(netuid: u16) -> Call {
+    Call::RegisterNeuron {
+        netuid,
+        max_burn: u128::MAX,
+    }
+}
+
+fn ok(b: &ledger::BuiltBlock) {
+    assert!(b.excluded.is_empty(), "{:?}", b.excluded);
+    for r in &b.receipts {
+        assert_eq!(r.status, Status::Success, "{r:?}");
+    }
+}
+
+fn failed_code(b: &ledger::BuiltBlock, i: usize) -> String {
+    match &b.receipts[i].status {
+        Status::Failed { code, .. } => code.clone(),
+        s => panic!("receipt {i} succeeded: {s:?}"),
+    }
+}
+
+/// A chain with one subnet owned by key 0 and keys 1..n registered, in order.
+fn with_subnet(n: u32) -> State {
+    let mut s = state(n + 2);
+    ok(&step(&mut s, vec![sign(&key(0), 0, create(u128::MAX))]));
+    for i in 1..n {
+        ok(&step(&mut s, vec![sign(&key(i), 0, register(1))]));
+    }
+    s
+}
+
+fn empty_blocks(s: &mut State, n: u64) {
+    for _ in 0..n {
+        step(s, vec![]);
+    }
+}
+
+#[test]
+fn create_subnet_locks_into_the_pool_and_registers_the_owner() {
+    let mut s = state(2);
+    let before = s.balance(&addr(0), &ledger::NATIVE);
+    let b = step(&mut s, vec![sign(&key(0), 0, create(u128::MAX))]);
+    ok(&b);
+    let sn = &s.subnets[&1];
+    assert_eq!(sn.locked, MIN_LOCK_COST);
+    assert_eq!(sn.pool.tao, MIN_LOCK_COST);
+    assert_eq!(sn.pool.alpha, MIN_LOCK_COST);
+    assert_eq!(sn.pool.price(), PRICE_SCALE);
+    assert_eq!(sn.owner, addr(0));
+    assert_eq!(sn.uid_of(&addr(0)), Some(0));
+    assert_eq!(
+        s.balance(&addr(0), &ledger::NATIVE),
+        before - MIN_LOCK_COST - u128::from(MIN_FEE)
+    );
+    assert!(matches!(
+        b.receipts[0].events[0],
+        Event::SubnetCreated { netuid: 1, .. }
+    ));
+    assert_conserved(&s);
+
+    // The next lock is twice the last, minus the linear decay; a lower cap refuses it.
+    let cost = s.network.lock_cost(s.head.height + 1);
+    assert!(cost > MIN_LOCK_COST && cost <= 2 * MIN_LOCK_COST);
+    let b = step(&mut s, vec![sign(&key(1), 0, create(cost - 1))]);
+    assert_eq!(failed_code(&b, 0), "price_limit");
+    let b = step(&mut s, vec![sign(&key(1), 1, create(cost))]);
+    ok(&b);
+    // One block later the decay took a little off.
+    assert!(s.subnets[&2].locked <= cost && s.subnets[&2].locked > MIN_LOCK_COST);
+    assert_conserved(&s);
+}
+
+#[test]
+fn registration_burns_at_a_rising_then_decaying_price() {
+    let mut s = with_subnet(1);
+    let sn = &s.subnets[&1];
+    assert_eq!(sn.burn_at(sn.burn_block), UNIT);
+    // One block of decay at a 360-block half-life.
+    let p0 = sn.burn_at(s.head.height + 1);
+    assert!(p0 < UNIT && p0 > UNIT * 998 / 1000, "{p0}");
+    let bal = s.balance(&addr(1), &ledger::NATIVE);
+    let alpha_before = s.subnets[&1].pool.alpha;
+    let b = step(&mut s, vec![sign(&key(1), 0, register(1))]);
+    ok(&b);
+    assert_eq!(
+        s.balance(&addr(1), &ledger::NATIVE),
+        bal - p0 - u128::from(MIN_FEE)
+    );
+    let sn = &s.subnets[&1];
+    assert_eq!(sn.pool.tao, MIN_LOCK_COST + p0);
+    assert!(
+        sn.pool.alpha < alpha_before,
+        "the alpha bought is destroyed"
+    );
+    assert_eq!(sn.alpha_out, 0);
+    assert_eq!(sn.uid_of(&addr(1)), Some(1));
+    // ×1.26 per registration.
+    let p1 = sn.burn_at(s.head.height);
+    assert_eq!(p1, p0 * 126 / 100);
+    // Refused twice, and under a lower cap.
+    let b = step(
+        &mut s,
+        vec![
+            sign(&key(1), 1, register(1)),
+            sign(
+                &key(2),
+                0,
+                Call::RegisterNeuron {
+                    netuid: 1,
+                    max_burn: p1 * 99 / 100,
+                },
+            ),
+        ],
+    );
+    assert_eq!(failed_code(&b, 0), "already_registered");
+    assert_eq!(failed_code(&b, 1), "price_limit");
+    // Decays with a half-life of 360 blocks (to within 0.1 %).
+    let h = s.subnets[&1].burn_block;
+    let half = s.subnets[&1].burn_at(h + 360);
+    assert!(half.abs_diff(p1 / 2) * 1000 < p1, "{half} vs {}", p1 / 2);
+    assert_eq!(s.subnets[&1].burn_at(h + 1_000_000), 500_000, "min burn");
+    assert_conserved(&s);
+}
+
+#[test]
+fn replacement_takes_lowest_emission_then_earliest_then_lowest_uid() {
+    let mut s = with_subnet(4); // owner uid 0, keys 1..3 at uids 1..3
+    let sn = s.subnets.get_mut(&1).unwrap();
+    sn.hyperparams.max_uids = 4;
+    sn.hyperparams.immunity_period = 10;
+    let reg = |n: &Neuron| n.registered_at;
+    let regs: Vec<u64> = sn.neurons.iter().map(reg).collect();
+    // All immune: the lowest emission among immune non-owners still goes first.
+    sn.neurons[1].emission = 5;
+    sn.neurons[2].emission = 0;
+    sn.neurons[3].emission = 0;
+    assert_eq!(
+        sn.uid_to_prune(regs[3] + 1),
+        Some(2),
+        "earliest registration"
+    );
+    sn.neurons[3].registered_at = regs[2];
+    assert_eq!(sn.uid_to_prune(regs[3] + 1), Some(2), "then lowest uid");
+    sn.neurons[3].registered_at = regs[3];
+    // Non-immune before immune, whatever the emission.
+    sn.neurons[1].registered_at = 0;
+    sn.neurons[1].emission = 1_000;
+    assert_eq!(sn.uid_to_prune(10), Some(1));
+    // The owner is never pruned, even with zero emission.
+    sn.neurons[0].emission = 0;
+    assert_ne!(sn.uid_to_prune(u64::MAX), Some(0));
+
+    // Through a transaction: key 4 replaces uid 1, and weights pointing to it are cleared.
+    sn.neurons[0].weights = vec![(1, 65_535), (2, 100)];
+    sn.hyperparams.immunity_period = 3;
+    let b = step(&mut s, vec![sign(&key(4), 0, register(1))]);
+    ok(&b);
+    let sn = &s.subnets[&1];
+    assert_eq!(sn.neurons.len(), 4);
+    assert_eq!(sn.uid_of(&addr(4)), Some(1));
+    assert_eq!(sn.uid_of(&addr(1)), None);
+    assert_eq!(sn.neurons[0].weights, vec![(2, 100)]);
+    assert!(matches!(
+        &b.receipts[0].events[0],
+        Event::NeuronRegistered { uid: 1, replaced: Some(a), .. } if *a == addr(1)
+    ));
+}
+
+#[test]
+fn staking_swaps_through_the_pool() {
+    let mut s = with_subnet(2);
+    let k0 = s.subnets[&1].pool.k();
+    let bal = s.balance(&addr(1), &ledger::NATIVE);
+    let add = Call::AddStake {
+        netuid: 1,
+        amount: 10 * UNIT,
+        limit_price: 0,
+    };
+    let b = step(&mut s, vec![sign(&key(1), 1, add)]);
+    ok(&b);
+    let Event::StakeAdded {
+        alpha,
+        slippage_ppm,
+        ..
+    } = b.receipts[0].events[0]
+    else {
+        panic!()
+    };
+    assert!(slippage_ppm > 0);
+    assert_eq!(
+        s.balance(&addr(1), &ledger::NATIVE),
+        bal - 10 * UNIT - u128::from(MIN_FEE)
+    );
+    let sn = &s.subnets[&1];
+    assert_eq!(sn.stake(&addr(1)), alpha);
+    assert!(sn.pool.k() >= k0);
+    assert!(sn.pool.price() > PRICE_SCALE);
+    assert_conserved(&s);
+
+    // A limit below the price the swap would reach fails and changes nothing but the fee.
+    let price = sn.pool.price();
+    let before = s.subnets[&1].clone();
+    let b = step(
+        &mut s,
+        vec![sign(
+            &key(1),
+            2,
+            Call::AddStake {
+                netuid: 1,
+                amount: UNIT,
+                limit_price: price,
+            },
+        )],
+    );
+    assert_eq!(failed_code(&b, 0), "price_limit");
+    assert_eq!(s.subnets[&1], before);
+
+    // Unstake half, then more than is left.
+    let k1 = s.subnets[&1].pool.k();
+    let rm = |a| Call::RemoveStake {
+        netuid: 1,
+        alpha: a,
+        limit_price: 0,
+    };
+    let b = step(&mut s, vec![sign(&key(1), 3, rm(alpha / 2))]);
+    ok(&b);
+    assert!(s.subnets[&1].pool.k() >= k1);
+    assert_eq!(s.subnets[&1].stake(&addr(1)), alpha - alpha / 2);
+    let b = step(&mut s, vec![sign(&key(1), 4, rm(alpha))]);
+    assert_eq!(failed_code(&b, 0), "insufficient_funds");
+    let b = step(&mut s, vec![sign(&key(1), 5, rm(alpha - alpha / 2))]);
+    ok(&b);
+    assert_eq!(s.subnets[&1].stake(&addr(1)), 0);
+    assert!(s.subnets[&1].stakes.is_empty());
+    // A round trip loses the fees and the slippage; nothing is created.
+    assert!(s.balance(&addr(1), &ledger::NATIVE) < bal - 6 * u128::from(MIN_FEE));
+    assert_conserved(&s);
+}
+
+fn weights(uids: Vec<u16>, values: Vec<u16>) -> Call {
+    Call::SetWeights {
+        netuid: 1,
+        uids,
+        values,
+        version_key: 0,
+    }
+}
+
+#[test]
+fn set_weights_follows_subtensor_rules() {
+    let mut s = with_subnet(4);
+    // Registration sets last_update: the rate limit (100 blocks) applies at once.
+    let b = step(&mut s, vec![sign(&key(1), 1, weights(vec![1], vec![1]))]);
+    assert_eq!(failed_code(&b, 0), "rate_limited");
+    empty_blocks(&mut s, 100);
+    let cases = [
+        (weights(vec![2, 3], vec![1]), "invalid_weights"), // lengths
+        (weights(vec![2, 2], vec![1, 1]), "invalid_weights"), // duplicate
+        (weights(vec![9], vec![1]), "invalid_weights"),    // uid range
+        (weights(vec![2, 3], vec![1, 2]), "invalid_weights"), // no permit
+    ];
+    for (i, (call, code)) in cases.into_iter().enumerate() {
+        let b = step(&mut s, vec![sign(&key(1), 2 + i as u64, call)]);
+        assert_eq!(failed_code(&b, 0), code);
+    }
+    // A self-weight needs no permit; it is stored max-upscaled.
+    let b = step(&mut s, vec![sign(&key(1), 6, weights(vec![1], vec![7]))]);
+    ok(&b);
+    assert_eq!(s.subnets[&1].neurons[1].weights, vec![(1, 65_535)]);
+    assert_eq!(s.subnets[&1].neurons[1].last_update, s.head.height);
+    // The owner needs no permit; values are max-upscaled.
+    let b = step(
+        &mut s,
+        vec![sign(&key(0), 1, weights(vec![2, 3], vec![1, 2]))],
+    );
+    ok(&b);
+    assert_eq!(
+        s.subnets[&1].neurons[0].weights,
+        vec![(2, 32_768), (3, 65_535)]
+    );
+    // Version key.
+    s.subnets
+        .get_mut(&1)
+        .unwrap()
+        .hyperparams
+        .weights_version_key = 5;
+    s.subnets.get_mut(&1).unwrap().neurons[2].validator_permit = true;
+    empty_blocks(&mut s, 100);
+    let mut call = weights(vec![1, 3], vec![1, 1]);
+    let b = step(&mut s, vec![sign(&key(2), 1, call.clone())]);
+    assert_eq!(failed_code(&b, 0), "invalid_weights");
+    if let Call::SetWeights { version_key, .. } = &mut call {
+        *version_key = 5;
+    }
+    ok(&step(&mut s, vec![sign(&key(2), 2, call)]));
+    // Min allowed weights.
+    s.subnets
+        .get_mut(&1)
+        .unwrap()
+        .hyperparams
+        .min_allowed_weights = 3;
+    empty_blocks(&mut s, 100);
+    let b = step(
+        &mut s,
+        vec![sign(&key(0), 2, weights(vec![2, 3], vec![1, 2]))],
+    );
+    assert_eq!(failed_code(&b, 0), "invalid_weights");
+    // Unknown subnet.
+    let b = step(
+        &mut s,
+        vec![sign(
+            &key(0),
+            3,
+            Call::SetWeights {
+                netuid: 7,
+                uids: vec![],
+                values: vec![],
+                version_key: 0,
+            },
+        )],
+    );
+    assert_eq!(failed_code(&b, 0), "unknown_subnet");
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Create(u8),
+    Register(u8, u16),
+    Add(u8, u16, u64),
+    Remove(u8, u16, u8),
+    Weights(u8, u16, Vec<u16>),
+    Empty(u8),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0u8..4).prop_map(Op::Create),
+        (0u8..4, 1u16..3).prop_map(|(k, n)| Op::Register(k, n)),
+        (0u8..4, 1u16..3, 1u64..200_000_000_000).prop_map(|(k, n, a)| Op::Add(k, n, a)),
+        (0u8..4, 1u16..3, 1u8..=100).prop_map(|(k, n, p)| Op::Remove(k, n, p)),
+        (0u8..4, 1u16..3, prop::collection::vec(0u16..1000, 0..4))
+            .prop_map(|(k, n, v)| Op::Weights(k, n, v)),
+        (1u8..120).prop_map(Op::Empty),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    /// Native supply = balances + pool reserves after every block; alpha out = Σ stakes;
+    /// k never decreases outside registrations (which add native and remove alpha: k may
+    /// drop there, but price only rises); replaying each block gives the same diff.
+    #[test]
+    fn conservation_over_random_operations(ops in prop::collection::vec(op(), 1..40)) {
+        let mut s = state(4);
+        let mut nonces = [0u64; 4];
+        for op in ops {
+            let mut call = |k: u8, c: Call| {
+                let t = sign(&key(u32::from(k)), nonces[usize::from(k)], c);
+                nonces[usize::from(k)] += 1;
+                t
+            };
+            let tx = match op {
+                Op::Create(k) => call(k, create(u128::MAX)),
+                Op::Register(k, n) => call(k, register(n)),
+                Op::Add(k, n, a) => call(k, Call::AddStake { netuid: n, amount: u128::from(a), limit_price: 0 }),
+                Op::Remove(k, n, pct) => {
+                    let have = s.subnets.get(&n).map_or(1, |sn| sn.stake(&addr(u32::from(k))));
+                    call(k, Call::RemoveStake { netuid: n, alpha: (have * u128::from(pct) / 100).max(1), limit_price: 0 })
+                }
+                Op::Weights(k, n, v) => call(k, Call::SetWeights { netuid: n, uids: (0..v.len() as u16).collect(), values: v, version_key: 0 }),
+                Op::Empty(n) => { empty_blocks(&mut s, u64::from(n)); continue; }
+            };
+            let pools: Vec<_> = s.subnets.values().map(|sn| (sn.netuid, sn.pool)).collect();
+            let before = s.clone();
+            let b = step(&mut s, vec![tx]);
+            prop_assert!(b.excluded.is_empty());
+            let (diff, receipts) = apply_block(&before, &b.block).unwrap();
+            prop_assert_eq!(diff, b.diff);
+            prop_assert_eq!(receipts, b.receipts.clone());
+            assert_conserved(&s);
+            let registered = b.receipts[0].events.iter().any(|e| matches!(e, Event::NeuronRegistered { burn, .. } if *burn > 0));
+            if !registered {
+                for (n, p) in pools {
+                    prop_assert!(s.subnets[&n].pool.k() >= p.k());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn subnet_addresses_are_distinct_accounts() {
+    // One account is one neuron: a second subnet gives the same account another uid.
+    let mut s = with_subnet(2);
+    ok(&step(&mut s, vec![sign(&key(1), 1, create(u128::MAX))]));
+    ok(&step(&mut s, vec![sign(&key(0), 1, register(2))]));
+    assert_eq!(s.subnets[&2].uid_of(&addr(0)), Some(1));
+    assert_eq!(s.subnets[&2].uid_of(&Address::ZERO), None);
+}
