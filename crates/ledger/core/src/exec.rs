@@ -61,6 +61,7 @@ impl BuiltBlock {
 pub fn build_block(state: &State, ctx: BlockContext, candidates: Vec<VerifiedTx>) -> BuiltBlock {
     let now = ctx.timestamp_ms / 1000;
     let mut ov = Overlay::new(state);
+    ov.run_epochs();
     let mut txs = Vec::with_capacity(candidates.len());
     let mut tx_hashes = Vec::with_capacity(candidates.len());
     let mut receipts = Vec::with_capacity(candidates.len());
@@ -126,6 +127,7 @@ pub fn apply_block(state: &State, block: &Block) -> Result<(StateDiff, Vec<Recei
         return Err(invalid("tx root mismatch".into()));
     }
     let mut ov = Overlay::new(state);
+    ov.run_epochs();
     let mut receipts = Vec::with_capacity(verified.len());
     for vtx in &verified {
         let r = ov

@@ -12,6 +12,25 @@ use crate::{
 };
 
 impl Overlay<'_> {
+    /// Runs the epochs due at this block, before its transactions.
+    pub(crate) fn run_epochs(&mut self) {
+        let block = self.height;
+        let due: Vec<NetUid> = self
+            .base
+            .subnets
+            .values()
+            .filter(|s| s.epoch_due(block))
+            .map(|s| s.netuid)
+            .collect();
+        for netuid in due {
+            if let Ok(s) = self.subnet(netuid) {
+                let mut s = s.clone();
+                s.run_epoch(block);
+                self.subnets.insert(netuid, s);
+            }
+        }
+    }
+
     /// A subnet as this block sees it.
     pub(crate) fn subnet(&self, netuid: NetUid) -> Result<&Subnet, Reject> {
         self.subnets

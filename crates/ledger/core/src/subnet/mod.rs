@@ -3,8 +3,10 @@
 //! registered by burn, stake held as alpha, and weights for the Yuma epoch.
 //!
 //! One account is one neuron's hotkey and coldkey at once (`docs/adr/0001-subnet-accounts.md`).
-//! This module holds the types and the pure rules; `exec` applies them to the state.
+//! This module holds the types and the pure rules, [`epoch`] the epochs and emission; `exec`
+//! applies them to the state (epochs run at the start of a block, before its transactions).
 
+pub mod epoch;
 pub(crate) mod exec;
 pub mod pool;
 

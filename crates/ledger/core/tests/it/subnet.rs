@@ -413,3 +413,78 @@ fn subnet_addresses_are_distinct_accounts() {
     assert_eq!(s.subnets[&2].uid_of(&addr(0)), Some(1));
     assert_eq!(s.subnets[&2].uid_of(&Address::ZERO), None);
 }
+
+#[test]
+fn epochs_pay_incentive_and_dividends_as_the_pure_crate_computes() {
+    // Owner uid 0, validator key 1 (uid 1), miners keys 2 and 3 (uids 2, 3).
+    let mut s = with_subnet(4);
+    {
+        let sn = s.subnets.get_mut(&1).unwrap();
+        sn.hyperparams.tempo = 10;
+        sn.hyperparams.weights_rate_limit = 0;
+    }
+    let add = Call::AddStake {
+        netuid: 1,
+        amount: 50 * UNIT,
+        limit_price: 0,
+    };
+    ok(&step(&mut s, vec![sign(&key(1), 1, add)]));
+    // Run to the first epoch: (block + netuid + 1) mod (tempo + 1) == 0.
+    while !s.subnets[&1].epoch_due(s.head.height + 1) {
+        step(&mut s, vec![]);
+    }
+    let before = s.subnets[&1].clone();
+    step(&mut s, vec![]);
+    let sn = &s.subnets[&1];
+    assert_eq!(sn.last_epoch, s.head.height);
+    assert!(sn.neurons[1].validator_permit, "top stake gets a permit");
+    // The owner's 18 % of 10-ish blocks of emission.
+    let owner_paid = sn.stake(&addr(0));
+    assert!(owner_paid > 0);
+    assert!(sn.alpha_out > before.alpha_out);
+    assert_conserved(&s);
+
+    // The validator weights miner 2 above miner 3; the next epoch follows the crate.
+    let w = Call::SetWeights {
+        netuid: 1,
+        uids: vec![2, 3],
+        values: vec![60_000, 20_000],
+        version_key: 0,
+    };
+    ok(&step(&mut s, vec![sign(&key(1), 2, w)]));
+    while !s.subnets[&1].epoch_due(s.head.height + 1) {
+        step(&mut s, vec![]);
+    }
+    let before = s.subnets[&1].clone();
+    let block = s.head.height + 1;
+    let since = block - before.last_epoch;
+    let emitted =
+        ledger::subnet::epoch::block_emission(before.alpha_issuance()) * u128::from(since);
+    let owner = emitted * 11_796 / 65_535;
+    let expected = yuma::epoch(
+        &before.yuma_params(),
+        &yuma::EpochInput {
+            state: before.yuma_state(block),
+            emission: u64::try_from(emitted - owner).unwrap(),
+        },
+    )
+    .unwrap();
+    step(&mut s, vec![]);
+    let sn = &s.subnets[&1];
+    for (uid, n) in sn.neurons.iter().enumerate() {
+        assert_eq!(n.bonds, expected.bonds[uid], "bonds of {uid}");
+        assert_eq!(n.dividends, expected.dividends[uid], "dividends of {uid}");
+        assert_eq!(n.incentive, expected.incentive[uid], "incentive of {uid}");
+        assert_eq!(n.emission, u128::from(expected.combined_emission[uid]));
+    }
+    assert!(sn.neurons[2].incentive > sn.neurons[3].incentive);
+    assert!(sn.neurons[3].incentive > 0);
+    assert_eq!(sn.neurons[1].dividends, 65_535);
+    assert!(sn.stake(&addr(2)) > 0 && sn.stake(&addr(2)) > sn.stake(&addr(3)));
+    let paid: u128 = sn.stakes.values().sum::<u128>() - before.stakes.values().sum::<u128>();
+    assert!(
+        paid <= emitted && paid + 4 >= emitted,
+        "{paid} of {emitted}"
+    );
+    assert_conserved(&s);
+}
