@@ -180,14 +180,25 @@ pub fn precheck(state: &State, vtx: &VerifiedTx, now_secs: u64) -> Result<(), Re
             check_window(a.valid_after, a.valid_before, now_secs)?;
         }
         Call::CreateSubnet { max_lock_cost } => {
-            need_native = need_native.saturating_add(*max_lock_cost);
+            let next = state.head.height.saturating_add(1);
+            let lock = state.network.lock_cost(next).min(*max_lock_cost);
+            need_native = need_native.saturating_add(lock);
         }
-        Call::AddStake { amount, .. } => {
+        Call::RegisterNeuron { netuid, max_burn } => {
+            let subnet = state
+                .subnets
+                .get(netuid)
+                .ok_or(Reject::UnknownSubnet { netuid: *netuid })?;
+            let burn = subnet.burn_at(state.head.height.saturating_add(1));
+            need_native = need_native.saturating_add(burn.min(*max_burn));
+        }
+        Call::AddStake { netuid, amount, .. } => {
+            if !state.subnets.contains_key(netuid) {
+                return Err(Reject::UnknownSubnet { netuid: *netuid });
+            }
             need_native = need_native.saturating_add(*amount);
         }
-        Call::RegisterNeuron { netuid, .. }
-        | Call::RemoveStake { netuid, .. }
-        | Call::SetWeights { netuid, .. } => {
+        Call::RemoveStake { netuid, .. } | Call::SetWeights { netuid, .. } => {
             if !state.subnets.contains_key(netuid) {
                 return Err(Reject::UnknownSubnet { netuid: *netuid });
             }

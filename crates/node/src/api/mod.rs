@@ -2,6 +2,7 @@
 //! document. Every error has the shape `{code, message}` ([`ApiError`]).
 
 mod error;
+mod subnets;
 mod ws;
 
 use std::{collections::BTreeMap, sync::Arc};
@@ -55,6 +56,12 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/v1/assets/{id}/authorizations/{authorizer}/{nonce}",
             get(get_authorization_state),
+        )
+        .route("/v1/subnets", get(subnets::list_subnets))
+        .route("/v1/subnets/{netuid}", get(subnets::get_subnet))
+        .route(
+            "/v1/subnets/{netuid}/metagraph",
+            get(subnets::get_metagraph),
         )
         .route("/v1/blocks/latest", get(get_latest_block))
         .route("/v1/blocks/{id}", get(get_block))

@@ -3,4 +3,5 @@
 
 mod api;
 mod common;
+mod subnets;
 mod x402;

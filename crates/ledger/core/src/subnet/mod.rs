@@ -275,6 +275,16 @@ impl Subnet {
                 .is_multiple_of(tempo + 1)
     }
 
+    /// Blocks from `block` until the next epoch (subtensor's `blocks_until_next_epoch`): 0 when
+    /// one runs at `block`; `u64::MAX` when tempo is 0.
+    pub fn blocks_until_next_epoch(&self, block: u64) -> u64 {
+        let tempo = u64::from(self.hyperparams.tempo);
+        if tempo == 0 {
+            return u64::MAX;
+        }
+        tempo - block.saturating_add(u64::from(self.netuid) + 1) % (tempo + 1)
+    }
+
     /// Checks a `set_weights` from `account` at `block` (subtensor's `internal_set_weights`,
     /// §2) and returns its uid and the row to store.
     pub fn check_weights(
