@@ -29,6 +29,16 @@ enum Command {
     Pay(cmd::pay::PayCmd),
     /// Query accounts, assets, blocks and transactions.
     Query(cmd::query::QueryCmd),
+    /// Subnets: create, list, show.
+    Subnet(cmd::subnet::SubnetCmd),
+    /// Register neurons on a subnet.
+    Neuron(cmd::subnet::NeuronCmd),
+    /// Stake and unstake through a subnet's pool.
+    Stake(cmd::subnet::StakeCmd),
+    /// Set a neuron's weights.
+    Weights(cmd::subnet::WeightsCmd),
+    /// A subnet's metagraph as a table.
+    Metagraph(cmd::subnet::MetagraphCmd),
     /// Yuma consensus: run one epoch from JSON, or simulate a scenario.
     Yuma(cmd::yuma::YumaCmd),
     /// Benchmarks.
@@ -52,6 +62,11 @@ pub fn main() -> eyre::Result<()> {
         Command::Tx(c) => c.run(),
         Command::Pay(c) => c.run(),
         Command::Query(c) => c.run(),
+        Command::Subnet(c) => c.run(),
+        Command::Neuron(c) => c.run(),
+        Command::Stake(c) => c.run(),
+        Command::Weights(c) => c.run(),
+        Command::Metagraph(c) => c.run(),
         Command::Yuma(c) => c.run(),
         Command::Bench(c) => c.run(),
     }

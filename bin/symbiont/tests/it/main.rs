@@ -5,3 +5,4 @@ mod cli;
 mod crash;
 mod facilitator;
 mod keys;
+mod subnet;

@@ -8,5 +8,6 @@ pub mod keys;
 pub mod node;
 pub mod pay;
 pub mod query;
+pub mod subnet;
 pub mod tx;
 pub mod yuma;
