@@ -29,7 +29,7 @@ enum Command {
     Pay(cmd::pay::PayCmd),
     /// Query accounts, assets, blocks and transactions.
     Query(cmd::query::QueryCmd),
-    /// Subnets: create, list, show.
+    /// Subnets: create, set hyperparameters, list, show.
     Subnet(cmd::subnet::SubnetCmd),
     /// Register neurons on a subnet.
     Neuron(cmd::subnet::NeuronCmd),

@@ -123,6 +123,24 @@ fn subnet_commands_against_a_dev_node() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("rate_limited"));
 
+    ok(signed(
+        &[
+            "subnet", "set", "--netuid", "1", "--name", "tempo", "--value", "50",
+        ],
+        &dev(0),
+        &ks,
+        &pw,
+    ));
+    let out = signed(
+        &[
+            "subnet", "set", "--netuid", "1", "--name", "tempo", "--value", "5",
+        ],
+        &dev(0),
+        &ks,
+        &pw,
+    );
+    assert!(!out.status.success());
+
     let show = ok(symbiont()
         .args(["subnet", "show", "1", "--node", &url])
         .output()
@@ -130,6 +148,7 @@ fn subnet_commands_against_a_dev_node() {
     let v: serde_json::Value = serde_json::from_str(&show).unwrap();
     assert_eq!(v["neurons"], 3);
     assert_eq!(v["hyperparams"]["maxUids"], 256);
+    assert_eq!(v["hyperparams"]["tempo"], 50);
 
     let table = ok(symbiont()
         .args(["metagraph", "1", "--node", &url])

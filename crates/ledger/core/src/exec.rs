@@ -198,7 +198,9 @@ pub fn precheck(state: &State, vtx: &VerifiedTx, now_secs: u64) -> Result<(), Re
             }
             need_native = need_native.saturating_add(*amount);
         }
-        Call::RemoveStake { netuid, .. } | Call::SetWeights { netuid, .. } => {
+        Call::RemoveStake { netuid, .. }
+        | Call::SetWeights { netuid, .. }
+        | Call::SetHyperparameter { netuid, .. } => {
             if !state.subnets.contains_key(netuid) {
                 return Err(Reject::UnknownSubnet { netuid: *netuid });
             }
@@ -445,6 +447,18 @@ impl<'a> Overlay<'a> {
                 values,
                 version_key,
             } => self.set_weights(from, *netuid, uids, values, *version_key, events)?,
+            Call::SetHyperparameter {
+                netuid,
+                name,
+                value,
+            } => {
+                self.set_hyperparameter(from, *netuid, name, *value)?;
+                events.push(Event::HyperparameterSet {
+                    netuid: *netuid,
+                    name: name.clone(),
+                    value: *value,
+                });
+            }
             Call::CancelAuthorization(c) => {
                 self.require_issued(&c.asset)?;
                 let key = (c.asset, c.authorizer, c.nonce);

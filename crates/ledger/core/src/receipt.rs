@@ -167,6 +167,15 @@ pub enum Event {
         /// Slippage against the spot price, parts per million.
         slippage_ppm: u64,
     },
+    /// The owner changed a hyperparameter.
+    HyperparameterSet {
+        /// The subnet.
+        netuid: u16,
+        /// Its name.
+        name: String,
+        /// The new value.
+        value: u64,
+    },
     /// A neuron stored new weights.
     WeightsSet {
         /// The subnet.

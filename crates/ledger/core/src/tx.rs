@@ -109,6 +109,15 @@ pub mod typed {
             uint64 fee;
             uint64 expiry;
         }
+        struct SetHyperparameter {
+            address from;
+            uint16 netuid;
+            string name;
+            uint64 value;
+            uint64 nonce;
+            uint64 fee;
+            uint64 expiry;
+        }
         struct SubmitCancelAuthorization {
             address from;
             address asset;
@@ -222,6 +231,16 @@ pub enum Call {
         /// The validator's weights version key.
         #[serde(default)]
         version_key: u64,
+    },
+    /// The owner of `netuid` sets one hyperparameter (names as in the REST API, e.g. `tempo`).
+    #[serde(rename_all = "camelCase")]
+    SetHyperparameter {
+        /// The subnet.
+        netuid: u16,
+        /// The hyperparameter's camelCase name.
+        name: String,
+        /// Its new value (booleans are 0 or 1).
+        value: u64,
     },
 }
 
@@ -354,6 +373,20 @@ impl Tx {
                 expiry,
             }
             .eip712_signing_hash(&d),
+            Call::SetHyperparameter {
+                netuid,
+                name,
+                value,
+            } => typed::SetHyperparameter {
+                from,
+                netuid: *netuid,
+                name: name.clone(),
+                value: *value,
+                nonce,
+                fee,
+                expiry,
+            }
+            .eip712_signing_hash(&d),
             Call::CancelAuthorization(c) => typed::SubmitCancelAuthorization {
                 from,
                 asset: c.asset,
@@ -454,7 +487,8 @@ impl SignedTx {
             | Call::RegisterNeuron { .. }
             | Call::AddStake { .. }
             | Call::RemoveStake { .. }
-            | Call::SetWeights { .. } => {}
+            | Call::SetWeights { .. }
+            | Call::SetHyperparameter { .. } => {}
         }
         Ok(VerifiedTx { signed: self, hash })
     }

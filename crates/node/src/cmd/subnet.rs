@@ -1,4 +1,4 @@
-//! Subnet commands: `symbiont subnet create|list|show`, `symbiont neuron register`,
+//! Subnet commands: `symbiont subnet create|set|list|show`, `symbiont neuron register`,
 //! `symbiont stake add|remove`, `symbiont weights set` and `symbiont metagraph <netuid>`.
 //! Transactions are signed locally and submitted to the node; reads go through its REST API.
 
@@ -106,6 +106,20 @@ enum SubnetSub {
         #[arg(long)]
         max_lock: Option<String>,
     },
+    /// Set one hyperparameter (owner only; e.g. `--name tempo --value 10`; booleans 0/1).
+    Set {
+        #[command(flatten)]
+        signer: SignerArgs,
+        /// The subnet id.
+        #[arg(long)]
+        netuid: u16,
+        /// The hyperparameter's name as `subnet show` prints it (camelCase).
+        #[arg(long)]
+        name: String,
+        /// Its new value.
+        #[arg(long)]
+        value: u64,
+    },
     /// Every subnet, and the lock cost of a new one.
     List,
     /// A subnet with its hyperparameters and pool (JSON).
@@ -126,6 +140,19 @@ impl SubnetCmd {
                         None => u128::MAX,
                     };
                     send(&self.node, signer, Call::CreateSubnet { max_lock_cost }).await?;
+                }
+                SubnetSub::Set {
+                    signer,
+                    netuid,
+                    name,
+                    value,
+                } => {
+                    let call = Call::SetHyperparameter {
+                        netuid: *netuid,
+                        name: name.clone(),
+                        value: *value,
+                    };
+                    send(&self.node, signer, call).await?;
                 }
                 SubnetSub::List => {
                     let v = Client::new(&self.node.node)?.get("/v1/subnets").await?;

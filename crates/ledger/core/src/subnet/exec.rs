@@ -106,6 +106,7 @@ impl Overlay<'_> {
             burn_block: block,
             neurons: vec![Neuron::new(from, block)],
             last_epoch: 0,
+            hyperparams_set_at: Default::default(),
         };
         self.subnets.insert(netuid, subnet);
         self.network.last_lock = lock;
@@ -255,6 +256,20 @@ impl Overlay<'_> {
             tao: swap.amount_out,
             slippage_ppm: swap.slippage_ppm,
         });
+        Ok(())
+    }
+
+    pub(crate) fn set_hyperparameter(
+        &mut self,
+        from: Address,
+        netuid: NetUid,
+        name: &str,
+        value: u64,
+    ) -> Result<(), Reject> {
+        let s = self
+            .subnet(netuid)?
+            .with_hyperparameter(&from, name, value, self.height)?;
+        self.subnets.insert(netuid, s);
         Ok(())
     }
 

@@ -8,6 +8,7 @@
 
 pub mod epoch;
 pub(crate) mod exec;
+pub mod hyper;
 pub mod pool;
 
 use std::collections::BTreeMap;
@@ -188,6 +189,8 @@ pub struct Subnet {
     pub neurons: Vec<Neuron>,
     /// The block of the last epoch (0 for none).
     pub last_epoch: u64,
+    /// The block each hyperparameter was last set by the owner, by name.
+    pub hyperparams_set_at: BTreeMap<String, u64>,
 }
 
 /// Chain-wide subnet bookkeeping.

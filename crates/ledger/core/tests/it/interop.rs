@@ -135,6 +135,20 @@ fn typed_data(tx: &Tx) -> Value {
             ]),
             json!({ "netuid": netuid, "uids": uids, "values": values, "versionKey": version_key.to_string() }),
         ),
+        Call::SetHyperparameter {
+            netuid,
+            name,
+            value,
+        } => (
+            "SetHyperparameter",
+            common(vec![
+                field("from", "address"),
+                field("netuid", "uint16"),
+                field("name", "string"),
+                field("value", "uint64"),
+            ]),
+            json!({ "netuid": netuid, "name": name, "value": value.to_string() }),
+        ),
         Call::CancelAuthorization(c) => (
             "SubmitCancelAuthorization",
             common(vec![
@@ -270,6 +284,11 @@ fn typed_data_agrees_with_viem_both_ways() {
             netuid: 65_535,
             alpha: u128::MAX,
             limit_price: 0,
+        },
+        Call::SetHyperparameter {
+            netuid: 4,
+            name: "tempo".into(),
+            value: 99,
         },
         // SetWeights (uint16[] fields) is left out: interop/typed-data.mjs converts only
         // scalar uint fields to BigInt.

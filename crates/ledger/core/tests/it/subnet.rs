@@ -488,3 +488,49 @@ fn epochs_pay_incentive_and_dividends_as_the_pure_crate_computes() {
     );
     assert_conserved(&s);
 }
+
+fn set(name: &str, value: u64) -> Call {
+    Call::SetHyperparameter {
+        netuid: 1,
+        name: name.into(),
+        value,
+    }
+}
+
+#[test]
+fn owner_sets_hyperparameters_within_bounds_and_rate_limits() {
+    let mut s = with_subnet(2);
+    // Only the owner; bounds; unknown names.
+    let b = step(
+        &mut s,
+        vec![
+            sign(&key(1), 1, set("tempo", 100)),
+            sign(&key(0), 1, set("tempo", 9)),
+            sign(&key(0), 2, set("colour", 1)),
+        ],
+    );
+    for i in 0..3 {
+        assert_eq!(failed_code(&b, i), "invalid_call");
+    }
+    ok(&step(&mut s, vec![sign(&key(0), 3, set("tempo", 100))]));
+    assert_eq!(s.subnets[&1].hyperparams.tempo, 100);
+    // The same parameter again within two tempos is rate limited; another one is not.
+    let b = step(
+        &mut s,
+        vec![
+            sign(&key(0), 4, set("tempo", 200)),
+            sign(&key(0), 5, set("weightsRateLimit", 0)),
+        ],
+    );
+    assert_eq!(failed_code(&b, 0), "rate_limited");
+    assert_eq!(b.receipts[1].status, Status::Success);
+    assert_eq!(s.subnets[&1].hyperparams.weights_rate_limit, 0);
+    // Frozen in the 10 blocks before an epoch.
+    while s.subnets[&1].blocks_until_next_epoch(s.head.height + 1) >= 10 {
+        step(&mut s, vec![]);
+    }
+    let b = step(&mut s, vec![sign(&key(0), 6, set("kappa", 1))]);
+    assert_eq!(failed_code(&b, 0), "rate_limited");
+    assert_eq!(s.subnets[&1].hyperparams.kappa, 32_767);
+    assert_conserved(&s);
+}
