@@ -145,7 +145,30 @@ impl Subnet {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// Every `block_emission_for_issuance` reference output of the golden vectors (§5).
+    #[test]
+    fn block_emission_matches_subtensor_vectors() {
+        let all: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../../yuma/tests/data/yuma_vectors.json"
+        ))
+        .unwrap();
+        let v = all["vectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["id"] == "block_emission_for_issuance")
+            .unwrap();
+        let cases = v["reference_outputs"].as_array().unwrap();
+        assert!(cases.len() >= 10);
+        for c in cases {
+            let issuance = u128::from(c["issuance_rao"].as_u64().unwrap());
+            let expected = u128::from(c["block_emission_rao"].as_u64().unwrap());
+            assert_eq!(block_emission(issuance), expected, "issuance {issuance}");
+        }
+    }
 
     #[test]
     fn halving_boundaries() {
