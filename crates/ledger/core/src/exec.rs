@@ -200,7 +200,9 @@ pub fn precheck(state: &State, vtx: &VerifiedTx, now_secs: u64) -> Result<(), Re
         }
         Call::RemoveStake { netuid, .. }
         | Call::SetWeights { netuid, .. }
-        | Call::SetHyperparameter { netuid, .. } => {
+        | Call::SetHyperparameter { netuid, .. }
+        | Call::CommitWeights { netuid, .. }
+        | Call::RevealWeights { netuid, .. } => {
             if !state.subnets.contains_key(netuid) {
                 return Err(Reject::UnknownSubnet { netuid: *netuid });
             }
@@ -447,6 +449,17 @@ impl<'a> Overlay<'a> {
                 values,
                 version_key,
             } => self.set_weights(from, *netuid, uids, values, *version_key, events)?,
+            Call::CommitWeights {
+                netuid,
+                commit_hash,
+            } => self.commit_weights(from, *netuid, *commit_hash)?,
+            Call::RevealWeights {
+                netuid,
+                uids,
+                values,
+                salt,
+                version_key,
+            } => self.reveal_weights(from, *netuid, uids, values, *salt, *version_key, events)?,
             Call::SetHyperparameter {
                 netuid,
                 name,

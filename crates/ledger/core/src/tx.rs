@@ -118,6 +118,25 @@ pub mod typed {
             uint64 fee;
             uint64 expiry;
         }
+        struct CommitWeights {
+            address from;
+            uint16 netuid;
+            bytes32 commitHash;
+            uint64 nonce;
+            uint64 fee;
+            uint64 expiry;
+        }
+        struct RevealWeights {
+            address from;
+            uint16 netuid;
+            uint16[] uids;
+            uint16[] values;
+            bytes32 salt;
+            uint64 versionKey;
+            uint64 nonce;
+            uint64 fee;
+            uint64 expiry;
+        }
         struct SubmitCancelAuthorization {
             address from;
             address asset;
@@ -229,6 +248,30 @@ pub enum Call {
         /// Weights, any scale (stored max-upscaled to 65 535).
         values: Vec<u16>,
         /// The validator's weights version key.
+        #[serde(default)]
+        version_key: u64,
+    },
+    /// Commits to weights on `netuid` (commit-reveal): the hash of
+    /// [`crate::subnet::reveal::commit_hash`].
+    #[serde(rename_all = "camelCase")]
+    CommitWeights {
+        /// The subnet.
+        netuid: u16,
+        /// The commitment.
+        commit_hash: B256,
+    },
+    /// Reveals weights committed in the previous epoch.
+    #[serde(rename_all = "camelCase")]
+    RevealWeights {
+        /// The subnet.
+        netuid: u16,
+        /// Target uids.
+        uids: Vec<u16>,
+        /// Weights.
+        values: Vec<u16>,
+        /// The salt of the commitment.
+        salt: B256,
+        /// The weights version key.
         #[serde(default)]
         version_key: u64,
     },
@@ -387,6 +430,36 @@ impl Tx {
                 expiry,
             }
             .eip712_signing_hash(&d),
+            Call::CommitWeights {
+                netuid,
+                commit_hash,
+            } => typed::CommitWeights {
+                from,
+                netuid: *netuid,
+                commitHash: *commit_hash,
+                nonce,
+                fee,
+                expiry,
+            }
+            .eip712_signing_hash(&d),
+            Call::RevealWeights {
+                netuid,
+                uids,
+                values,
+                salt,
+                version_key,
+            } => typed::RevealWeights {
+                from,
+                netuid: *netuid,
+                uids: uids.clone(),
+                values: values.clone(),
+                salt: *salt,
+                versionKey: *version_key,
+                nonce,
+                fee,
+                expiry,
+            }
+            .eip712_signing_hash(&d),
             Call::CancelAuthorization(c) => typed::SubmitCancelAuthorization {
                 from,
                 asset: c.asset,
@@ -488,7 +561,9 @@ impl SignedTx {
             | Call::AddStake { .. }
             | Call::RemoveStake { .. }
             | Call::SetWeights { .. }
-            | Call::SetHyperparameter { .. } => {}
+            | Call::SetHyperparameter { .. }
+            | Call::CommitWeights { .. }
+            | Call::RevealWeights { .. } => {}
         }
         Ok(VerifiedTx { signed: self, hash })
     }

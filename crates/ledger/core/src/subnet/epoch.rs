@@ -84,7 +84,18 @@ impl Subnet {
             last_update: ns.iter().map(|n| n.last_update).collect(),
             block_at_registration: ns.iter().map(|n| n.registered_at).collect(),
             validator_permit: ns.iter().map(|n| n.validator_permit).collect(),
-            commit_block: None,
+            // Commit-reveal (§1.3 step 5.4): weights toward miners registered after the
+            // validator's earliest live commit are masked.
+            commit_block: self.hyperparams.commit_reveal.then(|| {
+                ns.iter()
+                    .map(|n| {
+                        self.commits
+                            .get(&n.account)
+                            .and_then(|c| c.iter().map(|(_, b)| *b).min())
+                            .unwrap_or(u64::MAX)
+                    })
+                    .collect()
+            }),
         }
     }
 

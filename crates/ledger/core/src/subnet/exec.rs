@@ -107,6 +107,7 @@ impl Overlay<'_> {
             neurons: vec![Neuron::new(from, block)],
             last_epoch: 0,
             hyperparams_set_at: Default::default(),
+            commits: Default::default(),
         };
         self.subnets.insert(netuid, subnet);
         self.network.last_lock = lock;
@@ -273,6 +274,41 @@ impl Overlay<'_> {
         Ok(())
     }
 
+    pub(crate) fn commit_weights(
+        &mut self,
+        from: Address,
+        netuid: NetUid,
+        hash: alloy_primitives::B256,
+    ) -> Result<(), Reject> {
+        let s = self.subnet(netuid)?.with_commit(&from, hash, self.height)?;
+        self.subnets.insert(netuid, s);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn reveal_weights(
+        &mut self,
+        from: Address,
+        netuid: NetUid,
+        uids: &[u16],
+        values: &[u16],
+        salt: alloy_primitives::B256,
+        version_key: u64,
+        events: &mut Vec<Event>,
+    ) -> Result<(), Reject> {
+        let (s, uid) = self.subnet(netuid)?.with_reveal(
+            &from,
+            uids,
+            values,
+            salt,
+            version_key,
+            self.height,
+        )?;
+        self.subnets.insert(netuid, s);
+        events.push(Event::WeightsSet { netuid, uid });
+        Ok(())
+    }
+
     pub(crate) fn set_weights(
         &mut self,
         from: Address,
@@ -284,7 +320,12 @@ impl Overlay<'_> {
     ) -> Result<(), Reject> {
         let block = self.height;
         let s = self.subnet(netuid)?;
-        let (uid, row) = s.check_weights(&from, uids, values, version_key, block)?;
+        if s.hyperparams.commit_reveal {
+            return Err(Reject::InvalidWeights {
+                reason: "commit-reveal is on: commit, then reveal in the next epoch".into(),
+            });
+        }
+        let (uid, row) = s.check_weights(&from, uids, values, version_key, block, true)?;
         let mut s = s.clone();
         let n = &mut s.neurons[usize::from(uid)];
         n.weights = row;

@@ -36,6 +36,7 @@ pub const NAMES: &[&str] = &[
     "minBurn",
     "maxBurn",
     "burnHalfLife",
+    "commitReveal",
 ];
 
 fn out_of_bounds(name: &str, value: u64, bounds: &str) -> Reject {
@@ -98,6 +99,7 @@ impl Hyperparams {
                 self.max_burn = u128::from(within(name, value, lo, u64::MAX)?);
             }
             "burnHalfLife" => self.burn_half_life = within(name, value, 1, u64::MAX)?,
+            "commitReveal" => self.commit_reveal = flag(name, value)?,
             _ => {
                 return Err(Reject::InvalidCall {
                     reason: format!(
@@ -176,7 +178,7 @@ mod tests {
                 "maxValidators" | "minAllowedWeights" | "maxUids" => 64,
                 "alphaLow" => 2_000,
                 "alphaHigh" => 60_000,
-                "liquidAlpha" | "yuma3" => 1,
+                "liquidAlpha" | "yuma3" | "commitReveal" => 1,
                 "tempo" => 100,
                 "maxBurn" => UNIT as u64,
                 _ => 1,

@@ -10,6 +10,7 @@ pub mod epoch;
 pub(crate) mod exec;
 pub mod hyper;
 pub mod pool;
+pub mod reveal;
 
 use std::collections::BTreeMap;
 
@@ -83,6 +84,8 @@ pub struct Hyperparams {
     pub max_burn: Amount,
     /// Blocks for the registration burn to halve.
     pub burn_half_life: u64,
+    /// Commit-reveal: weights are committed as a hash and revealed in the next epoch.
+    pub commit_reveal: bool,
 }
 
 impl Default for Hyperparams {
@@ -107,6 +110,7 @@ impl Default for Hyperparams {
             min_burn: 500_000,
             max_burn: 100 * UNIT,
             burn_half_life: 360,
+            commit_reveal: false,
         }
     }
 }
@@ -191,6 +195,8 @@ pub struct Subnet {
     pub last_epoch: u64,
     /// The block each hyperparameter was last set by the owner, by name.
     pub hyperparams_set_at: BTreeMap<String, u64>,
+    /// Unrevealed weight commits by account: (hash, commit block), oldest first.
+    pub commits: BTreeMap<Address, Vec<(alloy_primitives::B256, u64)>>,
 }
 
 /// Chain-wide subnet bookkeeping.
@@ -288,6 +294,31 @@ impl Subnet {
         tempo - block.saturating_add(u64::from(self.netuid) + 1) % (tempo + 1)
     }
 
+    /// `WeightsSetRateLimit`: blocks since the uid's last update (weights, commit or
+    /// registration).
+    pub fn check_rate_limit(&self, uid: u16, block: u64) -> Result<(), Reject> {
+        let last = self
+            .neurons
+            .get(usize::from(uid))
+            .map_or(0, |n| n.last_update);
+        let since = block.saturating_sub(last);
+        if since < self.hyperparams.weights_rate_limit {
+            return Err(Reject::RateLimited {
+                reason: format!(
+                    "weights set {since} blocks ago; the limit is {}",
+                    self.hyperparams.weights_rate_limit
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The epoch index of `block`: epochs end where [`Subnet::epoch_due`] holds.
+    pub fn epoch_index(&self, block: u64) -> u64 {
+        let tempo = u64::from(self.hyperparams.tempo);
+        block.saturating_add(u64::from(self.netuid) + 1) / (tempo + 1)
+    }
+
     /// Checks a `set_weights` from `account` at `block` (subtensor's `internal_set_weights`,
     /// §2) and returns its uid and the row to store.
     pub fn check_weights(
@@ -297,6 +328,7 @@ impl Subnet {
         values: &[u16],
         version_key: u64,
         block: u64,
+        rate_limited: bool,
     ) -> Result<(u16, Vec<(u16, u16)>), Reject> {
         let bad = |reason: String| Err(Reject::InvalidWeights { reason });
         let hp = &self.hyperparams;
@@ -330,14 +362,8 @@ impl Subnet {
             ));
         }
         let neuron = &self.neurons[usize::from(uid)];
-        let since = block.saturating_sub(neuron.last_update);
-        if since < hp.weights_rate_limit {
-            return Err(Reject::RateLimited {
-                reason: format!(
-                    "weights set {since} blocks ago; the limit is {}",
-                    hp.weights_rate_limit
-                ),
-            });
+        if rate_limited {
+            self.check_rate_limit(uid, block)?;
         }
         let self_weight = uids == [uid];
         let is_owner = *account == self.owner;

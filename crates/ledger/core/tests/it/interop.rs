@@ -135,6 +135,19 @@ fn typed_data(tx: &Tx) -> Value {
             ]),
             json!({ "netuid": netuid, "uids": uids, "values": values, "versionKey": version_key.to_string() }),
         ),
+        Call::CommitWeights {
+            netuid,
+            commit_hash,
+        } => (
+            "CommitWeights",
+            common(vec![
+                field("from", "address"),
+                field("netuid", "uint16"),
+                field("commitHash", "bytes32"),
+            ]),
+            json!({ "netuid": netuid, "commitHash": commit_hash }),
+        ),
+        Call::RevealWeights { .. } => unreachable!("uint16[] fields: see the call list"),
         Call::SetHyperparameter {
             netuid,
             name,
@@ -290,7 +303,11 @@ fn typed_data_agrees_with_viem_both_ways() {
             name: "tempo".into(),
             value: 99,
         },
-        // SetWeights (uint16[] fields) is left out: interop/typed-data.mjs converts only
+        Call::CommitWeights {
+            netuid: 2,
+            commit_hash: B256::repeat_byte(0xab),
+        },
+        // SetWeights and RevealWeights (uint16[] fields) is left out: interop/typed-data.mjs converts only
         // scalar uint fields to BigInt.
     ];
     let key_hex = key(0).to_hex();

@@ -534,3 +534,103 @@ fn owner_sets_hyperparameters_within_bounds_and_rate_limits() {
     assert_eq!(s.subnets[&1].hyperparams.kappa, 32_767);
     assert_conserved(&s);
 }
+
+#[test]
+fn commit_reveal_refuses_a_wrong_salt_an_early_and_a_late_reveal() {
+    use ledger::{B256, subnet::reveal::commit_hash};
+    let mut s = with_subnet(3);
+    {
+        let sn = s.subnets.get_mut(&1).unwrap();
+        sn.hyperparams.tempo = 10;
+        sn.hyperparams.weights_rate_limit = 0;
+        sn.hyperparams.commit_reveal = true;
+        // Stake keeps the permit through the epochs on the way.
+        sn.neurons[1].validator_permit = true;
+        sn.stakes.insert(addr(1), UNIT);
+        sn.alpha_out += UNIT;
+    }
+    let (uids, values) = (vec![2u16], vec![7u16]);
+    let salt = B256::repeat_byte(5);
+    let reveal = |salt: B256| Call::RevealWeights {
+        netuid: 1,
+        uids: uids.clone(),
+        values: values.clone(),
+        salt,
+        version_key: 0,
+    };
+    // Plain weights are refused while commit-reveal is on.
+    let b = step(
+        &mut s,
+        vec![sign(&key(1), 1, weights(uids.clone(), values.clone()))],
+    );
+    assert_eq!(failed_code(&b, 0), "invalid_weights");
+
+    let hash = commit_hash(addr(1), 1, &uids, &values, salt, 0);
+    let b = step(
+        &mut s,
+        vec![sign(
+            &key(1),
+            2,
+            Call::CommitWeights {
+                netuid: 1,
+                commit_hash: hash,
+            },
+        )],
+    );
+    ok(&b);
+    let commit_epoch = s.subnets[&1].epoch_index(s.head.height);
+    assert_eq!(s.subnets[&1].neurons[1].last_update, s.head.height);
+    // Too early (same epoch), unless the commit landed at the epoch's last block.
+    if s.subnets[&1].epoch_index(s.head.height + 1) == commit_epoch {
+        let b = step(&mut s, vec![sign(&key(1), 3, reveal(salt))]);
+        assert_eq!(failed_code(&b, 0), "invalid_weights");
+    } else {
+        step(&mut s, vec![sign(&key(1), 3, weights(vec![], vec![]))]);
+    }
+    while s.subnets[&1].epoch_index(s.head.height + 1) == commit_epoch {
+        step(&mut s, vec![]);
+    }
+    // A wrong salt matches no commit.
+    let b = step(&mut s, vec![sign(&key(1), 4, reveal(B256::repeat_byte(6)))]);
+    assert_eq!(failed_code(&b, 0), "invalid_weights");
+    // Once in the next epoch: stored max-upscaled, the commit consumed.
+    assert_eq!(
+        s.subnets[&1].epoch_index(s.head.height + 1),
+        commit_epoch + 1
+    );
+    ok(&step(&mut s, vec![sign(&key(1), 5, reveal(salt))]));
+    assert_eq!(s.subnets[&1].neurons[1].weights, vec![(2, 65_535)]);
+    assert!(s.subnets[&1].commits.is_empty());
+    let b = step(&mut s, vec![sign(&key(1), 6, reveal(salt))]);
+    assert_eq!(
+        failed_code(&b, 0),
+        "invalid_weights",
+        "a commit reveals once"
+    );
+
+    // A commit revealed two epochs later has expired.
+    let salt2 = B256::repeat_byte(9);
+    let hash2 = commit_hash(addr(1), 1, &uids, &values, salt2, 0);
+    ok(&step(
+        &mut s,
+        vec![sign(
+            &key(1),
+            7,
+            Call::CommitWeights {
+                netuid: 1,
+                commit_hash: hash2,
+            },
+        )],
+    ));
+    let e = s.subnets[&1].epoch_index(s.head.height);
+    while s.subnets[&1].epoch_index(s.head.height + 1) < e + 2 {
+        step(&mut s, vec![]);
+    }
+    let b = step(&mut s, vec![sign(&key(1), 8, reveal(salt2))]);
+    assert_eq!(failed_code(&b, 0), "invalid_weights");
+    match &b.receipts[0].status {
+        Status::Failed { message, .. } => assert!(message.contains("expired"), "{message}"),
+        s => panic!("{s:?}"),
+    }
+    assert_conserved(&s);
+}
