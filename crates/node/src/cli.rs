@@ -35,7 +35,7 @@ enum Command {
     Neuron(cmd::subnet::NeuronCmd),
     /// Stake and unstake through a subnet's pool.
     Stake(cmd::subnet::StakeCmd),
-    /// Set a neuron's weights.
+    /// Set, commit or reveal a neuron's weights.
     Weights(cmd::subnet::WeightsCmd),
     /// A subnet's metagraph as a table.
     Metagraph(cmd::subnet::MetagraphCmd),

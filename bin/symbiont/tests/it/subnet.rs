@@ -123,6 +123,28 @@ fn subnet_commands_against_a_dev_node() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("rate_limited"));
 
+    // Commit-reveal is off by default: the commit is computed, submitted and refused.
+    let salt = format!("0x{}", "ab".repeat(32));
+    let out = signed(
+        &[
+            "weights",
+            "commit",
+            "--netuid",
+            "1",
+            "--weights",
+            "2=1",
+            "--salt",
+            &salt,
+        ],
+        &dev(1),
+        &ks,
+        &pw,
+    );
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("commit 0x"), "{stdout}");
+    assert!(stdout.contains("commit-reveal is off"), "{stdout}");
+
     ok(signed(
         &[
             "subnet", "set", "--netuid", "1", "--name", "tempo", "--value", "50",

@@ -1,11 +1,11 @@
 //! Subnet commands: `symbiont subnet create|set|list|show`, `symbiont neuron register`,
-//! `symbiont stake add|remove`, `symbiont weights set` and `symbiont metagraph <netuid>`.
+//! `symbiont stake add|remove`, `symbiont weights set|commit|reveal` and `symbiont metagraph <netuid>`.
 //! Transactions are signed locally and submitted to the node; reads go through its REST API.
 
 use std::{fmt::Write as _, time::Duration};
 
 use eyre::{WrapErr, eyre};
-use ledger::{Call, NATIVE_DECIMALS, Tx};
+use ledger::{B256, Call, NATIVE_DECIMALS, Tx, subnet::reveal::commit_hash};
 use serde_json::Value;
 
 use crate::{
@@ -316,7 +316,7 @@ impl StakeCmd {
     }
 }
 
-/// Set weights.
+/// Set, commit or reveal weights.
 #[derive(Debug, clap::Args)]
 pub struct WeightsCmd {
     #[command(subcommand)]
@@ -341,6 +341,41 @@ enum WeightsSub {
         #[arg(long, default_value_t = 0)]
         version_key: u64,
     },
+    /// Commit to weights (commit-reveal subnets); reveal them in the next epoch with the
+    /// same `--weights`, `--salt` and `--version-key`.
+    Commit {
+        #[command(flatten)]
+        signer: SignerArgs,
+        /// The subnet id.
+        #[arg(long)]
+        netuid: u16,
+        /// uid=value pairs, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        weights: Vec<String>,
+        /// A secret 32-byte salt, 0x-hex; keep it for the reveal.
+        #[arg(long)]
+        salt: B256,
+        /// The validator's weights version key.
+        #[arg(long, default_value_t = 0)]
+        version_key: u64,
+    },
+    /// Reveal weights committed in the previous epoch.
+    Reveal {
+        #[command(flatten)]
+        signer: SignerArgs,
+        /// The subnet id.
+        #[arg(long)]
+        netuid: u16,
+        /// uid=value pairs, comma-separated, as committed.
+        #[arg(long, value_delimiter = ',')]
+        weights: Vec<String>,
+        /// The salt of the commit.
+        #[arg(long)]
+        salt: B256,
+        /// The weights version key of the commit.
+        #[arg(long, default_value_t = 0)]
+        version_key: u64,
+    },
 }
 
 fn parse_weight(s: &str) -> eyre::Result<(u16, u16)> {
@@ -359,21 +394,65 @@ impl WeightsCmd {
     /// Runs the subcommand.
     pub fn run(self) -> eyre::Result<()> {
         block_on(async move {
-            let WeightsSub::Set {
-                signer,
-                netuid,
-                weights,
-                version_key,
-            } = &self.cmd;
-            let pairs = weights
-                .iter()
-                .map(|w| parse_weight(w))
-                .collect::<eyre::Result<Vec<_>>>()?;
-            let call = Call::SetWeights {
-                netuid: *netuid,
-                uids: pairs.iter().map(|p| p.0).collect(),
-                values: pairs.iter().map(|p| p.1).collect(),
-                version_key: *version_key,
+            let split = |weights: &[String]| -> eyre::Result<(Vec<u16>, Vec<u16>)> {
+                let pairs = weights
+                    .iter()
+                    .map(|w| parse_weight(w))
+                    .collect::<eyre::Result<Vec<_>>>()?;
+                Ok(pairs.into_iter().unzip())
+            };
+            let (signer, call) = match &self.cmd {
+                WeightsSub::Set {
+                    signer,
+                    netuid,
+                    weights,
+                    version_key,
+                } => {
+                    let (uids, values) = split(weights)?;
+                    let call = Call::SetWeights {
+                        netuid: *netuid,
+                        uids,
+                        values,
+                        version_key: *version_key,
+                    };
+                    (signer, call)
+                }
+                WeightsSub::Commit {
+                    signer,
+                    netuid,
+                    weights,
+                    salt,
+                    version_key,
+                } => {
+                    let (uids, values) = split(weights)?;
+                    let commit_hash =
+                        commit_hash(signer.from, *netuid, &uids, &values, *salt, *version_key);
+                    println!("commit {commit_hash}");
+                    (
+                        signer,
+                        Call::CommitWeights {
+                            netuid: *netuid,
+                            commit_hash,
+                        },
+                    )
+                }
+                WeightsSub::Reveal {
+                    signer,
+                    netuid,
+                    weights,
+                    salt,
+                    version_key,
+                } => {
+                    let (uids, values) = split(weights)?;
+                    let call = Call::RevealWeights {
+                        netuid: *netuid,
+                        uids,
+                        values,
+                        salt: *salt,
+                        version_key: *version_key,
+                    };
+                    (signer, call)
+                }
             };
             send(&self.node, signer, call).await.map(drop)
         })
