@@ -345,6 +345,7 @@ enum Op {
     Add(u8, u16, u64),
     Remove(u8, u16, u8),
     Weights(u8, u16, Vec<u16>),
+    Hyper(u8, u16, bool),
     Empty(u8),
 }
 
@@ -356,12 +357,13 @@ fn op() -> impl Strategy<Value = Op> {
         (0u8..4, 1u16..3, 1u8..=100).prop_map(|(k, n, p)| Op::Remove(k, n, p)),
         (0u8..4, 1u16..3, prop::collection::vec(0u16..1000, 0..4))
             .prop_map(|(k, n, v)| Op::Weights(k, n, v)),
+        (0u8..4, 1u16..3, any::<bool>()).prop_map(|(k, n, t)| Op::Hyper(k, n, t)),
         (1u8..120).prop_map(Op::Empty),
     ]
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig::with_cases(32))]
     /// Native supply = balances + pool reserves after every block; alpha out = Σ stakes;
     /// k never decreases outside registrations (which add native and remove alpha: k may
     /// drop there, but price only rises); replaying each block gives the same diff.
@@ -384,7 +386,12 @@ proptest! {
                     call(k, Call::RemoveStake { netuid: n, alpha: (have * u128::from(pct) / 100).max(1), limit_price: 0 })
                 }
                 Op::Weights(k, n, v) => call(k, Call::SetWeights { netuid: n, uids: (0..v.len() as u16).collect(), values: v, version_key: 0 }),
-                Op::Empty(n) => { empty_blocks(&mut s, u64::from(n)); continue; }
+                // Short tempos and no rate limit make epochs (and their emission) frequent.
+                Op::Hyper(k, n, tempo) => {
+                    let (name, value) = if tempo { ("tempo", 10) } else { ("weightsRateLimit", 0) };
+                    call(k, Call::SetHyperparameter { netuid: n, name: name.into(), value })
+                }
+                Op::Empty(n) => { empty_blocks(&mut s, u64::from(n)); assert_conserved(&s); continue; }
             };
             let pools: Vec<_> = s.subnets.values().map(|sn| (sn.netuid, sn.pool)).collect();
             let before = s.clone();
