@@ -641,3 +641,94 @@ fn commit_reveal_refuses_a_wrong_salt_an_early_and_a_late_reveal() {
     }
     assert_conserved(&s);
 }
+
+/// Subtensor's `test_bonds` (golden vector `epoch_test_bonds_yuma2_n8`) through transactions:
+/// the vector's uids 0..7 are uids 1..8 here (the owner holds uid 0 with no stake and no
+/// weights), one epoch every other block (tempo 1) with each step's `set_weights` in the
+/// block before it, emission switched off (alpha issuance at the cap) so that stake
+/// stays at the vector's 1, 2, 3, 4. The stored bonds and dividends equal the vector's.
+#[test]
+fn test_bonds_vector_through_transactions() {
+    use ledger::subnet::epoch::ISSUANCE_CAP;
+    let all: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../../yuma/tests/data/yuma_vectors.json"
+    ))
+    .unwrap();
+    let v = all["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == "epoch_test_bonds_yuma2_n8")
+        .unwrap();
+    let reference = v["reference_full_outputs"].as_array().unwrap();
+
+    let mut s = state(10);
+    let mut txs = vec![sign(&key(0), 0, create(u128::MAX))];
+    txs.extend((1..=8).map(|i| sign(&key(i), 0, register(1))));
+    ok(&step(&mut s, txs));
+    {
+        let sn = s.subnets.get_mut(&1).unwrap();
+        assert!(sn.neurons.iter().all(|n| n.registered_at == 1));
+        let hp = &mut sn.hyperparams;
+        hp.tempo = 1;
+        hp.yuma3 = false;
+        hp.max_validators = 8;
+        hp.weights_rate_limit = 0;
+        hp.activity_cutoff = 5_000;
+        for i in 1..=4u32 {
+            sn.stakes.insert(addr(i), u128::from(i));
+        }
+        sn.alpha_out = 10;
+        sn.pool.alpha = ISSUANCE_CAP;
+    }
+    let w = |k: u32, nonce: u64, uids: Vec<u16>| {
+        let values = if uids.len() == 4 {
+            vec![16_383, 32_767, 49_149, 65_535]
+        } else {
+            vec![65_535]
+        };
+        sign(&key(k), nonce, weights(uids, values))
+    };
+    // The vector's actions before its epoch k (k = 1..=9), in our uids.
+    let actions = |k: usize| -> Vec<ledger::tx::SignedTx> {
+        match k {
+            2 => (1..=4).map(|i| w(i, 1, vec![5, 6, 7, 8])).collect(),
+            3 => vec![w(1, 2, vec![1])],
+            4 => vec![w(2, 2, vec![2])],
+            5 => vec![w(3, 2, vec![3])],
+            6 => vec![w(3, 3, vec![8])],
+            _ => vec![],
+        }
+    };
+    for (k, r) in reference.iter().enumerate().map(|(i, r)| (i + 1, r)) {
+        // Epoch k runs at block 2k; step k's weights go in the block before it.
+        if k > 1 {
+            ok(&step(&mut s, actions(k)));
+        }
+        assert!(s.subnets[&1].epoch_due(s.head.height + 1));
+        step(&mut s, vec![]);
+        let sn = &s.subnets[&1];
+        assert_eq!(sn.last_epoch, s.head.height);
+        for uid in 0..8 {
+            let n = &sn.neurons[uid + 1];
+            let bonds: Vec<(u16, u16)> = r["stored_bonds_u16"][uid]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p[0].as_u64().unwrap() as u16 + 1,
+                        p[1].as_u64().unwrap() as u16,
+                    )
+                })
+                .collect();
+            assert_eq!(n.bonds, bonds, "{} uid {uid}", r["label"]);
+            assert_eq!(
+                u64::from(n.dividends),
+                r["stored_dividends_u16"][uid].as_u64().unwrap(),
+                "{} uid {uid}",
+                r["label"]
+            );
+        }
+    }
+}
