@@ -732,3 +732,101 @@ fn test_bonds_vector_through_transactions() {
         }
     }
 }
+
+/// Subtensor's `test_yuma_3_stable_miner` (golden vector `epoch_test_yuma_3_stable_miner`:
+/// Yuma3, liquid alpha, bonds penalty 0) through transactions, with the same uid shift and
+/// schedule as [`test_bonds_vector_through_transactions`]: every epoch's stored dividends are
+/// within the vector's 10⁻³ of subtensor's.
+#[test]
+fn yuma3_stable_miner_vector_through_transactions() {
+    use ledger::subnet::epoch::ISSUANCE_CAP;
+    let all: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../../yuma/tests/data/yuma_vectors.json"
+    ))
+    .unwrap();
+    let v = all["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == "epoch_test_yuma_3_stable_miner")
+        .unwrap();
+    let setup = &v["setup"];
+    let schedule = &v["weight_schedule"];
+    let targets = v["asserted_dividends_per_epoch"].as_array().unwrap();
+
+    let mut s = state(8);
+    let mut txs = vec![sign(&key(0), 0, create(u128::MAX))];
+    txs.extend((1..=6).map(|i| sign(&key(i), 0, register(1))));
+    ok(&step(&mut s, txs));
+    {
+        let sn = s.subnets.get_mut(&1).unwrap();
+        let hp = &mut sn.hyperparams;
+        hp.tempo = 1;
+        hp.yuma3 = true;
+        hp.liquid_alpha = true;
+        hp.alpha_low = setup["alpha_low_u16"].as_u64().unwrap() as u16;
+        hp.alpha_high = setup["alpha_high_u16"].as_u64().unwrap() as u16;
+        hp.bonds_penalty = 0;
+        hp.bonds_moving_average = 975_000;
+        hp.max_validators = 3;
+        hp.weights_rate_limit = 0;
+        hp.activity_cutoff = 5_000;
+        for (i, st) in setup["alpha_stake"].as_array().unwrap().iter().enumerate() {
+            let st = u128::from(st.as_u64().unwrap());
+            if st > 0 {
+                sn.stakes.insert(addr(i as u32 + 1), st);
+                sn.alpha_out += st;
+            }
+        }
+        sn.pool.alpha = ISSUANCE_CAP;
+    }
+    // The epoch without weights that hands out the permits.
+    step(&mut s, vec![]);
+    assert_eq!(s.subnets[&1].last_epoch, s.head.height);
+    let miners: Vec<u16> = schedule["miner_uids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_u64().unwrap() as u16 + 1)
+        .collect();
+    let mut rows = schedule["0"].clone();
+    let mut nonces = [1u64; 3];
+    for (e, target) in targets.iter().enumerate() {
+        if let Some(r) = schedule.get(e.to_string()) {
+            rows = r.clone();
+        }
+        let txs = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(val, row)| {
+                let values = row
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_u64().unwrap() as u16)
+                    .collect();
+                let t = sign(
+                    &key(val as u32 + 1),
+                    nonces[val],
+                    weights(miners.clone(), values),
+                );
+                nonces[val] += 1;
+                t
+            })
+            .collect();
+        ok(&step(&mut s, txs));
+        assert!(s.subnets[&1].epoch_due(s.head.height + 1));
+        step(&mut s, vec![]);
+        let sn = &s.subnets[&1];
+        for (uid, t) in target.as_array().unwrap().iter().enumerate() {
+            let got = f64::from(sn.neurons[uid + 1].dividends) / 65_535.0;
+            let want = t.as_f64().unwrap();
+            assert!(
+                (got - want).abs() <= 1e-3,
+                "epoch {e} uid {uid}: {got} vs {want}"
+            );
+        }
+    }
+}
