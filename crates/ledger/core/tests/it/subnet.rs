@@ -733,12 +733,23 @@ fn test_bonds_vector_through_transactions() {
     }
 }
 
-/// Subtensor's `test_yuma_3_stable_miner` (golden vector `epoch_test_yuma_3_stable_miner`:
-/// Yuma3, liquid alpha, bonds penalty 0) through transactions, with the same uid shift and
-/// schedule as [`test_bonds_vector_through_transactions`]: every epoch's stored dividends are
-/// within the vector's 10⁻³ of subtensor's.
+/// Subtensor's Yuma3 scenarios `test_yuma_3_stable_miner` and `test_yuma_3_kappa_moves_*`
+/// (golden vectors: Yuma3, liquid alpha, bonds penalty 0) through transactions, with the
+/// same uid shift and schedule as [`test_bonds_vector_through_transactions`]: every epoch's
+/// stored dividends are within the vectors' 10⁻³ of subtensor's.
 #[test]
-fn yuma3_stable_miner_vector_through_transactions() {
+fn yuma3_vectors_through_transactions() {
+    for id in [
+        "epoch_test_yuma_3_stable_miner",
+        "epoch_test_yuma_3_kappa_moves_first",
+        "epoch_test_yuma_3_kappa_moves_second",
+        "epoch_test_yuma_3_kappa_moves_last",
+    ] {
+        yuma3_vector(id);
+    }
+}
+
+fn yuma3_vector(id: &str) {
     use ledger::subnet::epoch::ISSUANCE_CAP;
     let all: serde_json::Value = serde_json::from_str(include_str!(
         "../../../../yuma/tests/data/yuma_vectors.json"
@@ -748,27 +759,29 @@ fn yuma3_stable_miner_vector_through_transactions() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|v| v["id"] == "epoch_test_yuma_3_stable_miner")
+        .find(|v| v["id"] == id)
         .unwrap();
     let setup = &v["setup"];
     let schedule = &v["weight_schedule"];
     let targets = v["asserted_dividends_per_epoch"].as_array().unwrap();
 
-    let mut s = state(8);
+    let n = setup["n"].as_u64().unwrap() as u32;
+    let mut s = state(n + 2);
     let mut txs = vec![sign(&key(0), 0, create(u128::MAX))];
-    txs.extend((1..=6).map(|i| sign(&key(i), 0, register(1))));
+    txs.extend((1..=n).map(|i| sign(&key(i), 0, register(1))));
     ok(&step(&mut s, txs));
     {
         let sn = s.subnets.get_mut(&1).unwrap();
         let hp = &mut sn.hyperparams;
         hp.tempo = 1;
         hp.yuma3 = true;
-        hp.liquid_alpha = true;
+        hp.liquid_alpha = setup["liquid_alpha"].as_bool().unwrap();
         hp.alpha_low = setup["alpha_low_u16"].as_u64().unwrap() as u16;
         hp.alpha_high = setup["alpha_high_u16"].as_u64().unwrap() as u16;
-        hp.bonds_penalty = 0;
-        hp.bonds_moving_average = 975_000;
-        hp.max_validators = 3;
+        hp.bonds_penalty = setup["bonds_penalty"].as_u64().unwrap() as u16;
+        hp.bonds_moving_average = setup["bonds_moving_average"].as_u64().unwrap();
+        hp.kappa = setup["kappa"].as_u64().unwrap() as u16;
+        hp.max_validators = setup["max_allowed_validators"].as_u64().unwrap() as u16;
         hp.weights_rate_limit = 0;
         hp.activity_cutoff = 5_000;
         for (i, st) in setup["alpha_stake"].as_array().unwrap().iter().enumerate() {
@@ -825,7 +838,7 @@ fn yuma3_stable_miner_vector_through_transactions() {
             let want = t.as_f64().unwrap();
             assert!(
                 (got - want).abs() <= 1e-3,
-                "epoch {e} uid {uid}: {got} vs {want}"
+                "{id} epoch {e} uid {uid}: {got} vs {want}"
             );
         }
     }
