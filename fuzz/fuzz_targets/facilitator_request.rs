@@ -9,33 +9,18 @@ use std::{
     task::{Context, Poll, Waker},
 };
 
-use ledger::{Address, Genesis, State};
+use ledger::{Address, Genesis};
 use libfuzzer_sys::fuzz_target;
-use x402_facilitator::{Backend, BoxFuture, Payment, Service, backend::settle_failure, verify_exact};
-use x402_types::{Network, Reason, SettleResponse, VerifyRequest, VerifyResponse};
-
-/// Verifies against a fixed dev-genesis state at a fixed time.
-struct StateBackend(State);
-
-impl Backend for StateBackend {
-    fn network(&self) -> Network {
-        Network::eip155(self.0.params.chain_id)
-    }
-    fn signer(&self) -> Address {
-        Address::ZERO
-    }
-    fn verify<'a>(&'a self, p: &'a Payment) -> BoxFuture<'a, VerifyResponse> {
-        Box::pin(async move { verify_exact(&p.payload, &p.requirements, &self.0, 1_800_000_000) })
-    }
-    fn settle<'a>(&'a self, _: &'a Payment) -> BoxFuture<'a, SettleResponse> {
-        Box::pin(async { settle_failure(Reason::UnexpectedSettleError, None, String::new(), "") })
-    }
-}
+use x402_facilitator::{Service, SnapshotBackend};
+use x402_types::VerifyRequest;
 
 static SERVICE: LazyLock<Service> = LazyLock::new(|| {
     let funded = [Address::repeat_byte(1), Address::repeat_byte(2)];
     let state = Genesis::dev(31_337, 1_700_000_000_000, &funded).build().unwrap().0;
-    Service::new().with(Arc::new(StateBackend(state)))
+    Service::new().with(Arc::new(SnapshotBackend {
+        view: state,
+        now_secs: 1_800_000_000,
+    }))
 });
 
 /// Polls a future that never waits (the state backend answers at once).

@@ -16,7 +16,6 @@
 //! fails or a transaction is dropped).
 
 use std::{
-    collections::HashSet,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -25,7 +24,7 @@ use ledger::{Address, B256, Call, Reject, Tx, receipt::Status};
 use wallet::PrivateKey;
 use x402_facilitator::{
     Backend, BoxFuture, Payment,
-    backend::{settle_failure, settle_success},
+    backend::{AuthKey, InFlight, settle_failure, settle_success},
     settlement_call, verify_exact,
 };
 use x402_types::{Network, Reason, SettleResponse, VerifyResponse};
@@ -35,9 +34,6 @@ use crate::app::{App, SubmitError, TxStatus, now_secs};
 /// How long `/x402/settle` waits for the receipt before answering `settlement_pending`.
 pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// `(asset, authorizer, nonce)`: one EIP-3009 authorization.
-type AuthKey = (Address, Address, B256);
-
 /// The ledger backend: the node, the relayer key, its next nonce and the authorizations
 /// being settled.
 pub struct LedgerBackend {
@@ -45,7 +41,7 @@ pub struct LedgerBackend {
     key: PrivateKey,
     timeout: Duration,
     next_nonce: Mutex<Option<u64>>,
-    in_flight: Mutex<HashSet<AuthKey>>,
+    in_flight: InFlight,
 }
 
 impl std::fmt::Debug for LedgerBackend {
@@ -85,7 +81,7 @@ impl LedgerBackend {
             key,
             timeout: SETTLE_TIMEOUT,
             next_nonce: Mutex::new(None),
-            in_flight: Mutex::new(HashSet::new()),
+            in_flight: InFlight::default(),
         }
     }
 
@@ -126,7 +122,7 @@ impl LedgerBackend {
             return settle_failure(Reason::UnexpectedSettleError, payer, network, "");
         };
         let key: AuthKey = (auth.asset, auth.from, auth.nonce);
-        let Some(_guard) = InFlight::claim(&self.in_flight, key) else {
+        let Some(_claim) = self.in_flight.claim(key) else {
             return settle_failure(Reason::InvalidExactEvmNonceAlreadyUsed, payer, network, "");
         };
         let hash = match self.submit(call).await {
@@ -238,32 +234,6 @@ impl LedgerBackend {
     fn resync(&self) {
         if let Ok(mut n) = self.next_nonce.lock() {
             *n = None;
-        }
-    }
-}
-
-/// Holds an authorization in the in-flight set until dropped.
-struct InFlight<'a> {
-    set: &'a Mutex<HashSet<AuthKey>>,
-    key: AuthKey,
-}
-
-impl<'a> InFlight<'a> {
-    fn claim(set: &'a Mutex<HashSet<AuthKey>>, key: AuthKey) -> Option<Self> {
-        let mut s = set.lock().ok()?;
-        // Not `then_some`: it would build (and drop, re-locking the set) a guard on failure.
-        if s.insert(key) {
-            Some(InFlight { set, key })
-        } else {
-            None
-        }
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut s) = self.set.lock() {
-            s.remove(&self.key);
         }
     }
 }

@@ -28,7 +28,7 @@
 //! (the payment may still land).
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     sync::Mutex,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
@@ -39,7 +39,7 @@ use alloy_sol_types::SolCall;
 use wallet::PrivateKey;
 use x402_facilitator::{
     Backend, BoxFuture, Payment,
-    backend::{settle_failure, settle_success},
+    backend::{AuthKey, InFlight, settle_failure, settle_success},
     verify_exact,
 };
 use x402_types::{Network, Reason, SettleResponse, VerifyResponse, exact::ExactEvmPayload};
@@ -51,9 +51,6 @@ use crate::{
     rpc::{Failure, Rpc},
     token::IEip3009,
 };
-
-/// `(asset, authorizer, nonce)`: one EIP-3009 authorization.
-type AuthKey = (Address, Address, B256);
 
 /// How many pending settlements are remembered (oldest forgotten first past this).
 const PENDING_CAPACITY: usize = 4096;
@@ -68,7 +65,7 @@ pub struct EvmBackend {
     relayer: Relayer,
     receipt_timeout: Duration,
     poll_interval: Duration,
-    in_flight: Mutex<HashSet<AuthKey>>,
+    in_flight: InFlight,
     pending: Mutex<HashMap<AuthKey, (B256, Instant)>>,
 }
 
@@ -109,7 +106,7 @@ impl EvmBackend {
             relayer: Relayer::new(key, chain_id),
             receipt_timeout: config.receipt_timeout(),
             poll_interval: config.poll_interval(),
-            in_flight: Mutex::new(HashSet::new()),
+            in_flight: InFlight::default(),
             pending: Mutex::new(HashMap::new()),
         })
     }
@@ -144,7 +141,7 @@ impl EvmBackend {
             return failure(refusal(&v), v.payer, network, "", v.invalid_message);
         };
         let payer = Some(target.payer());
-        let Some(_claim) = Claim::take(&self.in_flight, target.key()) else {
+        let Some(_claim) = self.in_flight.claim(target.key()) else {
             let message = "a settlement of this authorization is in progress".to_owned();
             return failure(
                 Reason::InvalidExactEvmNonceAlreadyUsed,
@@ -419,32 +416,6 @@ impl Target {
             .abi_encode(),
         };
         encoded.into()
-    }
-}
-
-/// Holds an authorization in the in-flight set until dropped.
-struct Claim<'a> {
-    set: &'a Mutex<HashSet<AuthKey>>,
-    key: AuthKey,
-}
-
-impl<'a> Claim<'a> {
-    fn take(set: &'a Mutex<HashSet<AuthKey>>, key: AuthKey) -> Option<Self> {
-        let mut s = set.lock().ok()?;
-        // Not `then_some`: it would build (and drop, re-locking the set) a claim on failure.
-        if s.insert(key) {
-            Some(Claim { set, key })
-        } else {
-            None
-        }
-    }
-}
-
-impl Drop for Claim<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut s) = self.set.lock() {
-            s.remove(&self.key);
-        }
     }
 }
 

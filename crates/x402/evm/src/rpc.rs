@@ -46,8 +46,6 @@ impl Rpc {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(Error::Url(format!("scheme {:?}", parsed.scheme())));
         }
-        // TLS (https RPCs) with ring; a provider already installed by the process is kept.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .build()

@@ -17,35 +17,16 @@ use std::{
 
 use alloy_primitives::{Address, B256, Bytes};
 use criterion::{Criterion, criterion_group, criterion_main};
-use ledger::{Asset, Genesis, State, genesis::DEV_USD_NAME};
+use ledger::{Asset, Genesis, genesis::DEV_USD_NAME};
 use wallet::PrivateKey;
-use x402_facilitator::{
-    Backend, BoxFuture, Payment, Service, backend::settle_failure, verify_exact,
-};
+use x402_facilitator::{Service, SnapshotBackend};
 use x402_types::{
-    Network, Reason, SettleResponse, TokenAmount, VerifyRequest, VerifyResponse,
+    Network, TokenAmount, VerifyRequest,
     exact::{self, Authorization, ExactEvmPayload},
     v2::{Extra, PaymentPayload, PaymentRequirements},
 };
 
 const NOW: u64 = 1_700_000_100;
-
-struct StateBackend(State);
-
-impl Backend for StateBackend {
-    fn network(&self) -> Network {
-        Network::eip155(self.0.params.chain_id)
-    }
-    fn signer(&self) -> Address {
-        Address::ZERO
-    }
-    fn verify<'a>(&'a self, p: &'a Payment) -> BoxFuture<'a, VerifyResponse> {
-        Box::pin(async move { verify_exact(&p.payload, &p.requirements, &self.0, NOW) })
-    }
-    fn settle<'a>(&'a self, _: &'a Payment) -> BoxFuture<'a, SettleResponse> {
-        Box::pin(async { settle_failure(Reason::UnexpectedSettleError, None, String::new(), "") })
-    }
-}
 
 fn ready<T>(f: impl Future<Output = T>) -> T {
     let mut f = pin!(f);
@@ -103,7 +84,10 @@ fn fixture(n: usize) -> (Service, Vec<Vec<u8>>, Vec<(B256, Bytes)>) {
         .unwrap();
         bodies.push(serde_json::to_vec(&VerifyRequest::new_v2(&payload, &req).unwrap()).unwrap());
     }
-    let service = Service::new().with(Arc::new(StateBackend(state)));
+    let service = Service::new().with(Arc::new(SnapshotBackend {
+        view: state,
+        now_secs: NOW,
+    }));
     (service, bodies, sigs)
 }
 

@@ -24,7 +24,7 @@ pub mod settle;
 pub mod verify;
 pub mod view;
 
-pub use backend::{Backend, BoxFuture, Payment};
+pub use backend::{Backend, BoxFuture, InFlight, Payment, SnapshotBackend};
 pub use error::{Error, Result};
 pub use http::router;
 pub use service::Service;

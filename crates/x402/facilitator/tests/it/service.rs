@@ -8,36 +8,18 @@ use std::{
 };
 
 use alloy_primitives::Address;
-use ledger::State;
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use x402_facilitator::{
-    Backend, BoxFuture, Payment, Service, backend::settle_failure, verify_exact,
-};
-use x402_types::{Network, Reason, SettleResponse, VerifyRequest, VerifyResponse};
+use x402_facilitator::{Service, SnapshotBackend};
+use x402_types::{VerifyRequest, VerifyResponse};
 
 use crate::common::*;
 
-/// Verifies against a ledger state at [`NOW`]; never settles.
-struct StateBackend(State);
-
-impl Backend for StateBackend {
-    fn network(&self) -> Network {
-        Network::eip155(self.0.params.chain_id)
-    }
-    fn signer(&self) -> Address {
-        Address::repeat_byte(9)
-    }
-    fn verify<'a>(&'a self, p: &'a Payment) -> BoxFuture<'a, VerifyResponse> {
-        Box::pin(async move { verify_exact(&p.payload, &p.requirements, &self.0, NOW) })
-    }
-    fn settle<'a>(&'a self, _: &'a Payment) -> BoxFuture<'a, SettleResponse> {
-        Box::pin(async { settle_failure(Reason::UnexpectedSettleError, None, String::new(), "") })
-    }
-}
-
 fn service() -> Service {
-    Service::new().with(Arc::new(StateBackend(state())))
+    Service::new().with(Arc::new(SnapshotBackend {
+        view: state(),
+        now_secs: NOW,
+    }))
 }
 
 /// Polls a future that never waits.
@@ -132,10 +114,7 @@ fn routing_versions_and_shapes() {
     let s = service().supported();
     assert_eq!(s.kinds.len(), 1);
     assert_eq!(s.kinds[0].network, format!("eip155:{CHAIN_ID}"));
-    assert_eq!(
-        s.signers["eip155:*"],
-        [Address::repeat_byte(9).to_checksum(None)]
-    );
+    assert_eq!(s.signers["eip155:*"], [Address::ZERO.to_checksum(None)]);
 }
 
 #[tokio::test]
