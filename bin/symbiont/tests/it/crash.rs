@@ -121,6 +121,7 @@ async fn sigkill_mid_load_loses_nothing_committed() {
         min_fee: MIN_FEE,
         alloc: addrs.iter().map(|a| (*a, AmountStr(BALANCE))).collect(),
         assets: vec![],
+        share_rule: Default::default(),
     };
     let gpath = dir.path().join("genesis.json");
     std::fs::write(&gpath, serde_json::to_vec(&genesis).unwrap()).unwrap();

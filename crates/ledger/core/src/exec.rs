@@ -21,7 +21,7 @@ use crate::{
     error::{Error, Reject, Result},
     receipt::{Event, Receipt, Status},
     state::{Account, AuthKey, Head, State, StateDiff},
-    subnet::{NetUid, Network, Subnet},
+    subnet::{Market, NetUid, Network, Subnet, epoch::EpochRecord},
     tx::{Call, VerifiedTx},
 };
 
@@ -61,7 +61,7 @@ impl BuiltBlock {
 pub fn build_block(state: &State, ctx: BlockContext, candidates: Vec<VerifiedTx>) -> BuiltBlock {
     let now = ctx.timestamp_ms / 1000;
     let mut ov = Overlay::new(state);
-    ov.run_epochs();
+    ov.begin_block();
     let mut txs = Vec::with_capacity(candidates.len());
     let mut tx_hashes = Vec::with_capacity(candidates.len());
     let mut receipts = Vec::with_capacity(candidates.len());
@@ -127,7 +127,7 @@ pub fn apply_block(state: &State, block: &Block) -> Result<(StateDiff, Vec<Recei
         return Err(invalid("tx root mismatch".into()));
     }
     let mut ov = Overlay::new(state);
-    ov.run_epochs();
+    ov.begin_block();
     let mut receipts = Vec::with_capacity(verified.len());
     for vtx in &verified {
         let r = ov
@@ -259,10 +259,12 @@ pub(crate) struct Overlay<'a> {
     accounts: HashMap<Address, Account>,
     assets: BTreeMap<AssetId, Asset>,
     auths: BTreeMap<AuthKey, AuthorizationState>,
-    native_supply: Amount,
+    pub(crate) native_supply: Amount,
     pub(crate) subnets: BTreeMap<NetUid, Subnet>,
     pub(crate) network: Network,
     pub(crate) network_changed: bool,
+    pub(crate) markets: BTreeMap<NetUid, Market>,
+    pub(crate) epochs: Vec<EpochRecord>,
 }
 
 impl<'a> Overlay<'a> {
@@ -277,6 +279,8 @@ impl<'a> Overlay<'a> {
             subnets: BTreeMap::new(),
             network: base.network,
             network_changed: false,
+            markets: BTreeMap::new(),
+            epochs: Vec::new(),
         }
     }
 
@@ -435,14 +439,16 @@ impl<'a> Overlay<'a> {
             }
             Call::AddStake {
                 netuid,
+                hotkey,
                 amount,
                 limit_price,
-            } => self.add_stake(from, *netuid, *amount, *limit_price, events)?,
+            } => self.add_stake(from, *netuid, *hotkey, *amount, *limit_price, events)?,
             Call::RemoveStake {
                 netuid,
+                hotkey,
                 alpha,
                 limit_price,
-            } => self.remove_stake(from, *netuid, *alpha, *limit_price, events)?,
+            } => self.remove_stake(from, *netuid, *hotkey, *alpha, *limit_price, events)?,
             Call::SetWeights {
                 netuid,
                 uids,
@@ -544,6 +550,8 @@ impl<'a> Overlay<'a> {
                 .then_some(self.native_supply),
             subnets: self.subnets,
             network: self.network_changed.then_some(self.network),
+            markets: self.markets,
+            epochs: self.epochs,
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::{
     error::{Error, Result},
     state::{Account, ChainParams, State, StateDiff},
     store::Commit,
+    subnet::ShareRule,
     util::{amount_str, u64_str},
 };
 
@@ -35,6 +36,10 @@ pub struct Genesis {
     /// Issued assets.
     #[serde(default)]
     pub assets: Vec<GenesisAsset>,
+    /// How the native block emission is split across subnets (`movingPrice`, the default, or
+    /// `taoflow`).
+    #[serde(default)]
+    pub share_rule: ShareRule,
 }
 
 /// An amount written as a decimal string.
@@ -84,6 +89,7 @@ impl Genesis {
             min_fee: 1_000,
             alloc,
             assets,
+            share_rule: ShareRule::default(),
         }
     }
 
@@ -136,6 +142,7 @@ impl Genesis {
             params: ChainParams {
                 chain_id: self.chain_id,
                 min_fee: self.min_fee,
+                share_rule: self.share_rule,
             },
             head,
             accounts: Default::default(),
@@ -144,6 +151,8 @@ impl Genesis {
             native_supply: 0,
             subnets: Default::default(),
             network: Default::default(),
+            markets: Default::default(),
+            epochs: Default::default(),
         };
         state.apply_diff(&diff, head);
         let block = Block {

@@ -143,6 +143,8 @@ pub enum Event {
         netuid: u16,
         /// The staker.
         account: Address,
+        /// The neuron's account the stake backs.
+        hotkey: Address,
         /// Native tokens in (fee included).
         #[serde(with = "amount_str")]
         tao: Amount,
@@ -158,6 +160,8 @@ pub enum Event {
         netuid: u16,
         /// The staker.
         account: Address,
+        /// The neuron's account the stake backs.
+        hotkey: Address,
         /// Alpha in (fee included).
         #[serde(with = "amount_str")]
         alpha: Amount,

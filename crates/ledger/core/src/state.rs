@@ -4,7 +4,7 @@
 //! the diff is sorted (B-tree maps) and encoded canonically. A Merkle tree with proofs can
 //! replace it later without changing callers.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use alloy_primitives::{Address, B256, keccak256};
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,7 @@ use crate::{
     Amount,
     asset::{Asset, AssetId, NATIVE},
     eip3009::AuthorizationState,
-    subnet::{NetUid, Network, Subnet},
+    subnet::{Market, NetUid, Network, ShareRule, Subnet, epoch::EpochRecord},
     tx::AssetDomains,
     util::keccak_concat,
 };
@@ -25,7 +25,13 @@ pub struct ChainParams {
     pub chain_id: u64,
     /// The minimum fee per transaction in native base units.
     pub min_fee: u64,
+    /// How the native block emission is split across subnets.
+    #[serde(default)]
+    pub share_rule: ShareRule,
 }
+
+/// Epochs kept per subnet in memory for the emission history (the store keeps them all).
+pub const HISTORY_EPOCHS: usize = 64;
 
 /// An account: its next nonce and non-zero balances.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +93,10 @@ pub struct State {
     pub subnets: BTreeMap<NetUid, Subnet>,
     /// Chain-wide subnet bookkeeping (the lock cost's memory).
     pub network: Network,
+    /// Subnet markets (pool, moving price, flow, pending emission) by subnet id.
+    pub markets: BTreeMap<NetUid, Market>,
+    /// The last [`HISTORY_EPOCHS`] epochs of each subnet, oldest first.
+    pub epochs: BTreeMap<NetUid, VecDeque<EpochRecord>>,
 }
 
 /// What one block changes: new values of everything it touched, sorted.
@@ -104,6 +114,10 @@ pub struct StateDiff {
     pub subnets: BTreeMap<NetUid, Subnet>,
     /// The subnet bookkeeping after the block, if it changed.
     pub network: Option<Network>,
+    /// Subnet markets touched (every market, once subnets exist), with their new values.
+    pub markets: BTreeMap<NetUid, Market>,
+    /// The epochs this block ran.
+    pub epochs: Vec<EpochRecord>,
 }
 
 impl StateDiff {
@@ -117,10 +131,15 @@ impl StateDiff {
             &self.authorizations,
             &self.native_supply,
         );
-        let encoded = if self.subnets.is_empty() && self.network.is_none() {
+        let subnets = (&self.subnets, &self.network, &self.markets, &self.epochs);
+        let encoded = if self.subnets.is_empty()
+            && self.network.is_none()
+            && self.markets.is_empty()
+            && self.epochs.is_empty()
+        {
             postcard::to_stdvec(&base)
         } else {
-            postcard::to_stdvec(&(base, &self.subnets, &self.network))
+            postcard::to_stdvec(&(base, subnets))
         };
         match encoded {
             Ok(bytes) => keccak256(bytes),
@@ -192,14 +211,30 @@ impl State {
         if let Some(n) = diff.network {
             self.network = n;
         }
+        for (id, market) in &diff.markets {
+            self.markets.insert(*id, market.clone());
+        }
+        for e in &diff.epochs {
+            self.record_epoch(e.clone());
+        }
         self.head = head;
+    }
+
+    /// Appends an epoch to its subnet's in-memory history, dropping the oldest past
+    /// [`HISTORY_EPOCHS`].
+    pub fn record_epoch(&mut self, e: EpochRecord) {
+        let h = self.epochs.entry(e.netuid).or_default();
+        h.push_back(e);
+        while h.len() > HISTORY_EPOCHS {
+            h.pop_front();
+        }
     }
 
     /// The native tokens held by subnet pools.
     pub fn pool_reserves(&self) -> Amount {
-        self.subnets
+        self.markets
             .values()
-            .map(|s| s.pool.tao)
+            .map(|m| m.pool.tao)
             .fold(0u128, u128::saturating_add)
     }
 

@@ -84,6 +84,7 @@ pub mod typed {
         struct AddStake {
             address from;
             uint16 netuid;
+            address hotkey;
             uint256 amount;
             uint256 limitPrice;
             uint64 nonce;
@@ -93,6 +94,7 @@ pub mod typed {
         struct RemoveStake {
             address from;
             uint16 netuid;
+            address hotkey;
             uint256 alpha;
             uint256 limitPrice;
             uint64 nonce;
@@ -213,11 +215,14 @@ pub enum Call {
         #[serde(with = "amount_str")]
         max_burn: Amount,
     },
-    /// Swaps `amount` native base units into alpha stake on `netuid`.
+    /// Swaps `amount` native base units into alpha stake on `netuid`, held by the sender
+    /// behind `hotkey` (the sender itself, or a neuron it nominates).
     #[serde(rename_all = "camelCase")]
     AddStake {
         /// The subnet.
         netuid: u16,
+        /// The neuron's account the stake backs.
+        hotkey: Address,
         /// Native base units in, fee included.
         #[serde(with = "amount_str")]
         amount: Amount,
@@ -226,11 +231,13 @@ pub enum Call {
         #[serde(with = "amount_str", default)]
         limit_price: Amount,
     },
-    /// Swaps `alpha` of the sender's stake on `netuid` back into native tokens.
+    /// Swaps `alpha` of the sender's stake behind `hotkey` on `netuid` back into native tokens.
     #[serde(rename_all = "camelCase")]
     RemoveStake {
         /// The subnet.
         netuid: u16,
+        /// The neuron's account the stake backs.
+        hotkey: Address,
         /// Alpha base units in, fee included.
         #[serde(with = "amount_str")]
         alpha: Amount,
@@ -374,11 +381,13 @@ impl Tx {
             .eip712_signing_hash(&d),
             Call::AddStake {
                 netuid,
+                hotkey,
                 amount,
                 limit_price,
             } => typed::AddStake {
                 from,
                 netuid: *netuid,
+                hotkey: *hotkey,
                 amount: U256::from(*amount),
                 limitPrice: U256::from(*limit_price),
                 nonce,
@@ -388,11 +397,13 @@ impl Tx {
             .eip712_signing_hash(&d),
             Call::RemoveStake {
                 netuid,
+                hotkey,
                 alpha,
                 limit_price,
             } => typed::RemoveStake {
                 from,
                 netuid: *netuid,
+                hotkey: *hotkey,
                 alpha: U256::from(*alpha),
                 limitPrice: U256::from(*limit_price),
                 nonce,

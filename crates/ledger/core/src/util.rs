@@ -79,3 +79,34 @@ pub mod u64_str {
         }
     }
 }
+
+/// Serde adapter: an `i128` as a decimal string in JSON, as an integer in binary formats.
+pub mod i128_str {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    /// Serializes a signed amount.
+    pub fn serialize<S: Serializer>(v: &i128, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.collect_str(v)
+        } else {
+            s.serialize_i128(*v)
+        }
+    }
+
+    /// Deserializes a signed amount from a decimal string.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i128, D::Error> {
+        if d.is_human_readable() {
+            let s = String::deserialize(d)?;
+            let digits = s.strip_prefix('-').unwrap_or(&s);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(D::Error::custom(format!(
+                    "expected a decimal integer string, got {s:?}"
+                )));
+            }
+            s.parse::<i128>()
+                .map_err(|_| D::Error::custom(format!("{s:?} does not fit in 128 bits")))
+        } else {
+            i128::deserialize(d)
+        }
+    }
+}

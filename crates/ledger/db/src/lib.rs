@@ -17,6 +17,8 @@
 //! | `assets` | asset id | [`ledger::Asset`] |
 //! | `authorizations` | asset ‖ authorizer ‖ nonce | used (1) or canceled (2) |
 //! | `subnets` | netuid | [`ledger::subnet::Subnet`] |
+//! | `markets` | netuid | [`ledger::subnet::Market`] |
+//! | `epochs` | (netuid, block) | [`ledger::subnet::epoch::EpochRecord`] |
 //!
 //! `meta` also holds `network` ([`ledger::subnet::Network`]) once a subnet was created.
 
@@ -25,8 +27,9 @@ use std::path::Path;
 use ledger::{
     Account, Address, Asset, B256, Block, Commit, Error, Result, State, Store, TxRecord,
     eip3009::AuthorizationState,
+    state::HISTORY_EPOCHS,
     state::{ChainParams, Head},
-    subnet::{Network, Subnet},
+    subnet::{Market, Network, Subnet, epoch::EpochRecord},
 };
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -38,6 +41,8 @@ const ACCOUNTS: TableDefinition<[u8; 20], &[u8]> = TableDefinition::new("account
 const ASSETS: TableDefinition<[u8; 20], &[u8]> = TableDefinition::new("assets");
 const AUTHS: TableDefinition<[u8; 72], u8> = TableDefinition::new("authorizations");
 const SUBNETS: TableDefinition<u16, &[u8]> = TableDefinition::new("subnets");
+const MARKETS: TableDefinition<u16, &[u8]> = TableDefinition::new("markets");
+const EPOCHS: TableDefinition<(u16, u64), &[u8]> = TableDefinition::new("epochs");
 
 /// The redb-backed ledger store.
 pub struct Db {
@@ -170,6 +175,18 @@ impl Db {
                     .insert(*netuid, encode(subnet)?.as_slice())
                     .map_err(storage)?;
             }
+            let mut markets = txn.open_table(MARKETS).map_err(storage)?;
+            for (netuid, market) in &c.diff.markets {
+                markets
+                    .insert(*netuid, encode(market)?.as_slice())
+                    .map_err(storage)?;
+            }
+            let mut epochs = txn.open_table(EPOCHS).map_err(storage)?;
+            for e in &c.diff.epochs {
+                epochs
+                    .insert((e.netuid, e.block), encode(e)?.as_slice())
+                    .map_err(storage)?;
+            }
         }
         txn.commit().map_err(storage)
     }
@@ -222,6 +239,8 @@ impl Store for Db {
             native_supply,
             subnets: Default::default(),
             network,
+            markets: Default::default(),
+            epochs: Default::default(),
         };
         for row in txn
             .open_table(ACCOUNTS)
@@ -269,6 +288,42 @@ impl Store for Db {
                     let subnet: Subnet =
                         postcard::from_bytes(v.value()).map_err(corrupt("subnet"))?;
                     state.subnets.insert(k.value(), subnet);
+                }
+            }
+            Err(redb::TableError::TableDoesNotExist(_)) => {}
+            Err(e) => return Err(storage(e)),
+        }
+        match txn.open_table(MARKETS) {
+            Ok(t) => {
+                for row in t.iter().map_err(storage)? {
+                    let (k, v) = row.map_err(storage)?;
+                    let market: Market =
+                        postcard::from_bytes(v.value()).map_err(corrupt("market"))?;
+                    state.markets.insert(k.value(), market);
+                }
+            }
+            Err(redb::TableError::TableDoesNotExist(_)) => {}
+            Err(e) => return Err(storage(e)),
+        }
+        match txn.open_table(EPOCHS) {
+            Ok(t) => {
+                let netuids: Vec<u16> = state.subnets.keys().copied().collect();
+                for netuid in netuids {
+                    let mut last = Vec::with_capacity(HISTORY_EPOCHS);
+                    for row in t
+                        .range((netuid, 0)..=(netuid, u64::MAX))
+                        .map_err(storage)?
+                        .rev()
+                        .take(HISTORY_EPOCHS)
+                    {
+                        let (_, v) = row.map_err(storage)?;
+                        let e: EpochRecord =
+                            postcard::from_bytes(v.value()).map_err(corrupt("epoch"))?;
+                        last.push(e);
+                    }
+                    for e in last.into_iter().rev() {
+                        state.record_epoch(e);
+                    }
                 }
             }
             Err(redb::TableError::TableDoesNotExist(_)) => {}

@@ -63,6 +63,10 @@ pub fn router(app: Arc<App>) -> Router {
             "/v1/subnets/{netuid}/metagraph",
             get(subnets::get_metagraph),
         )
+        .route(
+            "/v1/subnets/{netuid}/emissions",
+            get(subnets::get_emissions),
+        )
         .route("/v1/blocks/latest", get(get_latest_block))
         .route("/v1/blocks/{id}", get(get_block))
         .route("/v1/events", get(ws::events))

@@ -6,6 +6,7 @@ use eyre::{WrapErr, eyre};
 use ledger::{
     Address, Genesis,
     genesis::{AmountStr, DEV_USD_NAME, GenesisAsset},
+    subnet::ShareRule,
 };
 
 use crate::units::parse_units;
@@ -43,9 +44,31 @@ struct NewArgs {
     /// Minimum fee per transaction in native base units.
     #[arg(long, default_value_t = 1_000)]
     min_fee: u64,
+    /// How the native block emission is split across subnets: by moving pool price
+    /// (subtensor since 2026-06) or by net stake flow (Taoflow).
+    #[arg(long, value_enum, default_value_t = ShareRuleArg::MovingPrice)]
+    share_rule: ShareRuleArg,
     /// Overwrite an existing file.
     #[arg(long)]
     force: bool,
+}
+
+/// [`ShareRule`] on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ShareRuleArg {
+    /// In proportion to each subnet's moving price.
+    MovingPrice,
+    /// In proportion to each subnet's positive net-flow EMA.
+    Taoflow,
+}
+
+impl From<ShareRuleArg> for ShareRule {
+    fn from(a: ShareRuleArg) -> Self {
+        match a {
+            ShareRuleArg::MovingPrice => ShareRule::MovingPrice,
+            ShareRuleArg::Taoflow => ShareRule::Taoflow,
+        }
+    }
 }
 
 fn parse_alloc(s: &str, decimals: u8) -> eyre::Result<(Address, AmountStr)> {
@@ -93,6 +116,7 @@ impl GenesisCmd {
             min_fee: a.min_fee,
             alloc,
             assets,
+            share_rule: a.share_rule.into(),
         };
         g.build()?; // validate (cap, duplicates)
         std::fs::write(&a.out, serde_json::to_string_pretty(&g)?)?;

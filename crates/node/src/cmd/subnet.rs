@@ -5,7 +5,7 @@
 use std::{fmt::Write as _, time::Duration};
 
 use eyre::{WrapErr, eyre};
-use ledger::{B256, Call, NATIVE_DECIMALS, Tx, subnet::reveal::commit_hash};
+use ledger::{Address, B256, Call, NATIVE_DECIMALS, Tx, subnet::reveal::commit_hash};
 use serde_json::Value;
 
 use crate::{
@@ -255,6 +255,9 @@ enum StakeSub {
         /// The subnet id.
         #[arg(long)]
         netuid: u16,
+        /// The neuron to back (a registered account); the signer itself by default.
+        #[arg(long)]
+        hotkey: Option<Address>,
         /// Native tokens to swap, in whole tokens (e.g. 12.5).
         #[arg(long)]
         amount: String,
@@ -269,6 +272,9 @@ enum StakeSub {
         /// The subnet id.
         #[arg(long)]
         netuid: u16,
+        /// The neuron the stake backs; the signer itself by default.
+        #[arg(long)]
+        hotkey: Option<Address>,
         /// Alpha to swap, in whole alpha.
         #[arg(long)]
         alpha: String,
@@ -287,12 +293,14 @@ impl StakeCmd {
                 StakeSub::Add {
                     signer,
                     netuid,
+                    hotkey,
                     amount,
                     limit_price,
                 } => (
                     signer,
                     Call::AddStake {
                         netuid: *netuid,
+                        hotkey: hotkey.unwrap_or(signer.from),
                         amount: native(amount)?,
                         limit_price: limit(limit_price)?,
                     },
@@ -300,12 +308,14 @@ impl StakeCmd {
                 StakeSub::Remove {
                     signer,
                     netuid,
+                    hotkey,
                     alpha,
                     limit_price,
                 } => (
                     signer,
                     Call::RemoveStake {
                         netuid: *netuid,
+                        hotkey: hotkey.unwrap_or(signer.from),
                         alpha: native(alpha)?,
                         limit_price: limit(limit_price)?,
                     },

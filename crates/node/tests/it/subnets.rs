@@ -54,6 +54,7 @@ async fn subnet_lifecycle_over_rest() {
         0,
         Call::AddStake {
             netuid: 1,
+            hotkey: addr(1),
             amount: 10_000_000_000,
             limit_price: 0,
         },
@@ -87,6 +88,17 @@ async fn subnet_lifecycle_over_rest() {
     assert_eq!(neurons[1]["account"], serde_json::json!(addr(1)));
     assert_ne!(neurons[1]["stake"], "0");
     assert_eq!(neurons[2]["stake"], "0");
+
+    let emission: u128 = sn["emissionPerBlock"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        emission, 1_000_000_000,
+        "the only subnet gets the whole block emission"
+    );
+    assert!(sn["pendingEmission"]["neurons"].as_str().unwrap() != "0");
+    let (s, h) = n.get("/v1/subnets/1/emissions?limit=5").await;
+    assert_eq!(s, 200, "{h}");
+    assert!(h["epochs"].as_array().unwrap().len() <= 5);
+    assert_eq!(n.get("/v1/subnets/9/emissions").await.0, 404);
 
     assert_eq!(n.get("/v1/subnets/9").await.0, 404);
     assert_eq!(n.get("/v1/subnets/x/metagraph").await.0, 400);

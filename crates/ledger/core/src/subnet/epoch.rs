@@ -1,13 +1,14 @@
-//! Epochs and emission (research notes §1.1, §3.1, §3.5): every `tempo` blocks a subnet runs
-//! the Yuma epoch from the `yuma` crate on its stored u16 weights and bonds, stores the
-//! outputs, and pays the alpha emitted since its last epoch into stake: 18 % to the owner,
-//! the rest split by the epoch (50 % incentive to miners, 50 % dividends to validators).
-//!
-//! Emission is computed when the epoch fires, from the number of blocks since the last one,
-//! so blocks between epochs do not touch the subnet.
+//! Epochs (research notes §1.1, §1.6, §3.1): every `tempo` blocks a subnet runs the Yuma epoch
+//! from the `yuma` crate on its stored u16 weights and bonds, stores the outputs, and pays the
+//! alpha its [`Market`] set aside block by block ([`super::market`]): 18 % to the owner, the
+//! rest split by the epoch (50 % incentive to miners, 50 % dividends to validators, who keep
+//! their take and share the rest with their nominators).
 
-use super::{Neuron, Subnet};
-use crate::Amount;
+use alloy_primitives::Address;
+use serde::{Deserialize, Serialize};
+
+use super::{Market, NetUid, Neuron, Subnet, market::Injected, pool::mul_div};
+use crate::{Amount, util::amount_str};
 
 /// The alpha and native tokens' cap: 21 000 000 tokens of 10⁹ base units.
 pub const ISSUANCE_CAP: Amount = 21_000_000 * 1_000_000_000;
@@ -35,19 +36,58 @@ pub fn block_emission(issuance: Amount) -> Amount {
     BASE_EMISSION.checked_shr(halvings).unwrap_or(0)
 }
 
-/// What an epoch paid.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct EpochPaid {
-    /// Alpha to the owner.
-    pub owner: Amount,
-    /// Alpha to neurons through the epoch.
-    pub neurons: Amount,
+/// The validator take: the part of a hotkey's dividends it keeps before the rest is shared
+/// with everyone staked behind it (`DefaultDelegateTake` = 11 796 / 65 535 ≈ 18 %).
+pub const VALIDATOR_TAKE: (Amount, Amount) = (11_796, 65_535);
+
+/// One neuron's part of an epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NeuronEpoch {
+    /// Its uid.
+    pub uid: u16,
+    /// Its account.
+    pub account: Address,
+    /// Incentive, u16 proportion.
+    pub incentive: u16,
+    /// Dividends, u16 proportion.
+    pub dividends: u16,
+    /// Alpha it earned: incentive and dividends (before sharing dividends with nominators).
+    #[serde(with = "amount_str")]
+    pub emission: Amount,
+}
+
+/// An epoch as the emission history records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EpochRecord {
+    /// The subnet.
+    pub netuid: NetUid,
+    /// The block the epoch ran at.
+    pub block: u64,
+    /// What entered the pool since the previous epoch.
+    pub injected: Injected,
+    /// Alpha paid to the owner.
+    #[serde(with = "amount_str")]
+    pub owner_cut: Amount,
+    /// Alpha paid to miners as incentive.
+    #[serde(with = "amount_str")]
+    pub incentive: Amount,
+    /// Alpha paid to validators as dividends (the takes and the nominators' shares included).
+    #[serde(with = "amount_str")]
+    pub dividends: Amount,
+    /// The part of the dividends validators kept as their take.
+    #[serde(with = "amount_str")]
+    pub take: Amount,
+    /// Each neuron's part.
+    pub neurons: Vec<NeuronEpoch>,
 }
 
 impl Subnet {
-    /// The alpha issued so far: held by stakers plus in the pool.
-    pub fn alpha_issuance(&self) -> Amount {
-        self.alpha_out.saturating_add(self.pool.alpha)
+    /// The alpha issued so far: held by stakers, in the pool, owned by the protocol, and
+    /// emitted but not yet paid.
+    pub fn alpha_issuance(&self, market: &Market) -> Amount {
+        self.alpha_out.saturating_add(market.alpha_held())
     }
 
     /// The Yuma parameters of this subnet.
@@ -99,58 +139,98 @@ impl Subnet {
         }
     }
 
-    /// Runs the epoch at `block`: mints the alpha emitted since the last epoch, pays the
-    /// owner's cut and the epoch's shares into stake, and stores the epoch's outputs. If the
-    /// epoch rejects the stored state (it cannot, by construction), only the clock moves.
-    pub fn run_epoch(&mut self, block: u64) -> EpochPaid {
-        let since = block.saturating_sub(if self.last_epoch == 0 {
-            self.created_at
-        } else {
-            self.last_epoch
-        });
-        let emitted = block_emission(self.alpha_issuance()).saturating_mul(Amount::from(since));
-        let emitted = emitted.min(ISSUANCE_CAP.saturating_sub(self.alpha_issuance()));
-        let owner = emitted.saturating_mul(OWNER_CUT.0) / OWNER_CUT.1;
-        let rest = u64::try_from(emitted - owner).unwrap_or(u64::MAX);
+    /// Runs the epoch at `block` and records it: splits the alpha the market set aside since
+    /// the last epoch (the owner's cut to the owner's stake; the rest by the Yuma epoch,
+    /// incentive to each miner's own stake, dividends to each validator's take and then pro
+    /// rata to everyone staked behind it) and stores the epoch's outputs. If the epoch rejects
+    /// the stored state (it cannot, by construction), nothing is paid and the pending alpha
+    /// waits for the next epoch.
+    pub fn run_epoch(&mut self, market: &mut Market, block: u64) -> EpochRecord {
+        let pending = u64::try_from(market.pending_neurons).unwrap_or(u64::MAX);
         let input = yuma::EpochInput {
             state: self.yuma_state(block),
-            emission: rest,
+            emission: pending,
         };
-        let mut paid = EpochPaid::default();
-        if let Ok(out) = yuma::epoch(&self.yuma_params(), &input) {
-            for (uid, n) in self.neurons.iter_mut().enumerate() {
-                let get = |v: &[u16]| v.get(uid).copied().unwrap_or(0);
-                n.consensus = get(&out.consensus);
-                n.incentive = get(&out.incentive);
-                n.dividends = get(&out.dividends);
-                n.validator_trust = get(&out.validator_trust);
-                n.validator_permit = out.validator_permit.get(uid).copied().unwrap_or(false);
-                n.bonds = out.bonds.get(uid).cloned().unwrap_or_default();
-                n.emission = Amount::from(out.combined_emission.get(uid).copied().unwrap_or(0));
-            }
-            let credits: Vec<_> = self
-                .neurons
-                .iter()
-                .map(|n| (n.account, n.emission))
-                .collect();
-            for (account, e) in credits {
-                self.credit_alpha(account, e);
-                paid.neurons = paid.neurons.saturating_add(e);
-            }
-        }
-        self.credit_alpha(self.owner, owner);
-        paid.owner = owner;
+        let mut record = EpochRecord {
+            netuid: self.netuid,
+            block,
+            injected: std::mem::take(&mut market.since_epoch),
+            owner_cut: 0,
+            incentive: 0,
+            dividends: 0,
+            take: 0,
+            neurons: Vec::new(),
+        };
         self.last_epoch = block;
-        paid
+        let Ok(out) = yuma::epoch(&self.yuma_params(), &input) else {
+            return record;
+        };
+        let get = |v: &[u16], uid: usize| v.get(uid).copied().unwrap_or(0);
+        let mut paid = Vec::with_capacity(self.neurons.len());
+        for (uid, n) in self.neurons.iter_mut().enumerate() {
+            n.consensus = get(&out.consensus, uid);
+            n.incentive = get(&out.incentive, uid);
+            n.dividends = get(&out.dividends, uid);
+            n.validator_trust = get(&out.validator_trust, uid);
+            n.validator_permit = out.validator_permit.get(uid).copied().unwrap_or(false);
+            n.bonds = out.bonds.get(uid).cloned().unwrap_or_default();
+            let server = Amount::from(out.server_emission.get(uid).copied().unwrap_or(0));
+            let validator = Amount::from(out.validator_emission.get(uid).copied().unwrap_or(0));
+            n.emission = server.saturating_add(validator);
+            paid.push((n.account, server, validator));
+            record.neurons.push(NeuronEpoch {
+                uid: u16::try_from(uid).unwrap_or(u16::MAX),
+                account: n.account,
+                incentive: n.incentive,
+                dividends: n.dividends,
+                emission: n.emission,
+            });
+        }
+        for (account, server, validator) in paid {
+            self.credit_stake(account, account, server);
+            record.incentive = record.incentive.saturating_add(server);
+            record.take = record
+                .take
+                .saturating_add(self.pay_dividends(account, validator));
+            record.dividends = record.dividends.saturating_add(validator);
+        }
+        let owner = std::mem::take(&mut market.pending_owner);
+        self.credit_stake(self.owner, self.owner, owner);
+        record.owner_cut = owner;
+        // What the epoch did not pay (rounding) is never issued.
+        market.pending_neurons = 0;
+        record
     }
 
-    fn credit_alpha(&mut self, account: alloy_primitives::Address, amount: Amount) {
+    /// Pays `amount` of dividends to `hotkey`: its take first, the rest pro rata to the stake
+    /// behind it (rounded down; the dust goes to the hotkey). Returns the take.
+    fn pay_dividends(&mut self, hotkey: Address, amount: Amount) -> Amount {
         if amount == 0 {
-            return;
+            return 0;
         }
-        let st = self.stake(&account).saturating_add(amount);
-        self.stakes.insert(account, st);
-        self.alpha_out = self.alpha_out.saturating_add(amount);
+        let take = amount.saturating_mul(VALIDATOR_TAKE.0) / VALIDATOR_TAKE.1;
+        let rest = amount - take;
+        let total = self.stake(&hotkey);
+        let nominators: Vec<(Address, Amount)> = self
+            .stakes
+            .get(&hotkey)
+            .map(|m| {
+                m.iter()
+                    .filter(|(c, _)| **c != hotkey)
+                    .map(|(c, s)| (*c, *s))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut shared: Amount = 0;
+        if total > 0 {
+            for (coldkey, stake) in nominators {
+                let part = mul_div(rest, stake, total).unwrap_or(0);
+                self.credit_stake(hotkey, coldkey, part);
+                shared = shared.saturating_add(part);
+            }
+        }
+        self.credit_stake(hotkey, hotkey, amount - shared);
+        take
     }
 }
 

@@ -2,7 +2,10 @@
 
 use alloy_primitives::Address;
 
-use super::{Hyperparams, NetUid, Neuron, SUBNET_LIMIT, Subnet, bumped_burn};
+use super::{
+    Hyperparams, Market, NetUid, Neuron, SUBNET_LIMIT, Subnet, bumped_burn,
+    market::{Emitting, emit_block},
+};
 use crate::{
     Amount,
     asset::NATIVE,
@@ -12,9 +15,37 @@ use crate::{
 };
 
 impl Overlay<'_> {
-    /// Runs the epochs due at this block, before its transactions.
-    pub(crate) fn run_epochs(&mut self) {
+    /// What runs at the start of a block, before its transactions: the block's emission
+    /// into every subnet's market ([`super::market`]), then the epochs due.
+    pub(crate) fn begin_block(&mut self) {
         let block = self.height;
+        if self.base.subnets.is_empty() {
+            return;
+        }
+        let mut markets: Vec<(NetUid, Market)> = self
+            .base
+            .markets
+            .iter()
+            .map(|(id, m)| (*id, m.clone()))
+            .collect();
+        let mut emitting: Vec<Emitting<'_>> = markets
+            .iter_mut()
+            .filter_map(|(id, market)| {
+                let s = self.base.subnets.get(id)?;
+                Some(Emitting {
+                    market,
+                    alpha_out: s.alpha_out,
+                    age: block.saturating_sub(s.created_at),
+                })
+            })
+            .collect();
+        let out = emit_block(
+            &mut emitting,
+            self.native_supply,
+            self.base.params.share_rule,
+        );
+        self.native_supply = self.native_supply.saturating_add(out.minted);
+        self.markets.extend(markets);
         let due: Vec<NetUid> = self
             .base
             .subnets
@@ -23,11 +54,16 @@ impl Overlay<'_> {
             .map(|s| s.netuid)
             .collect();
         for netuid in due {
-            if let Ok(s) = self.subnet(netuid) {
-                let mut s = s.clone();
-                s.run_epoch(block);
-                self.subnets.insert(netuid, s);
-            }
+            let (Some(s), Some(m)) = (
+                self.base.subnets.get(&netuid),
+                self.markets.get_mut(&netuid),
+            ) else {
+                continue;
+            };
+            let mut s = s.clone();
+            let record = s.run_epoch(m, block);
+            self.subnets.insert(netuid, s);
+            self.epochs.push(record);
         }
     }
 
@@ -36,6 +72,14 @@ impl Overlay<'_> {
         self.subnets
             .get(&netuid)
             .or_else(|| self.base.subnets.get(&netuid))
+            .ok_or(Reject::UnknownSubnet { netuid })
+    }
+
+    /// A subnet's market as this block sees it.
+    pub(crate) fn market(&self, netuid: NetUid) -> Result<&Market, Reject> {
+        self.markets
+            .get(&netuid)
+            .or_else(|| self.base.markets.get(&netuid))
             .ok_or(Reject::UnknownSubnet { netuid })
     }
 
@@ -96,10 +140,6 @@ impl Overlay<'_> {
             created_at: block,
             locked: lock,
             hyperparams,
-            pool: super::Pool {
-                tao: lock,
-                alpha: lock,
-            },
             alpha_out: 0,
             stakes: Default::default(),
             burn,
@@ -110,6 +150,7 @@ impl Overlay<'_> {
             commits: Default::default(),
         };
         self.subnets.insert(netuid, subnet);
+        self.markets.insert(netuid, Market::seeded(lock));
         self.network.last_lock = lock;
         self.network.last_lock_block = block;
         self.network_changed = true;
@@ -143,6 +184,7 @@ impl Overlay<'_> {
                 account: from,
             });
         }
+        let mut m = self.market(netuid)?.clone();
         let price = s.burn_at(block);
         if price > max_burn {
             return Err(Reject::PriceLimit {
@@ -151,8 +193,8 @@ impl Overlay<'_> {
             });
         }
         // The burn buys alpha from the pool without fee; that alpha is destroyed (§2).
-        let bought = super::pool::mul_div(s.pool.alpha, price, s.pool.tao.saturating_add(price))?;
-        if s.pool.alpha - bought < super::pool::MIN_RESERVE {
+        let bought = super::pool::mul_div(m.pool.alpha, price, m.pool.tao.saturating_add(price))?;
+        if m.pool.alpha - bought < super::pool::MIN_RESERVE {
             return Err(Reject::InvalidCall {
                 reason: "the registration would drain the alpha reserve".into(),
             });
@@ -171,8 +213,9 @@ impl Overlay<'_> {
             (uid, None)
         };
         self.debit_native(from, price)?;
-        s.pool.tao = s.pool.tao.saturating_add(price);
-        s.pool.alpha -= bought;
+        m.pool.tao = m.pool.tao.saturating_add(price);
+        m.pool.alpha -= bought;
+        m.record_flow(i128::try_from(price).unwrap_or(i128::MAX));
         let neuron = Neuron::new(from, block);
         if replaced.is_some() {
             // Replacement clears the uid's bonds and weights and the weights pointing to it.
@@ -187,6 +230,7 @@ impl Overlay<'_> {
         s.burn = bumped_burn(price, s.hyperparams.max_burn);
         s.burn_block = block;
         self.subnets.insert(netuid, s);
+        self.markets.insert(netuid, m);
         events.push(Event::NeuronRegistered {
             netuid,
             uid,
@@ -201,21 +245,32 @@ impl Overlay<'_> {
         &mut self,
         from: Address,
         netuid: NetUid,
+        hotkey: Address,
         amount: Amount,
         limit_price: Amount,
         events: &mut Vec<Event>,
     ) -> Result<(), Reject> {
-        let mut s = self.subnet(netuid)?.clone();
-        let swap = s.pool.buy_alpha(amount, limit_price)?;
+        let s = self.subnet(netuid)?;
+        if hotkey != from && s.uid_of(&hotkey).is_none() {
+            // Nominating needs a neuron to back; staking behind oneself does not.
+            return Err(Reject::NotRegistered {
+                netuid,
+                account: hotkey,
+            });
+        }
+        let mut s = s.clone();
+        let mut m = self.market(netuid)?.clone();
+        let swap = m.pool.buy_alpha(amount, limit_price)?;
         self.debit_native(from, amount)?;
-        s.pool = swap.after;
-        s.alpha_out = s.alpha_out.saturating_add(swap.amount_out);
-        let st = s.stake(&from).saturating_add(swap.amount_out);
-        s.stakes.insert(from, st);
+        m.pool = swap.after;
+        m.record_flow(i128::try_from(amount).unwrap_or(i128::MAX));
+        s.credit_stake(hotkey, from, swap.amount_out);
         self.subnets.insert(netuid, s);
+        self.markets.insert(netuid, m);
         events.push(Event::StakeAdded {
             netuid,
             account: from,
+            hotkey,
             tao: amount,
             alpha: swap.amount_out,
             slippage_ppm: swap.slippage_ppm,
@@ -223,36 +278,38 @@ impl Overlay<'_> {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn remove_stake(
         &mut self,
         from: Address,
         netuid: NetUid,
+        hotkey: Address,
         alpha: Amount,
         limit_price: Amount,
         events: &mut Vec<Event>,
     ) -> Result<(), Reject> {
-        let mut s = self.subnet(netuid)?.clone();
-        let have = s.stake(&from);
+        let s = self.subnet(netuid)?;
+        let have = s.stake_of(&hotkey, &from);
         if have < alpha {
             return Err(Reject::InsufficientFunds {
                 asset: NATIVE,
-                need: format!("{alpha} alpha on subnet {netuid}"),
+                need: format!("{alpha} alpha behind {hotkey} on subnet {netuid}"),
                 have: format!("{have} alpha"),
             });
         }
-        let swap = s.pool.sell_alpha(alpha, limit_price)?;
-        s.pool = swap.after;
-        s.alpha_out -= alpha;
-        if have == alpha {
-            s.stakes.remove(&from);
-        } else {
-            s.stakes.insert(from, have - alpha);
-        }
+        let mut s = s.clone();
+        let mut m = self.market(netuid)?.clone();
+        let swap = m.pool.sell_alpha(alpha, limit_price)?;
+        m.pool = swap.after;
+        m.record_flow(-i128::try_from(swap.amount_out).unwrap_or(i128::MAX));
+        s.debit_stake(hotkey, from, alpha);
         self.subnets.insert(netuid, s);
+        self.markets.insert(netuid, m);
         self.credit_native(from, swap.amount_out);
         events.push(Event::StakeRemoved {
             netuid,
             account: from,
+            hotkey,
             alpha,
             tao: swap.amount_out,
             slippage_ppm: swap.slippage_ppm,

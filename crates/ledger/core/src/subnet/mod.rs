@@ -9,6 +9,7 @@
 pub mod epoch;
 pub(crate) mod exec;
 pub mod hyper;
+pub mod market;
 pub mod pool;
 pub mod reveal;
 
@@ -18,6 +19,7 @@ use alloy_primitives::{Address, U256};
 use serde::{Deserialize, Serialize};
 
 use crate::{Amount, error::Reject, util::amount_str};
+pub use market::{Market, ShareRule};
 pub use pool::Pool;
 
 /// A subnet id.
@@ -172,18 +174,18 @@ pub struct Subnet {
     pub owner: Address,
     /// The block it was created at.
     pub created_at: u64,
-    /// The native tokens locked at creation (they seeded the pool).
+    /// The native tokens locked at creation (they seeded the pool, now in its [`Market`]).
     #[serde(with = "amount_str")]
     pub locked: Amount,
     /// Hyperparameters.
     pub hyperparams: Hyperparams,
-    /// The pool.
-    pub pool: Pool,
     /// Alpha held by stakers (`SubnetAlphaOut`); equals the sum of [`Subnet::stakes`].
     #[serde(with = "amount_str")]
     pub alpha_out: Amount,
-    /// Alpha stake by account.
-    pub stakes: BTreeMap<Address, Amount>,
+    /// Alpha stake by hotkey (the account of the neuron it backs), then by the staking
+    /// account (`Alpha[(hotkey, coldkey, netuid)]`). A neuron's stake weight is the sum
+    /// behind its account.
+    pub stakes: BTreeMap<Address, BTreeMap<Address, Amount>>,
     /// The registration burn as last set.
     #[serde(with = "amount_str")]
     pub burn: Amount,
@@ -234,9 +236,52 @@ impl Subnet {
             .and_then(|i| u16::try_from(i).ok())
     }
 
-    /// The alpha stake of `account`.
-    pub fn stake(&self, account: &Address) -> Amount {
-        self.stakes.get(account).copied().unwrap_or(0)
+    /// The alpha stake behind `hotkey`: its own and its nominators' (the epoch's stake).
+    pub fn stake(&self, hotkey: &Address) -> Amount {
+        self.stakes
+            .get(hotkey)
+            .map_or(0, |m| m.values().fold(0u128, |a, v| a.saturating_add(*v)))
+    }
+
+    /// The alpha `coldkey` holds behind `hotkey`.
+    pub fn stake_of(&self, hotkey: &Address, coldkey: &Address) -> Amount {
+        self.stakes
+            .get(hotkey)
+            .and_then(|m| m.get(coldkey))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Adds alpha behind `hotkey` for `coldkey` (minted or bought: `alpha_out` grows).
+    pub(crate) fn credit_stake(&mut self, hotkey: Address, coldkey: Address, amount: Amount) {
+        if amount == 0 {
+            return;
+        }
+        let e = self
+            .stakes
+            .entry(hotkey)
+            .or_default()
+            .entry(coldkey)
+            .or_insert(0);
+        *e = e.saturating_add(amount);
+        self.alpha_out = self.alpha_out.saturating_add(amount);
+    }
+
+    /// Takes alpha from behind `hotkey` for `coldkey` (sold: `alpha_out` shrinks); the caller
+    /// checked the stake suffices.
+    pub(crate) fn debit_stake(&mut self, hotkey: Address, coldkey: Address, amount: Amount) {
+        if let Some(m) = self.stakes.get_mut(&hotkey) {
+            let left = m.get(&coldkey).copied().unwrap_or(0).saturating_sub(amount);
+            if left == 0 {
+                m.remove(&coldkey);
+            } else {
+                m.insert(coldkey, left);
+            }
+            if m.is_empty() {
+                self.stakes.remove(&hotkey);
+            }
+        }
+        self.alpha_out = self.alpha_out.saturating_sub(amount);
     }
 
     /// The registration burn at `block`: the stored burn decayed per block by

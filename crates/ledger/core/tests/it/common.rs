@@ -41,6 +41,7 @@ pub fn genesis(n: u32) -> Genesis {
             issuer: addr(0),
             alloc: usd,
         }],
+        share_rule: Default::default(),
     }
 }
 
@@ -90,8 +91,18 @@ pub fn assert_conserved(state: &State) {
         "native supply"
     );
     for s in state.subnets.values() {
-        assert_eq!(s.stakes.values().sum::<u128>(), s.alpha_out, "alpha out");
-        assert!(s.stakes.values().all(|v| *v > 0), "zero stakes are dropped");
+        let held: u128 = s.stakes.values().flat_map(|m| m.values()).sum();
+        assert_eq!(held, s.alpha_out, "alpha out");
+        assert!(
+            s.stakes
+                .values()
+                .all(|m| !m.is_empty() && m.values().all(|v| *v > 0)),
+            "zero stakes are dropped"
+        );
+        assert!(
+            state.markets.contains_key(&s.netuid),
+            "every subnet has a market"
+        );
     }
     for (id, a) in &state.assets {
         assert_eq!(state.sum_balances(id), a.supply, "supply of {}", a.name);

@@ -93,6 +93,7 @@ fn typed_data(tx: &Tx) -> Value {
         ),
         Call::AddStake {
             netuid,
+            hotkey,
             amount,
             limit_price,
         } => (
@@ -100,13 +101,15 @@ fn typed_data(tx: &Tx) -> Value {
             common(vec![
                 field("from", "address"),
                 field("netuid", "uint16"),
+                field("hotkey", "address"),
                 field("amount", "uint256"),
                 field("limitPrice", "uint256"),
             ]),
-            json!({ "netuid": netuid, "amount": amount.to_string(), "limitPrice": limit_price.to_string() }),
+            json!({ "netuid": netuid, "hotkey": hotkey.to_string(), "amount": amount.to_string(), "limitPrice": limit_price.to_string() }),
         ),
         Call::RemoveStake {
             netuid,
+            hotkey,
             alpha,
             limit_price,
         } => (
@@ -114,10 +117,11 @@ fn typed_data(tx: &Tx) -> Value {
             common(vec![
                 field("from", "address"),
                 field("netuid", "uint16"),
+                field("hotkey", "address"),
                 field("alpha", "uint256"),
                 field("limitPrice", "uint256"),
             ]),
-            json!({ "netuid": netuid, "alpha": alpha.to_string(), "limitPrice": limit_price.to_string() }),
+            json!({ "netuid": netuid, "hotkey": hotkey.to_string(), "alpha": alpha.to_string(), "limitPrice": limit_price.to_string() }),
         ),
         Call::SetWeights {
             netuid,
@@ -290,11 +294,13 @@ fn typed_data_agrees_with_viem_both_ways() {
         },
         Call::AddStake {
             netuid: 1,
+            hotkey: Address::repeat_byte(0x42),
             amount: 1_000_000_000,
             limit_price: 2_000_000_000,
         },
         Call::RemoveStake {
             netuid: 65_535,
+            hotkey: Address::ZERO,
             alpha: u128::MAX,
             limit_price: 0,
         },

@@ -173,6 +173,7 @@ fn subnets_survive_a_reopen_and_replay() {
                     2,
                     Call::AddStake {
                         netuid: 1,
+                        hotkey: key(2).address(),
                         amount: 5_000_000_000,
                         limit_price: 0,
                     },
