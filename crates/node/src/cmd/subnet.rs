@@ -127,6 +127,17 @@ enum SubnetSub {
         /// The subnet id.
         netuid: u16,
     },
+    /// The subnet's last epochs: what entered its pool and what each epoch paid.
+    Emissions {
+        /// The subnet id.
+        netuid: u16,
+        /// The most recent epochs to show.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// Print the node's JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl SubnetCmd {
@@ -163,10 +174,54 @@ impl SubnetCmd {
                     let v = client.get(&format!("/v1/subnets/{netuid}")).await?;
                     println!("{}", serde_json::to_string_pretty(&v)?);
                 }
+                SubnetSub::Emissions {
+                    netuid,
+                    limit,
+                    json,
+                } => {
+                    let client = Client::new(&self.node.node)?;
+                    let v = client
+                        .get(&format!("/v1/subnets/{netuid}/emissions?limit={limit}"))
+                        .await?;
+                    if *json {
+                        println!("{}", serde_json::to_string_pretty(&v)?);
+                    } else {
+                        print!("{}", emissions_table(&v));
+                    }
+                }
             }
             Ok(())
         })
     }
+}
+
+/// The emission history as a table: native and alpha in whole tokens.
+pub fn emissions_table(v: &Value) -> String {
+    let mut out = format!("subnet {} at block {}\n", v["netuid"], v["height"]);
+    let _ = writeln!(
+        out,
+        "{:>8}  {:>12}  {:>12}  {:>12}  {:>12}  {:>12}  {:>12}  {:>12}",
+        "BLOCK", "NATIVE IN", "ALPHA IN", "CHAIN BUY", "OWNER", "INCENTIVE", "DIVIDENDS", "TAKE"
+    );
+    for e in v["epochs"].as_array().into_iter().flatten() {
+        let i = &e["injected"];
+        let _ = writeln!(
+            out,
+            "{:>8}  {:>12}  {:>12}  {:>12}  {:>12}  {:>12}  {:>12}  {:>12}",
+            e["block"].to_string(),
+            units(&i["taoIn"]),
+            units(&i["alphaIn"]),
+            units(&i["chainBuyTao"]),
+            units(&e["ownerCut"]),
+            units(&e["incentive"]),
+            units(&e["dividends"]),
+            units(&e["take"]),
+        );
+    }
+    out.push_str(
+        "NATIVE IN and CHAIN BUY in native tokens; the rest in alpha; TAKE is part of DIVIDENDS\n",
+    );
+    out
 }
 
 fn subnet_table(v: &Value) -> String {
