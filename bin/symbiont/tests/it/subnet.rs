@@ -3,7 +3,6 @@
 //! subnet lifecycle through the CLI.
 
 use std::{
-    path::Path,
     process::{Command, Output, Stdio},
     time::{Duration, Instant},
 };
