@@ -19,7 +19,9 @@ function load(json) {
   const td = JSON.parse(json);
   if (td.domain.chainId !== undefined) td.domain.chainId = BigInt(td.domain.chainId);
   for (const field of td.types[td.primaryType]) {
-    if (field.type.startsWith("uint")) td.message[field.name] = BigInt(td.message[field.name]);
+    if (!field.type.startsWith("uint")) continue;
+    const v = td.message[field.name];
+    td.message[field.name] = field.type.endsWith("[]") ? v.map((x) => BigInt(x)) : BigInt(v);
   }
   return td;
 }

@@ -151,7 +151,24 @@ fn typed_data(tx: &Tx) -> Value {
             ]),
             json!({ "netuid": netuid, "commitHash": commit_hash }),
         ),
-        Call::RevealWeights { .. } => unreachable!("uint16[] fields: see the call list"),
+        Call::RevealWeights {
+            netuid,
+            uids,
+            values,
+            salt,
+            version_key,
+        } => (
+            "RevealWeights",
+            common(vec![
+                field("from", "address"),
+                field("netuid", "uint16"),
+                field("uids", "uint16[]"),
+                field("values", "uint16[]"),
+                field("salt", "bytes32"),
+                field("versionKey", "uint64"),
+            ]),
+            json!({ "netuid": netuid, "uids": uids, "values": values, "salt": salt, "versionKey": version_key.to_string() }),
+        ),
         Call::SetHyperparameter {
             netuid,
             name,
@@ -313,8 +330,25 @@ fn typed_data_agrees_with_viem_both_ways() {
             netuid: 2,
             commit_hash: B256::repeat_byte(0xab),
         },
-        // SetWeights and RevealWeights (uint16[] fields) is left out: interop/typed-data.mjs converts only
-        // scalar uint fields to BigInt.
+        Call::SetWeights {
+            netuid: 1,
+            uids: vec![0, 7, 65_535],
+            values: vec![65_535, 1, 0],
+            version_key: u64::MAX,
+        },
+        Call::SetWeights {
+            netuid: 1,
+            uids: vec![],
+            values: vec![],
+            version_key: 0,
+        },
+        Call::RevealWeights {
+            netuid: 9,
+            uids: vec![3, 2],
+            values: vec![100, 200],
+            salt: B256::repeat_byte(0x5a),
+            version_key: 12,
+        },
     ];
     let key_hex = key(0).to_hex();
     let mut requests = vec![];
