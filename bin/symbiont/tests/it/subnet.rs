@@ -163,7 +163,9 @@ fn a_subnet_lifecycle_through_the_cli() {
     let staked = n.subnet()["height"].as_u64().unwrap();
     n.epoch_after(staked);
     let weights = "4=60000,5=50000,6=40000,7=30000,8=20000,9=10000";
-    for v in [1, 2] {
+    // The owner validates too: its 18 % cut accumulates as stake, and a permitted validator
+    // that sets no weights pulls the stake-weighted median (consensus) toward zero.
+    for v in [0, 1, 2] {
         ok(n.signed(
             &["weights", "set", "--netuid", "1", "--weights", weights],
             v,
@@ -215,6 +217,24 @@ fn a_subnet_lifecycle_through_the_cli() {
     let mg: serde_json::Value =
         serde_json::from_str(&n.read(&["metagraph", "1", "--json"])).unwrap();
     assert_eq!(mg["neurons"][1]["nominators"], 1);
+    // A miner advertises its endpoint; a malformed one is refused before it is signed.
+    ok(n.signed(
+        &[
+            "neuron",
+            "serve",
+            "--netuid",
+            "1",
+            "--url",
+            "http://127.0.0.1:9/v1",
+        ],
+        4,
+    ));
+    let out = n.signed(&["neuron", "serve", "--netuid", "1", "--url", "ftp://x"], 4);
+    assert!(!out.status.success());
+    let mg: serde_json::Value =
+        serde_json::from_str(&n.read(&["metagraph", "1", "--json"])).unwrap();
+    assert_eq!(mg["neurons"][4]["endpoint"], "http://127.0.0.1:9/v1");
+    assert!(mg["neurons"][5]["endpoint"].is_null());
     ok(n.signed(
         &[
             "stake",

@@ -66,6 +66,7 @@ fn subnet(netuid: u16, block: u64, due: bool, rng: &mut StdRng) -> (Subnet, Mark
             dividends: 0,
             validator_trust: 0,
             emission: 0,
+            endpoint: None,
         })
         .collect();
     let mut stakes = std::collections::BTreeMap::new();
@@ -104,7 +105,10 @@ fn chain(due: bool) -> State {
         chain_id: CHAIN_ID,
         timestamp_ms: 1_700_000_000_000,
         min_fee: 1_000,
-        alloc: senders.iter().map(|a| (*a, AmountStr(1_000 * UNIT))).collect(),
+        alloc: senders
+            .iter()
+            .map(|a| (*a, AmountStr(1_000 * UNIT)))
+            .collect(),
         assets: vec![],
         share_rule: Default::default(),
     };
@@ -148,7 +152,11 @@ fn block(state: &State, transfers: usize) -> Block {
     };
     let built = build_block(state, ctx, txs);
     assert!(built.excluded.is_empty());
-    if state.subnets.values().any(|s| s.epoch_due(built.block.header.height)) {
+    if state
+        .subnets
+        .values()
+        .any(|s| s.epoch_due(built.block.header.height))
+    {
         assert_eq!(built.diff.epochs.len(), usize::from(SUBNETS));
     } else {
         assert!(built.diff.epochs.is_empty());
@@ -161,9 +169,17 @@ fn bench(c: &mut Criterion) {
     let epochs = chain(true);
     let cases = [
         ("empty block, 8 subnets", &quiet, block(&quiet, 0)),
-        ("1000 transfers, 8 subnets", &quiet, block(&quiet, TRANSFERS)),
+        (
+            "1000 transfers, 8 subnets",
+            &quiet,
+            block(&quiet, TRANSFERS),
+        ),
         ("8 epochs of 256 uids", &epochs, block(&epochs, 0)),
-        ("8 epochs + 1000 transfers", &epochs, block(&epochs, TRANSFERS)),
+        (
+            "8 epochs + 1000 transfers",
+            &epochs,
+            block(&epochs, TRANSFERS),
+        ),
     ];
     let mut g = c.benchmark_group("apply_block");
     g.sample_size(20).measurement_time(Duration::from_secs(8));

@@ -201,6 +201,7 @@ pub fn precheck(state: &State, vtx: &VerifiedTx, now_secs: u64) -> Result<(), Re
         Call::RemoveStake { netuid, .. }
         | Call::SetWeights { netuid, .. }
         | Call::SetHyperparameter { netuid, .. }
+        | Call::ServeEndpoint { netuid, .. }
         | Call::CommitWeights { netuid, .. }
         | Call::RevealWeights { netuid, .. } => {
             if !state.subnets.contains_key(netuid) {
@@ -289,7 +290,7 @@ impl<'a> Overlay<'a> {
         self.accounts.entry(a).or_insert_with(|| base.account(&a))
     }
 
-    fn peek_account(&self, a: &Address) -> Option<&Account> {
+    pub(crate) fn peek_account(&self, a: &Address) -> Option<&Account> {
         self.accounts.get(a).or_else(|| self.base.accounts.get(a))
     }
 
@@ -466,6 +467,14 @@ impl<'a> Overlay<'a> {
                 salt,
                 version_key,
             } => self.reveal_weights(from, *netuid, uids, values, *salt, *version_key, events)?,
+            Call::ServeEndpoint { netuid, url } => {
+                let uid = self.serve_endpoint(from, *netuid, url)?;
+                events.push(Event::EndpointServed {
+                    netuid: *netuid,
+                    uid,
+                    url: url.clone(),
+                });
+            }
             Call::SetHyperparameter {
                 netuid,
                 name,

@@ -171,6 +171,15 @@ pub enum Event {
         /// Slippage against the spot price, parts per million.
         slippage_ppm: u64,
     },
+    /// A neuron advertised its endpoint.
+    EndpointServed {
+        /// The subnet.
+        netuid: u16,
+        /// The neuron's uid.
+        uid: u16,
+        /// Its base URL (empty: cleared).
+        url: String,
+    },
     /// The owner changed a hyperparameter.
     HyperparameterSet {
         /// The subnet.

@@ -111,6 +111,14 @@ pub mod typed {
             uint64 fee;
             uint64 expiry;
         }
+        struct ServeEndpoint {
+            address from;
+            uint16 netuid;
+            string url;
+            uint64 nonce;
+            uint64 fee;
+            uint64 expiry;
+        }
         struct SetHyperparameter {
             address from;
             uint16 netuid;
@@ -282,6 +290,15 @@ pub enum Call {
         #[serde(default)]
         version_key: u64,
     },
+    /// Advertises the sender's endpoint on `netuid` (subtensor's `serve_axon`): the base URL
+    /// where its neuron serves (`http://` or `https://`, at most 256 bytes; empty clears it).
+    #[serde(rename_all = "camelCase")]
+    ServeEndpoint {
+        /// The subnet.
+        netuid: u16,
+        /// The base URL.
+        url: String,
+    },
     /// The owner of `netuid` sets one hyperparameter (names as in the REST API, e.g. `tempo`).
     #[serde(rename_all = "camelCase")]
     SetHyperparameter {
@@ -422,6 +439,15 @@ impl Tx {
                 uids: uids.clone(),
                 values: values.clone(),
                 versionKey: *version_key,
+                nonce,
+                fee,
+                expiry,
+            }
+            .eip712_signing_hash(&d),
+            Call::ServeEndpoint { netuid, url } => typed::ServeEndpoint {
+                from,
+                netuid: *netuid,
+                url: url.clone(),
                 nonce,
                 fee,
                 expiry,
@@ -573,6 +599,7 @@ impl SignedTx {
             | Call::RemoveStake { .. }
             | Call::SetWeights { .. }
             | Call::SetHyperparameter { .. }
+            | Call::ServeEndpoint { .. }
             | Call::CommitWeights { .. }
             | Call::RevealWeights { .. } => {}
         }

@@ -37,6 +37,7 @@ fn summary(s: &Subnet, m: Option<&Market>, next_block: u64) -> Value {
         "emissionPerBlock": m.last_tao_emission.to_string(),
         "netFlowEma": (m.flow_ema >> FLOW_FRACTION_BITS).to_string(),
         "alphaOut": s.alpha_out.to_string(),
+        "revenueAccount": ledger::subnet::revenue_account(s.netuid),
         "protocolAlpha": m.protocol_alpha.to_string(),
         "pendingEmission": {
             "owner": m.pending_owner.to_string(),
@@ -111,6 +112,7 @@ pub(super) async fn get_metagraph(
                 "lastUpdate": n.last_update,
                 "registeredAt": n.registered_at,
                 "isOwner": n.account == s.owner,
+                "endpoint": n.endpoint,
             })
         })
         .collect();

@@ -268,24 +268,51 @@ enum NeuronSub {
         #[arg(long)]
         max_burn: Option<String>,
     },
+    /// Advertise where the signer's neuron serves (an http:// or https:// base URL; "" clears).
+    Serve {
+        #[command(flatten)]
+        signer: SignerArgs,
+        /// The subnet id.
+        #[arg(long)]
+        netuid: u16,
+        /// The base URL.
+        #[arg(long)]
+        url: String,
+    },
 }
 
 impl NeuronCmd {
     /// Runs the subcommand.
     pub fn run(self) -> eyre::Result<()> {
         block_on(async move {
-            let NeuronSub::Register {
-                signer,
-                netuid,
-                max_burn,
-            } = &self.cmd;
-            let max_burn = match max_burn {
-                Some(s) => native(s)?,
-                None => u128::MAX,
-            };
-            let call = Call::RegisterNeuron {
-                netuid: *netuid,
-                max_burn,
+            let (signer, call) = match &self.cmd {
+                NeuronSub::Register {
+                    signer,
+                    netuid,
+                    max_burn,
+                } => {
+                    let max_burn = match max_burn {
+                        Some(s) => native(s)?,
+                        None => u128::MAX,
+                    };
+                    let call = Call::RegisterNeuron {
+                        netuid: *netuid,
+                        max_burn,
+                    };
+                    (signer, call)
+                }
+                NeuronSub::Serve {
+                    signer,
+                    netuid,
+                    url,
+                } => {
+                    ledger::subnet::check_endpoint(url)?;
+                    let call = Call::ServeEndpoint {
+                        netuid: *netuid,
+                        url: url.clone(),
+                    };
+                    (signer, call)
+                }
             };
             send(&self.node, signer, call).await.map(drop)
         })

@@ -81,6 +81,64 @@ pub struct EpochRecord {
     pub take: Amount,
     /// Each neuron's part.
     pub neurons: Vec<NeuronEpoch>,
+    /// The subnet's revenue (x402 payments to [`super::revenue_account`]) split at this epoch,
+    /// one entry per asset.
+    #[serde(default)]
+    pub revenue: Vec<RevenueSplit>,
+}
+
+/// One asset of revenue split at an epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevenueSplit {
+    /// The asset.
+    pub asset: Address,
+    /// To the owner.
+    #[serde(with = "amount_str")]
+    pub owner: Amount,
+    /// To miners, by incentive.
+    #[serde(with = "amount_str")]
+    pub miners: Amount,
+    /// To validators, by dividends.
+    #[serde(with = "amount_str")]
+    pub validators: Amount,
+}
+
+impl Subnet {
+    /// How the revenue left after the owner's cut divides between miners and validators: in
+    /// half, or all to one side when the other earned nothing at this epoch.
+    pub fn revenue_sides(&self, rest: Amount) -> (Amount, Amount) {
+        let earned = |f: fn(&Neuron) -> u16| self.neurons.iter().any(|n| f(n) > 0);
+        let to_miners = match (earned(|n| n.incentive), earned(|n| n.dividends)) {
+            (false, _) => 0,
+            (true, false) => rest,
+            (true, true) => rest / 2,
+        };
+        (to_miners, rest - to_miners)
+    }
+
+    /// How `amount` of revenue splits after an epoch (ADR 0002 §9): the owner's cut, then
+    /// half to miners by incentive and half to validators by dividends — all of the rest to
+    /// one side when the other earned nothing. Returns `(account, amount)` payouts (rounded
+    /// down; the dust stays with the revenue account), or nothing while nobody earned.
+    pub fn revenue_payouts(&self, amount: Amount) -> Vec<(Address, Amount)> {
+        let incentive: u128 = self.neurons.iter().map(|n| u128::from(n.incentive)).sum();
+        let dividends: u128 = self.neurons.iter().map(|n| u128::from(n.dividends)).sum();
+        if amount == 0 || (incentive == 0 && dividends == 0) {
+            return Vec::new();
+        }
+        let owner = amount.saturating_mul(OWNER_CUT.0) / OWNER_CUT.1;
+        let (to_miners, to_validators) = self.revenue_sides(amount - owner);
+        let mut out = vec![(self.owner, owner)];
+        for n in &self.neurons {
+            let m = mul_div(to_miners, u128::from(n.incentive), incentive.max(1)).unwrap_or(0);
+            let v = mul_div(to_validators, u128::from(n.dividends), dividends.max(1)).unwrap_or(0);
+            if m + v > 0 {
+                out.push((n.account, m + v));
+            }
+        }
+        out
+    }
 }
 
 impl Subnet {
@@ -160,6 +218,7 @@ impl Subnet {
             dividends: 0,
             take: 0,
             neurons: Vec::new(),
+            revenue: Vec::new(),
         };
         self.last_epoch = block;
         let Ok(out) = yuma::epoch(&self.yuma_params(), &input) else {

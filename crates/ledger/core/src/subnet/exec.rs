@@ -4,10 +4,13 @@ use alloy_primitives::Address;
 
 use super::{
     Hyperparams, Market, NetUid, Neuron, SUBNET_LIMIT, Subnet, bumped_burn,
+    epoch::RevenueSplit,
     market::{Emitting, emit_block},
+    revenue_account,
 };
 use crate::{
     Amount,
+    asset::AssetId,
     asset::NATIVE,
     error::Reject,
     exec::{Overlay, insufficient},
@@ -61,10 +64,51 @@ impl Overlay<'_> {
                 continue;
             };
             let mut s = s.clone();
-            let record = s.run_epoch(m, block);
+            let mut record = s.run_epoch(m, block);
+            record.revenue = self.split_revenue(&s);
             self.subnets.insert(netuid, s);
             self.epochs.push(record);
         }
+    }
+
+    /// Pays out every asset the subnet's revenue account holds, as
+    /// [`Subnet::revenue_payouts`] says.
+    fn split_revenue(&mut self, s: &Subnet) -> Vec<RevenueSplit> {
+        let from = revenue_account(s.netuid);
+        let held: Vec<(AssetId, Amount)> = self
+            .peek_account(&from)
+            .map(|a| a.balances.iter().map(|(k, v)| (*k, *v)).collect())
+            .unwrap_or_default();
+        let mut splits = Vec::new();
+        for (asset, amount) in held {
+            let payouts = s.revenue_payouts(amount);
+            if payouts.is_empty() {
+                continue;
+            }
+            let mut split = RevenueSplit {
+                asset,
+                owner: 0,
+                miners: 0,
+                validators: 0,
+            };
+            let mut paid: Amount = 0;
+            for (i, (to, v)) in payouts.into_iter().enumerate() {
+                let bal = self.balance(&to, &asset).saturating_add(v);
+                self.account(to).set_balance(asset, bal);
+                paid = paid.saturating_add(v);
+                if i == 0 {
+                    split.owner = v;
+                }
+            }
+            let rest = amount.saturating_sub(paid);
+            self.account(from).set_balance(asset, rest);
+            // The miners' and validators' totals, as the payouts computed them.
+            let (m, v) = s.revenue_sides(amount - split.owner);
+            split.miners = m;
+            split.validators = v;
+            splits.push(split);
+        }
+        splits
     }
 
     /// A subnet as this block sees it.
@@ -315,6 +359,24 @@ impl Overlay<'_> {
             slippage_ppm: swap.slippage_ppm,
         });
         Ok(())
+    }
+
+    pub(crate) fn serve_endpoint(
+        &mut self,
+        from: Address,
+        netuid: NetUid,
+        url: &str,
+    ) -> Result<u16, Reject> {
+        super::check_endpoint(url)?;
+        let s = self.subnet(netuid)?;
+        let uid = s.uid_of(&from).ok_or(Reject::NotRegistered {
+            netuid,
+            account: from,
+        })?;
+        let mut s = s.clone();
+        s.neurons[usize::from(uid)].endpoint = (!url.is_empty()).then(|| url.to_owned());
+        self.subnets.insert(netuid, s);
+        Ok(uid)
     }
 
     pub(crate) fn set_hyperparameter(

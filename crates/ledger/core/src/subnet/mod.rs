@@ -144,6 +144,9 @@ pub struct Neuron {
     /// Alpha emitted to it at the last epoch.
     #[serde(with = "amount_str")]
     pub emission: Amount,
+    /// The base URL it serves at (`ServeEndpoint`), if advertised.
+    #[serde(default)]
+    pub endpoint: Option<String>,
 }
 
 impl Neuron {
@@ -160,6 +163,7 @@ impl Neuron {
             dividends: 0,
             validator_trust: 0,
             emission: 0,
+            endpoint: None,
         }
     }
 }
@@ -438,6 +442,45 @@ fn pow_scaled(mut base: u128, mut exp: u64) -> u128 {
     }
     base = u128::try_from(acc).unwrap_or(0);
     base
+}
+
+/// The longest endpoint URL a neuron may advertise.
+pub const MAX_ENDPOINT_LEN: usize = 256;
+
+/// Checks an endpoint URL: empty (clear), or `http://`/`https://` followed by a host, printable
+/// ASCII without spaces, at most [`MAX_ENDPOINT_LEN`] bytes.
+pub fn check_endpoint(url: &str) -> Result<(), Reject> {
+    if url.is_empty() {
+        return Ok(());
+    }
+    let bad = |reason: &str| {
+        Err(Reject::InvalidCall {
+            reason: format!("endpoint {reason}"),
+        })
+    };
+    if url.len() > MAX_ENDPOINT_LEN {
+        return bad(&format!("longer than {MAX_ENDPOINT_LEN} bytes"));
+    }
+    if !url.bytes().all(|b| b.is_ascii_graphic()) {
+        return bad("must be printable ASCII without spaces");
+    }
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.starts_with('/') => Ok(()),
+        Some(_) => bad("has no host"),
+        None => bad("must start with http:// or https://"),
+    }
+}
+
+/// The account a subnet's revenue is paid to (x402 `payTo`), split at every epoch like
+/// emission: `keccak256("symbiont/subnet-revenue" ‖ netuid)[12..]`. Nobody holds its key.
+pub fn revenue_account(netuid: NetUid) -> Address {
+    let h = alloy_primitives::keccak256(
+        [b"symbiont/subnet-revenue".as_slice(), &netuid.to_be_bytes()].concat(),
+    );
+    Address::from_slice(&h[12..])
 }
 
 /// The burn after one more registration: `burn × 1.26`, at most `max_burn`.

@@ -169,6 +169,15 @@ fn typed_data(tx: &Tx) -> Value {
             ]),
             json!({ "netuid": netuid, "uids": uids, "values": values, "salt": salt, "versionKey": version_key.to_string() }),
         ),
+        Call::ServeEndpoint { netuid, url } => (
+            "ServeEndpoint",
+            common(vec![
+                field("from", "address"),
+                field("netuid", "uint16"),
+                field("url", "string"),
+            ]),
+            json!({ "netuid": netuid, "url": url }),
+        ),
         Call::SetHyperparameter {
             netuid,
             name,
@@ -329,6 +338,10 @@ fn typed_data_agrees_with_viem_both_ways() {
         Call::CommitWeights {
             netuid: 2,
             commit_hash: B256::repeat_byte(0xab),
+        },
+        Call::ServeEndpoint {
+            netuid: 7,
+            url: "https://miner.example:8443/v1".into(),
         },
         Call::SetWeights {
             netuid: 1,

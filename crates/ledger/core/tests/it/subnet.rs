@@ -1102,3 +1102,92 @@ fn native_emission_halves_at_half_the_cap() {
     }
     assert!(s.native_supply >= half);
 }
+
+#[test]
+fn neurons_advertise_endpoints() {
+    let mut s = with_subnet(2);
+    let serve = |url: &str| Call::ServeEndpoint {
+        netuid: 1,
+        url: url.into(),
+    };
+    ok(&send(&mut s, 1, serve("http://127.0.0.1:9000/v1")));
+    assert_eq!(
+        s.subnets[&1].neurons[1].endpoint.as_deref(),
+        Some("http://127.0.0.1:9000/v1")
+    );
+    for bad in [
+        "ftp://x",
+        "http://",
+        "http:///path",
+        "https://a b",
+        &format!("https://{}", "a".repeat(256)),
+    ] {
+        let b = send(&mut s, 1, serve(bad));
+        assert_eq!(failed_code(&b, 0), "invalid_call", "{bad}");
+    }
+    let b = send(&mut s, 3, serve("https://example.org"));
+    assert_eq!(failed_code(&b, 0), "not_registered");
+    ok(&send(&mut s, 1, serve("")));
+    assert_eq!(s.subnets[&1].neurons[1].endpoint, None);
+}
+
+#[test]
+fn subnet_revenue_is_split_at_the_epoch_like_emission() {
+    // Owner key 0, validator key 1, miners keys 2 and 3; key 4 pays the subnet in USD.
+    let mut s = with_subnet(4);
+    {
+        let sn = s.subnets.get_mut(&1).unwrap();
+        sn.hyperparams.tempo = 10;
+        sn.hyperparams.weights_rate_limit = 0;
+        put_stake(sn, addr(1), 10 * UNIT);
+    }
+    through_next_epoch(&mut s); // permits
+    ok(&send(&mut s, 1, weights(vec![2, 3], vec![3, 1])));
+    let revenue = ledger::subnet::revenue_account(1);
+    let paid = 1_000_000u128; // one Devnet USD
+    ok(&send(
+        &mut s,
+        4,
+        Call::Transfer {
+            to: revenue,
+            asset: usd(),
+            amount: paid,
+        },
+    ));
+    let before: Vec<u128> = (0..4).map(|i| s.balance(&addr(i), &usd())).collect();
+    let record = through_next_epoch(&mut s);
+    let split = &record.revenue[0];
+    assert_eq!(split.asset, usd());
+    let owner = paid * 11_796 / 65_535;
+    assert_eq!(split.owner, owner);
+    assert_eq!(split.miners, (paid - owner) / 2);
+    assert_eq!(split.validators, paid - owner - split.miners);
+    let gained: Vec<u128> = (0..4)
+        .map(|i| s.balance(&addr(i), &usd()) - before[i as usize])
+        .collect();
+    assert_eq!(gained[0], owner);
+    assert_eq!(gained[1], split.validators, "the only validator");
+    let sn = &s.subnets[&1];
+    let (i2, i3) = (sn.neurons[2].incentive, sn.neurons[3].incentive);
+    assert!(i2 > i3 && i3 > 0);
+    assert_eq!(
+        gained[2],
+        split.miners * u128::from(i2) / u128::from(i2 + i3)
+    );
+    assert_eq!(
+        gained[3],
+        split.miners * u128::from(i3) / u128::from(i2 + i3)
+    );
+    let dust = s.balance(&revenue, &usd());
+    assert_eq!(gained.iter().sum::<u128>() + dust, paid);
+    assert!(dust < 4, "only rounding stays: {dust}");
+    assert_conserved(&s);
+    // Nothing new arrived: the next epoch splits only the dust (or nothing).
+    let record = through_next_epoch(&mut s);
+    assert!(
+        record
+            .revenue
+            .iter()
+            .all(|r| r.owner + r.miners + r.validators < 4)
+    );
+}
