@@ -1,0 +1,10 @@
+//! The inference subnet (issue 6): what its miners, validators and gateway decide, as pure
+//! functions the runtimes call.
+//!
+//! - [`scoring`]: how a validator turns a tempo of challenges (correct or not, how fast) into
+//!   the u16 weights it commits.
+//! - [`routing`]: how the gateway picks a miner for a paid request — in proportion to on-chain
+//!   incentive, among the healthy ones, with retries on another miner.
+
+pub mod routing;
+pub mod scoring;
