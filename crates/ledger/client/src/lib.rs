@@ -1,0 +1,140 @@
+//! A typed HTTP client for the Symbiont node API, used by the CLI, the subnet runtimes and
+//! the benchmarks.
+
+use std::time::Duration;
+
+use eyre::{WrapErr, bail, eyre};
+use ledger::{Address, B256, tx::SignedTx};
+use serde_json::Value;
+
+/// The node API at a base URL such as `http://127.0.0.1:8420`.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+/// An error answer from the node: HTTP status, `code` and `message`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{status} {code}: {message}")]
+pub struct ApiFailure {
+    /// HTTP status.
+    pub status: u16,
+    /// Machine-readable code.
+    pub code: String,
+    /// Explanation.
+    pub message: String,
+}
+
+impl Client {
+    /// A client for `base`.
+    pub fn new(base: &str) -> eyre::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .wrap_err("building HTTP client")?;
+        Ok(Client {
+            base: base.trim_end_matches('/').to_owned(),
+            http,
+        })
+    }
+
+    /// The base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn read(resp: reqwest::Response) -> eyre::Result<Value> {
+        let status = resp.status();
+        let bytes = resp.bytes().await?;
+        let v: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| eyre!("node answered {status} with non-JSON ({e})"))?;
+        if status.is_success() {
+            return Ok(v);
+        }
+        Err(ApiFailure {
+            status: status.as_u16(),
+            code: v["code"].as_str().unwrap_or("unknown").to_owned(),
+            message: v["message"].as_str().unwrap_or("").to_owned(),
+        }
+        .into())
+    }
+
+    /// GET `path` as JSON.
+    pub async fn get(&self, path: &str) -> eyre::Result<Value> {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .wrap_err_with(|| format!("GET {url}"))?;
+        Self::read(resp).await
+    }
+
+    /// POST raw JSON bytes to `path`.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> eyre::Result<Value> {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .wrap_err_with(|| format!("POST {url}"))?;
+        Self::read(resp).await
+    }
+
+    /// The chain id and minimum fee.
+    pub async fn chain(&self) -> eyre::Result<(u64, u64)> {
+        let v = self.get("/v1/chain").await?;
+        let chain_id = v["chainId"]
+            .as_u64()
+            .ok_or_else(|| eyre!("chainId missing"))?;
+        let min_fee = v["minFee"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| eyre!("minFee missing"))?;
+        Ok((chain_id, min_fee))
+    }
+
+    /// An account's next nonce.
+    pub async fn nonce(&self, address: &Address) -> eyre::Result<u64> {
+        let v = self.get(&format!("/v1/accounts/{address}")).await?;
+        v["nonce"].as_u64().ok_or_else(|| eyre!("nonce missing"))
+    }
+
+    /// Submits one transaction; returns its hash.
+    pub async fn submit(&self, tx: &SignedTx) -> eyre::Result<B256> {
+        let v = self.post_raw("/v1/tx", serde_json::to_vec(tx)?).await?;
+        v["hash"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| eyre!("hash missing"))
+    }
+
+    /// A transaction's status document.
+    pub async fn tx(&self, hash: &B256) -> eyre::Result<Value> {
+        self.get(&format!("/v1/tx/{hash}")).await
+    }
+
+    /// Polls until `hash` is committed or dropped, or `timeout` passes.
+    pub async fn wait(&self, hash: &B256, timeout: Duration) -> eyre::Result<Value> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let v = self.tx(hash).await?;
+            match v["status"].as_str() {
+                Some("committed") | Some("dropped") => return Ok(v),
+                _ if tokio::time::Instant::now() >= deadline => {
+                    bail!("transaction {hash} not committed within {timeout:?}")
+                }
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+}
