@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use eyre::{WrapErr, bail, eyre};
-use ledger::{Address, B256, tx::SignedTx};
+use ledger::{Address, B256, Call, Tx, tx::SignedTx};
 use serde_json::Value;
+use wallet::PrivateKey;
 
 /// The node API at a base URL such as `http://127.0.0.1:8420`.
 #[derive(Debug, Clone)]
@@ -136,5 +137,45 @@ impl Client {
                 _ => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }
+    }
+
+    /// `call` signed by `key` at its next nonce, with `fee` or the chain's minimum fee.
+    pub async fn sign(
+        &self,
+        key: &PrivateKey,
+        call: Call,
+        fee: Option<u64>,
+    ) -> eyre::Result<SignedTx> {
+        let (chain_id, min_fee) = self
+            .chain()
+            .await
+            .wrap_err("asking the node for the chain")?;
+        let from = key.address();
+        let tx = Tx {
+            from,
+            nonce: self.nonce(&from).await?,
+            fee: fee.unwrap_or(min_fee),
+            expiry: 0,
+            call,
+        };
+        Ok(tx.sign_with(chain_id, |h| key.sign_hash(h).map(|s| s.to_bytes()))?)
+    }
+
+    /// Signs, submits and waits (30 s at most) for `call`; returns the receipt, or an error
+    /// naming the failure code when the transaction did not succeed.
+    pub async fn execute(&self, key: &PrivateKey, call: Call) -> eyre::Result<Value> {
+        let signed = self.sign(key, call, None).await?;
+        let hash = self.submit(&signed).await?;
+        let doc = self.wait(&hash, Duration::from_secs(30)).await?;
+        let receipt = &doc["receipt"];
+        if receipt["status"] == "success" {
+            return Ok(receipt.clone());
+        }
+        let failed = &receipt["status"]["failed"];
+        bail!(
+            "transaction {hash} failed: {} ({})",
+            failed["code"].as_str().unwrap_or("dropped"),
+            failed["message"].as_str().unwrap_or("")
+        )
     }
 }

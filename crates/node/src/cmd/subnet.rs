@@ -5,7 +5,7 @@
 use std::{fmt::Write as _, time::Duration};
 
 use eyre::{WrapErr, eyre};
-use ledger::{Address, B256, Call, NATIVE_DECIMALS, Tx, subnet::reveal::commit_hash};
+use ledger::{Address, B256, Call, NATIVE_DECIMALS, subnet::reveal::commit_hash};
 use serde_json::Value;
 
 use crate::{
@@ -43,19 +43,8 @@ fn block_on<F: std::future::Future<Output = eyre::Result<()>>>(f: F) -> eyre::Re
 /// Signs `call` with `signer`, submits it and (unless `--no-wait`) prints the receipt.
 async fn send(node: &NodeArgs, signer: &SignerArgs, call: Call) -> eyre::Result<Value> {
     let client = Client::new(&node.node)?;
-    let (chain_id, min_fee) = client
-        .chain()
-        .await
-        .wrap_err("asking the node for the chain")?;
     let key = signer.unlock()?;
-    let tx = Tx {
-        from: signer.from,
-        nonce: client.nonce(&signer.from).await?,
-        fee: node.fee.unwrap_or(min_fee),
-        expiry: 0,
-        call,
-    };
-    let signed = tx.sign_with(chain_id, |h| key.sign_hash(h).map(|s| s.to_bytes()))?;
+    let signed = client.sign(&key, call, node.fee).await?;
     let hash = client.submit(&signed).await?;
     println!("submitted {hash}");
     if node.no_wait {
