@@ -3,8 +3,10 @@
 //!
 //! - [`scoring`]: how a validator turns a tempo of challenges (correct or not, how fast) into
 //!   the u16 weights it commits.
+//! - [`validator`]: fresh challenges every epoch, and the commit-reveal schedule of weights.
 //! - [`routing`]: how the gateway picks a miner for a paid request — in proportion to on-chain
 //!   incentive, among the healthy ones, with retries on another miner.
 
 pub mod routing;
 pub mod scoring;
+pub mod validator;

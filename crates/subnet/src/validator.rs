@@ -1,0 +1,237 @@
+//! The validator's plan, as pure functions: fresh challenges each epoch, and when to commit
+//! and reveal weights (subtensor's commit-reveal: commit in one epoch, reveal in the next;
+//! `ledger::subnet::reveal`).
+
+use ledger::{
+    Address, B256, Call,
+    subnet::{NetUid, reveal::REVEAL_PERIOD_EPOCHS},
+};
+
+/// Words the challenges are made of.
+const WORDS: &[&str] = &[
+    "agent",
+    "ledger",
+    "subnet",
+    "miner",
+    "validator",
+    "payment",
+    "model",
+    "token",
+    "epoch",
+    "stake",
+    "river",
+    "mountain",
+    "quiet",
+    "bright",
+    "signal",
+    "garden",
+    "library",
+    "engine",
+    "harbor",
+    "winter",
+    "market",
+    "orbit",
+    "lantern",
+    "copper",
+    "meadow",
+    "thunder",
+    "canvas",
+    "puzzle",
+    "violet",
+    "rapid",
+    "gentle",
+    "hidden",
+    "ancient",
+    "modern",
+    "simple",
+    "careful",
+    "measures",
+    "carries",
+    "watches",
+    "builds",
+    "answers",
+    "follows",
+    "remembers",
+    "computes",
+];
+
+/// `n` challenge sentences for `seed` (a validator picks a fresh seed every epoch, so a miner
+/// that replays earlier answers fails). Deterministic: the same seed gives the same inputs.
+pub fn challenges(seed: u64, n: usize) -> Vec<String> {
+    let mut state = seed ^ 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        // splitmix64
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    (0..n)
+        .map(|_| {
+            let len = 4 + next() % 9;
+            let words: Vec<&str> = (0..len)
+                .map(|_| WORDS[usize::try_from(next() % WORDS.len() as u64).unwrap_or(0)])
+                .collect();
+            let mut s = words.join(" ");
+            if let Some(first) = s.get_mut(0..1) {
+                first.make_ascii_uppercase();
+            }
+            s.push('.');
+            s
+        })
+        .collect()
+}
+
+/// One commitment waiting for its reveal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// The epoch it was committed in.
+    pub epoch: u64,
+    /// Target uids.
+    pub uids: Vec<u16>,
+    /// Weights.
+    pub values: Vec<u16>,
+    /// The salt.
+    pub salt: B256,
+}
+
+/// The commit-reveal schedule of one validator on one subnet.
+#[derive(Debug, Clone)]
+pub struct CommitReveal {
+    account: Address,
+    netuid: NetUid,
+    version_key: u64,
+    pending: Vec<Pending>,
+}
+
+impl CommitReveal {
+    /// A schedule for `account` on `netuid`.
+    pub fn new(account: Address, netuid: NetUid, version_key: u64) -> Self {
+        CommitReveal {
+            account,
+            netuid,
+            version_key,
+            pending: Vec::new(),
+        }
+    }
+
+    /// The transactions to send in epoch `epoch`, with this epoch's `weights` and a fresh
+    /// `salt`: reveals of the commitments made [`REVEAL_PERIOD_EPOCHS`] ago (older ones have
+    /// expired and are dropped; newer ones wait), then the commitment of `weights` (none when
+    /// it is empty or one for this epoch was already made).
+    pub fn calls(&mut self, epoch: u64, weights: &[(u16, u16)], salt: B256) -> Vec<Call> {
+        let mut calls = Vec::new();
+        self.pending
+            .retain(|p| p.epoch.saturating_add(REVEAL_PERIOD_EPOCHS) >= epoch);
+        let (due, wait): (Vec<Pending>, Vec<Pending>) = self
+            .pending
+            .drain(..)
+            .partition(|p| p.epoch.saturating_add(REVEAL_PERIOD_EPOCHS) == epoch);
+        self.pending = wait;
+        for p in due {
+            calls.push(Call::RevealWeights {
+                netuid: self.netuid,
+                uids: p.uids,
+                values: p.values,
+                salt: p.salt,
+                version_key: self.version_key,
+            });
+        }
+        let committed = self.pending.iter().any(|p| p.epoch == epoch);
+        if !weights.is_empty() && !committed {
+            let (uids, values): (Vec<u16>, Vec<u16>) = weights.iter().copied().unzip();
+            let hash = ledger::subnet::reveal::commit_hash(
+                self.account,
+                self.netuid,
+                &uids,
+                &values,
+                salt,
+                self.version_key,
+            );
+            calls.push(Call::CommitWeights {
+                netuid: self.netuid,
+                commit_hash: hash,
+            });
+            self.pending.push(Pending {
+                epoch,
+                uids,
+                values,
+                salt,
+            });
+        }
+        calls
+    }
+
+    /// Commitments not revealed yet.
+    pub fn pending(&self) -> &[Pending] {
+        &self.pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn challenges_are_fresh_per_seed_and_reproducible() {
+        let a = challenges(1, 8);
+        assert_eq!(a, challenges(1, 8));
+        assert_ne!(a, challenges(2, 8));
+        assert_eq!(a.len(), 8);
+        for s in &a {
+            assert!(s.ends_with('.') && s.chars().next().unwrap().is_ascii_uppercase());
+            assert!((4..=12).contains(&s.split(' ').count()), "{s}");
+        }
+    }
+
+    #[test]
+    fn commits_then_reveals_in_the_next_epoch() {
+        let mut cr = CommitReveal::new(Address::repeat_byte(1), 3, 0);
+        let salt = |b| B256::repeat_byte(b);
+        let calls = cr.calls(10, &[(1, 5), (2, 7)], salt(1));
+        assert!(matches!(
+            calls.as_slice(),
+            [Call::CommitWeights { netuid: 3, .. }]
+        ));
+        // A second call in the same epoch commits nothing new.
+        assert!(cr.calls(10, &[(1, 9)], salt(2)).is_empty());
+        // Next epoch: reveal the first, commit the new.
+        let calls = cr.calls(11, &[(1, 9)], salt(3));
+        match calls.as_slice() {
+            [
+                Call::RevealWeights {
+                    uids,
+                    values,
+                    salt: s,
+                    ..
+                },
+                Call::CommitWeights { .. },
+            ] => {
+                assert_eq!(
+                    (uids.as_slice(), values.as_slice(), *s),
+                    (&[1u16, 2][..], &[5u16, 7][..], salt(1))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Skipping an epoch lets the commitment expire.
+        assert!(cr.calls(13, &[], salt(4)).is_empty());
+        assert!(cr.pending().is_empty());
+    }
+
+    #[test]
+    fn the_commitment_matches_the_ledgers_hash() {
+        let account = Address::repeat_byte(7);
+        let mut cr = CommitReveal::new(account, 1, 4);
+        let s = B256::repeat_byte(9);
+        let Call::CommitWeights { commit_hash, .. } = cr.calls(1, &[(2, 3)], s)[0].clone() else {
+            panic!()
+        };
+        assert_eq!(
+            commit_hash,
+            ledger::subnet::reveal::commit_hash(account, 1, &[2], &[3], s, 4)
+        );
+    }
+}
