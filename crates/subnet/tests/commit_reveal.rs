@@ -119,7 +119,7 @@ fn the_schedule_commits_and_reveals_in_time_on_the_ledger() {
         if epoch != last_epoch && sn.neurons[1].validator_permit {
             last_epoch = epoch;
             // This epoch's scores: miner 2 or 3 in turn.
-            let w = if epoch % 2 == 0 {
+            let w = if epoch.is_multiple_of(2) {
                 vec![(2, 65_535), (3, 100)]
             } else {
                 vec![(2, 100), (3, 65_535)]
