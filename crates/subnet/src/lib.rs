@@ -6,7 +6,10 @@
 //! - [`validator`]: fresh challenges every epoch, and the commit-reveal schedule of weights.
 //! - [`routing`]: how the gateway picks a miner for a paid request — in proportion to on-chain
 //!   incentive, among the healthy ones, with retries on another miner.
+//! - [`gateway`]: the paid OpenAI-compatible endpoint that sells the subnet's inference over
+//!   x402 and forwards to miners by [`routing`].
 
+pub mod gateway;
 pub mod routing;
 pub mod scoring;
 pub mod validator;

@@ -1,0 +1,254 @@
+//! The subnet's paid, OpenAI-compatible gateway (issue 6): `POST /v1/embeddings` and
+//! `POST /v1/chat/completions` behind an x402 paywall whose `payTo` is the subnet's revenue
+//! account, forwarded to a miner picked by [`crate::routing`] — in proportion to on-chain
+//! incentive, among the miners whose health check passed — and retried on another miner when
+//! one fails. The routing table is refreshed from the node's metagraph.
+//!
+//! A miner's 4xx answer is the client's fault and is returned as is (the paywall settles only
+//! answers under 400, so it is not charged); a connection error, a timeout or a 5xx marks the
+//! miner unhealthy until the next health check and the request goes to another miner. With no
+//! miner left the gateway answers 503 and nobody pays.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex, RwLock},
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use ledger::subnet::NetUid;
+use serde_json::{Value, json};
+use x402_server::PaymentLayer;
+use x402_types::{Facilitator, v2::PaymentRequirements};
+
+use crate::routing::{Candidate, Router as Routes};
+
+/// The gateway's settings.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// The subnet it sells.
+    pub netuid: NetUid,
+    /// The node whose metagraph lists the miners.
+    pub node_url: String,
+    /// The price of one request (its `payTo` should be the subnet's revenue account).
+    pub price: PaymentRequirements,
+    /// How long a miner may take to answer.
+    pub request_timeout: Duration,
+    /// Miners tried per request at most.
+    pub max_attempts: usize,
+}
+
+/// What the gateway has done, for the devnet's table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Served {
+    /// Requests answered, by miner uid.
+    pub by_uid: BTreeMap<u16, u64>,
+    /// Requests no miner could answer.
+    pub unavailable: u64,
+}
+
+/// The gateway.
+#[derive(Debug)]
+pub struct Gateway {
+    cfg: GatewayConfig,
+    routes: RwLock<Routes>,
+    served: Mutex<Served>,
+    http: reqwest::Client,
+    node: ledger_client::Client,
+}
+
+fn lock_poisoned<T>(e: std::sync::PoisonError<T>) -> T {
+    e.into_inner()
+}
+
+impl Gateway {
+    /// A gateway with an empty routing table (call [`Gateway::refresh`]).
+    pub fn new(cfg: GatewayConfig) -> eyre::Result<Arc<Self>> {
+        let http = reqwest::Client::builder()
+            .timeout(cfg.request_timeout)
+            .build()?;
+        let node = ledger_client::Client::new(&cfg.node_url)?;
+        Ok(Arc::new(Gateway {
+            cfg,
+            routes: RwLock::new(Routes::default()),
+            served: Mutex::new(Served::default()),
+            http,
+            node,
+        }))
+    }
+
+    /// Replaces the routing table (the refresh does this from the metagraph).
+    pub fn set_candidates(&self, candidates: Vec<Candidate>) {
+        self.routes.write().unwrap_or_else(lock_poisoned).candidates = candidates;
+    }
+
+    /// The routing table.
+    pub fn candidates(&self) -> Vec<Candidate> {
+        self.routes
+            .read()
+            .unwrap_or_else(lock_poisoned)
+            .candidates
+            .clone()
+    }
+
+    /// What has been served so far.
+    pub fn served(&self) -> Served {
+        self.served.lock().unwrap_or_else(lock_poisoned).clone()
+    }
+
+    /// Reads the metagraph and health-checks every miner that advertises an endpoint
+    /// (`GET {endpoint}/health`, 2 s), then replaces the routing table.
+    pub async fn refresh(&self) -> eyre::Result<()> {
+        let mg = self
+            .node
+            .get(&format!("/v1/subnets/{}/metagraph", self.cfg.netuid))
+            .await?;
+        let mut candidates: Vec<Candidate> = mg["neurons"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| {
+                Some(Candidate {
+                    uid: u16::try_from(n["uid"].as_u64()?).ok()?,
+                    endpoint: n["endpoint"].as_str()?.trim_end_matches('/').to_owned(),
+                    incentive: u16::try_from(n["incentive"].as_u64()?).ok()?,
+                    healthy: false,
+                })
+            })
+            .collect();
+        let checks = candidates.iter().map(|c| {
+            let url = format!("{}/health", c.endpoint);
+            let http = self.http.clone();
+            async move {
+                matches!(
+                    http.get(url).timeout(Duration::from_secs(2)).send().await,
+                    Ok(r) if r.status().is_success()
+                )
+            }
+        });
+        let healthy = futures_util::future::join_all(checks).await;
+        for (c, h) in candidates.iter_mut().zip(healthy) {
+            c.healthy = h;
+        }
+        self.set_candidates(candidates);
+        Ok(())
+    }
+
+    /// Refreshes every `period` until the task is aborted; failures are logged.
+    pub fn spawn_refresher(self: &Arc<Self>, period: Duration) -> tokio::task::JoinHandle<()> {
+        let gw = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = gw.refresh().await {
+                    tracing::warn!(error = %e, "gateway: metagraph refresh failed");
+                }
+                tokio::time::sleep(period).await;
+            }
+        })
+    }
+
+    fn mark_unhealthy(&self, uid: u16) {
+        let mut r = self.routes.write().unwrap_or_else(lock_poisoned);
+        for c in r.candidates.iter_mut().filter(|c| c.uid == uid) {
+            c.healthy = false;
+        }
+    }
+
+    /// Forwards `body` to `path` on a miner, retrying on another one after a failure.
+    pub async fn forward(&self, path: &str, body: Bytes) -> Response {
+        let mut tried = Vec::new();
+        for _ in 0..self.cfg.max_attempts.max(1) {
+            let pick = {
+                let r = self.routes.read().unwrap_or_else(lock_poisoned);
+                r.pick(rand::random(), &tried).cloned()
+            };
+            let Some(miner) = pick else { break };
+            tried.push(miner.uid);
+            let started = Instant::now();
+            let sent = self
+                .http
+                .post(format!("{}{path}", miner.endpoint))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+                .send()
+                .await;
+            let resp = match sent {
+                Ok(r) if !r.status().is_server_error() => r,
+                Ok(r) => {
+                    tracing::warn!(uid = miner.uid, status = %r.status(), "miner failed; retrying");
+                    self.mark_unhealthy(miner.uid);
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(uid = miner.uid, error = %e, "miner unreachable; retrying");
+                    self.mark_unhealthy(miner.uid);
+                    continue;
+                }
+            };
+            let status =
+                StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+            let Ok(bytes) = resp.bytes().await else {
+                self.mark_unhealthy(miner.uid);
+                continue;
+            };
+            if status.is_success() {
+                let mut s = self.served.lock().unwrap_or_else(lock_poisoned);
+                *s.by_uid.entry(miner.uid).or_default() += 1;
+            }
+            let mut out = (status, bytes).into_response();
+            let h = out.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            h.insert("x-symbiont-miner", HeaderValue::from(miner.uid));
+            if let Ok(ms) = HeaderValue::from_str(&started.elapsed().as_millis().to_string()) {
+                h.insert("x-symbiont-miner-ms", ms);
+            }
+            return out;
+        }
+        self.served.lock().unwrap_or_else(lock_poisoned).unavailable += 1;
+        let e = json!({ "error": {
+            "message": "no miner of this subnet is available; try again shortly",
+            "type": "unavailable", "param": null, "code": "no_miner",
+        }});
+        (StatusCode::SERVICE_UNAVAILABLE, Json(e)).into_response()
+    }
+
+    /// The HTTP app: the two paid routes behind `facilitator`, and free `GET /v1/miners` (the
+    /// routing table) and `GET /health`.
+    pub fn app<F: Facilitator + 'static>(self: &Arc<Self>, facilitator: Arc<F>) -> Router {
+        let paywall = PaymentLayer::shared(facilitator, self.cfg.price.clone())
+            .description(format!("Symbiont subnet {} inference", self.cfg.netuid))
+            .mime_type("application/json");
+        Router::new()
+            .route("/v1/embeddings", post(embeddings).layer(paywall.clone()))
+            .route("/v1/chat/completions", post(chat).layer(paywall))
+            .route("/v1/miners", get(miners))
+            .route("/health", get(|| async { "ok" }))
+            .with_state(Arc::clone(self))
+    }
+}
+
+async fn embeddings(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
+    gw.forward("/v1/embeddings", body).await
+}
+
+async fn chat(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
+    gw.forward("/v1/chat/completions", body).await
+}
+
+async fn miners(State(gw): State<Arc<Gateway>>) -> Json<Value> {
+    Json(
+        json!({ "netuid": gw.cfg.netuid, "miners": gw.candidates().iter().map(|c| json!({
+        "uid": c.uid, "endpoint": c.endpoint, "incentive": c.incentive, "healthy": c.healthy,
+    })).collect::<Vec<_>>() }),
+    )
+}
