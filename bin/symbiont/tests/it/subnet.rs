@@ -359,3 +359,65 @@ fn subnet_commands_against_a_dev_node() {
     assert!(stake > 6.0, "{table}");
     assert_eq!(lines[4].split_whitespace().nth(2), Some("0"), "{table}");
 }
+
+/// The gateway reads its routing table from a real node's metagraph: the miners that served
+/// an endpoint, health-checked; requests go to the healthy one.
+#[test]
+fn the_gateway_routes_to_the_miners_the_metagraph_lists() {
+    use axum::routing::{get, post};
+    use subnet::gateway::{Gateway, GatewayConfig};
+
+    let n = DevNode::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let miner = rt.block_on(async {
+        let app = axum::Router::new()
+            .route("/health", get(|| async { "ok" }))
+            .route(
+                "/v1/embeddings",
+                post(|| async { axum::Json(serde_json::json!({ "object": "list" })) }),
+            );
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let a = l.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+        format!("http://{a}")
+    });
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    ok(n.signed(&["subnet", "create"], 0));
+    for (i, url) in [(1, &miner), (2, &dead)] {
+        ok(n.signed(&["neuron", "register", "--netuid", "1"], i));
+        ok(n.signed(&["neuron", "serve", "--netuid", "1", "--url", url], i));
+    }
+    let price = x402_types::v2::PaymentRequirements {
+        scheme: "exact".into(),
+        network: x402_types::Network::eip155(31_337),
+        amount: x402_types::TokenAmount::from(1_000u64),
+        asset: ledger::Address::repeat_byte(1).to_checksum(None),
+        pay_to: ledger::subnet::revenue_account(1).to_checksum(None),
+        max_timeout_seconds: 60,
+        extra: x402_types::v2::Extra::eip712("Devnet USD", "1"),
+    };
+    let gw = Gateway::new(GatewayConfig {
+        netuid: 1,
+        node_url: n.url.clone(),
+        price,
+        request_timeout: Duration::from_secs(5),
+        max_attempts: 3,
+    })
+    .unwrap();
+    rt.block_on(async {
+        gw.refresh().await.unwrap();
+        let c = gw.candidates();
+        assert_eq!(c.len(), 2, "the owner serves nothing: {c:?}");
+        assert_eq!(
+            (c[0].uid, c[0].endpoint.as_str(), c[0].healthy),
+            (1, miner.as_str(), true)
+        );
+        assert_eq!((c[1].uid, c[1].healthy), (2, false));
+        let r = gw.forward("/v1/embeddings", "{}".into()).await;
+        assert_eq!(r.status().as_u16(), 200);
+        assert_eq!(r.headers()["x-symbiont-miner"], "1");
+    });
+}
