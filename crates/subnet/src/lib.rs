@@ -1,6 +1,8 @@
 //! The inference subnet (issue 6): what its miners, validators and gateway decide, as pure
 //! functions the runtimes call.
 //!
+//! - [`check`]: when a miner's answer counts as correct (embeddings within a cosine
+//!   tolerance of the validator's own, chat text exactly).
 //! - [`scoring`]: how a validator turns a tempo of challenges (correct or not, how fast) into
 //!   the u16 weights it commits.
 //! - [`validator`]: fresh challenges every epoch, and the commit-reveal schedule of weights.
@@ -9,6 +11,7 @@
 //! - [`gateway`]: the paid OpenAI-compatible endpoint that sells the subnet's inference over
 //!   x402 and forwards to miners by [`routing`].
 
+pub mod check;
 pub mod gateway;
 pub mod routing;
 pub mod scoring;
