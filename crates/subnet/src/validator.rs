@@ -2,10 +2,62 @@
 //! and reveal weights (subtensor's commit-reveal: commit in one epoch, reveal in the next;
 //! `ledger::subnet::reveal`).
 
+use std::time::{Duration, Instant};
+
 use ledger::{
     Address, B256, Call,
     subnet::{NetUid, reveal::REVEAL_PERIOD_EPOCHS},
 };
+use serde_json::json;
+
+use crate::{
+    check::{embeddings_match, parse_embeddings},
+    scoring::Observation,
+};
+
+/// Challenges one miner's `/v1/embeddings` with each input in turn (one request each, so the
+/// latency is per answer) and checks every answer against `reference` (the validator's own
+/// vectors for the same inputs, in order). A request that fails, times out or answers
+/// something else counts as wrong.
+pub async fn probe_embeddings(
+    http: &reqwest::Client,
+    uid: u16,
+    endpoint: &str,
+    model: &str,
+    inputs: &[String],
+    reference: &[Vec<f32>],
+    timeout: Duration,
+) -> Observation {
+    let mut o = Observation {
+        uid,
+        total: u32::try_from(inputs.len()).unwrap_or(u32::MAX),
+        ..Observation::default()
+    };
+    for (input, want) in inputs.iter().zip(reference) {
+        let started = Instant::now();
+        let sent = http
+            .post(format!("{}/v1/embeddings", endpoint.trim_end_matches('/')))
+            .json(&json!({ "model": model, "input": [input] }))
+            .timeout(timeout)
+            .send()
+            .await;
+        let Ok(resp) = sent else { continue };
+        if !resp.status().is_success() {
+            continue;
+        }
+        let Ok(doc) = resp.json::<serde_json::Value>().await else {
+            continue;
+        };
+        let elapsed = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        if parse_embeddings(&doc)
+            .is_some_and(|got| embeddings_match(&got, std::slice::from_ref(want)))
+        {
+            o.correct += 1;
+            o.latencies_us.push(elapsed);
+        }
+    }
+    o
+}
 
 /// Words the challenges are made of.
 const WORDS: &[&str] = &[
