@@ -221,6 +221,143 @@ impl CommitReveal {
     }
 }
 
+/// The validator's own model: embeds inputs the way honest miners must.
+pub trait Embedder: Send + Sync {
+    /// The vectors of `inputs`, in order.
+    fn embed(
+        &self,
+        inputs: Vec<String>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = eyre::Result<Vec<Vec<f32>>>> + Send + '_>>;
+}
+
+/// What a validator did in one epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpochReport {
+    /// The epoch index.
+    pub epoch: u64,
+    /// One observation per miner probed.
+    pub observations: Vec<Observation>,
+    /// The weights it committed (empty: nothing to commit).
+    pub weights: Vec<(u16, u16)>,
+    /// Transactions sent (reveals and the commit).
+    pub sent: usize,
+}
+
+/// A validator on one subnet: once per epoch it probes every miner that serves an endpoint
+/// with fresh challenges, scores them, and reveals/commits weights.
+pub struct Validator<E> {
+    key: wallet::PrivateKey,
+    netuid: NetUid,
+    node: ledger_client::Client,
+    http: reqwest::Client,
+    embedder: E,
+    scoring: crate::scoring::Scoring,
+    plan: CommitReveal,
+    model: String,
+    challenges_per_miner: usize,
+    last_epoch: Option<u64>,
+}
+
+impl<E: Embedder> Validator<E> {
+    /// A validator signing with `key` on `netuid` through the node at `node_url`.
+    pub fn new(
+        key: wallet::PrivateKey,
+        netuid: NetUid,
+        node_url: &str,
+        embedder: E,
+        model: &str,
+    ) -> eyre::Result<Self> {
+        let account = key.address();
+        Ok(Validator {
+            key,
+            netuid,
+            node: ledger_client::Client::new(node_url)?,
+            http: reqwest::Client::new(),
+            embedder,
+            scoring: crate::scoring::Scoring::default(),
+            plan: CommitReveal::new(account, netuid, 0),
+            model: model.to_owned(),
+            challenges_per_miner: 4,
+            last_epoch: None,
+        })
+    }
+
+    /// Sets the scoring function's reference latency.
+    pub fn with_scoring(mut self, scoring: crate::scoring::Scoring) -> Self {
+        self.scoring = scoring;
+        self
+    }
+
+    /// Runs this epoch's work if it has not run yet: `None` when it already did.
+    pub async fn tick(&mut self) -> eyre::Result<Option<EpochReport>> {
+        let sn = self
+            .node
+            .get(&format!("/v1/subnets/{}", self.netuid))
+            .await?;
+        let tempo = sn["hyperparams"]["tempo"].as_u64().unwrap_or(0);
+        let height = sn["height"].as_u64().unwrap_or(0);
+        // The epoch the next block belongs to (`Subnet::epoch_index`).
+        let epoch = (height + 2 + u64::from(self.netuid)) / (tempo + 1);
+        if self.last_epoch == Some(epoch) {
+            return Ok(None);
+        }
+        let mg = self
+            .node
+            .get(&format!("/v1/subnets/{}/metagraph", self.netuid))
+            .await?;
+        let me = self.key.address();
+        let miners: Vec<(u16, String)> = mg["neurons"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|n| {
+                n["account"]
+                    .as_str()
+                    .and_then(|a| a.parse::<Address>().ok())
+                    != Some(me)
+            })
+            .filter_map(|n| {
+                Some((
+                    u16::try_from(n["uid"].as_u64()?).ok()?,
+                    n["endpoint"].as_str()?.to_owned(),
+                ))
+            })
+            .collect();
+        // Unpredictable inputs: a miner cannot prepare (or borrow) answers in advance.
+        let seed: u64 = rand::random();
+        let inputs = challenges(seed, self.challenges_per_miner);
+        let reference = self.embedder.embed(inputs.clone()).await?;
+        let timeout = Duration::from_secs(5);
+        let probes = miners.iter().map(|(uid, endpoint)| {
+            probe_embeddings(
+                &self.http,
+                *uid,
+                endpoint,
+                &self.model,
+                &inputs,
+                &reference,
+                timeout,
+            )
+        });
+        let observations = futures_util::future::join_all(probes).await;
+        let weights = self.scoring.weights(&observations);
+        // A secret salt: anyone could otherwise try candidate weights against the commitment.
+        let salt = B256::from(rand::random::<[u8; 32]>());
+        let calls = self.plan.calls(epoch, &weights, salt);
+        let sent = calls.len();
+        for call in calls {
+            self.node.execute(&self.key, call).await?;
+        }
+        self.last_epoch = Some(epoch);
+        Ok(Some(EpochReport {
+            epoch,
+            observations,
+            weights,
+            sent,
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -421,3 +421,120 @@ fn the_gateway_routes_to_the_miners_the_metagraph_lists() {
         assert_eq!(r.headers()["x-symbiont-miner"], "1");
     });
 }
+
+/// The validators' loop on a dev node: fresh challenges each epoch, scores, commit-reveal;
+/// within a few epochs the honest miner has incentive and the cheaters none.
+///
+/// The model is a deterministic stand-in (a vector derived from the input's hash) so this test
+/// isolates the subnet logic from model speed; `symbiont devnet` runs the same loop with
+/// all-MiniLM-L6-v2.
+#[test]
+fn validators_catch_cheating_miners_on_a_dev_node() {
+    use axum::routing::{get, post};
+    use serde_json::{Value, json};
+    use subnet::validator::{Embedder, Validator};
+
+    fn embed(s: &str) -> Vec<f32> {
+        let h = ledger::keccak256(s.as_bytes());
+        let v: Vec<f32> = h.0.iter().take(16).map(|b| f32::from(*b) - 127.5).collect();
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.into_iter().map(|x| x / n).collect()
+    }
+    struct StandIn;
+    impl Embedder for StandIn {
+        fn embed(
+            &self,
+            inputs: Vec<String>,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = eyre::Result<Vec<Vec<f32>>>> + Send + '_>,
+        > {
+            Box::pin(async move { Ok(inputs.iter().map(|s| embed(s)).collect()) })
+        }
+    }
+
+    let n = DevNode::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // 0: honest, 1: wrong vectors, 2: replays an answer it computed before.
+    let miners: Vec<String> = (0..3)
+        .map(|kind| {
+            rt.block_on(async move {
+                let app = axum::Router::new()
+                    .route("/health", get(|| async { "ok" }))
+                    .route(
+                        "/v1/embeddings",
+                        post(move |axum::Json(req): axum::Json<Value>| async move {
+                            let input = req["input"][0].as_str().unwrap_or("").to_owned();
+                            let v = match kind {
+                                0 => embed(&input),
+                                1 => embed(&format!("wrong {input}")),
+                                _ => embed("An answer computed earlier."),
+                            };
+                            axum::Json(json!({ "object": "list", "data": [
+                                { "object": "embedding", "index": 0, "embedding": v }
+                            ]}))
+                        }),
+                    );
+                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let a = l.local_addr().unwrap();
+                tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+                format!("http://{a}")
+            })
+        })
+        .collect();
+    ok(n.signed(&["subnet", "create"], 0));
+    let set = |name: &str, value: &str| {
+        ok(n.signed(
+            &[
+                "subnet", "set", "--netuid", "1", "--name", name, "--value", value,
+            ],
+            0,
+        ))
+    };
+    set("weightsRateLimit", "0");
+    set("commitReveal", "1");
+    set("tempo", "10");
+    ok(n.signed(&["neuron", "register", "--netuid", "1"], 1));
+    ok(n.signed(&["stake", "add", "--netuid", "1", "--amount", "50"], 1));
+    for (i, url) in miners.iter().enumerate() {
+        let k = 2 + i as u32;
+        ok(n.signed(&["neuron", "register", "--netuid", "1"], k));
+        ok(n.signed(&["neuron", "serve", "--netuid", "1", "--url", url], k));
+    }
+    // Two validators: the owner (its cut accumulates as stake) and dev 1.
+    let mut validators: Vec<Validator<StandIn>> = [0u32, 1]
+        .iter()
+        .map(|i| {
+            Validator::new(
+                node::dev::dev_key(*i).unwrap(),
+                1,
+                &n.url,
+                StandIn,
+                "stand-in",
+            )
+            .unwrap()
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut reports = 0;
+    let incentive = |uid: usize| -> u64 {
+        let mg: Value = serde_json::from_str(&n.read(&["metagraph", "1", "--json"])).unwrap();
+        mg["neurons"][uid]["incentive"].as_u64().unwrap()
+    };
+    while reports < 16 || incentive(2) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no incentive for the honest miner in time"
+        );
+        for v in &mut validators {
+            if let Some(r) = rt.block_on(v.tick()).unwrap() {
+                reports += 1;
+                let correct: Vec<u32> = r.observations.iter().map(|o| o.correct).collect();
+                assert_eq!(correct, vec![4, 0, 0], "{r:?}");
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(incentive(2) > 0);
+    assert_eq!(incentive(3), 0, "wrong vectors earn nothing");
+    assert_eq!(incentive(4), 0, "replayed answers earn nothing");
+}
