@@ -221,13 +221,14 @@ impl CommitReveal {
     }
 }
 
+/// What [`Embedder::embed`] returns: the vectors, in input order.
+pub type EmbedFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = eyre::Result<Vec<Vec<f32>>>> + Send + 'a>>;
+
 /// The validator's own model: embeds inputs the way honest miners must.
 pub trait Embedder: Send + Sync {
     /// The vectors of `inputs`, in order.
-    fn embed(
-        &self,
-        inputs: Vec<String>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = eyre::Result<Vec<Vec<f32>>>> + Send + '_>>;
+    fn embed(&self, inputs: Vec<String>) -> EmbedFuture<'_>;
 }
 
 /// What a validator did in one epoch.

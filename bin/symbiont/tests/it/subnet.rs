@@ -432,7 +432,7 @@ fn the_gateway_routes_to_the_miners_the_metagraph_lists() {
 fn validators_catch_cheating_miners_on_a_dev_node() {
     use axum::routing::{get, post};
     use serde_json::{Value, json};
-    use subnet::validator::{Embedder, Validator};
+    use subnet::validator::{EmbedFuture, Embedder, Validator};
 
     fn embed(s: &str) -> Vec<f32> {
         let h = ledger::keccak256(s.as_bytes());
