@@ -442,12 +442,7 @@ fn validators_catch_cheating_miners_on_a_dev_node() {
     }
     struct StandIn;
     impl Embedder for StandIn {
-        fn embed(
-            &self,
-            inputs: Vec<String>,
-        ) -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = eyre::Result<Vec<Vec<f32>>>> + Send + '_>,
-        > {
+        fn embed(&self, inputs: Vec<String>) -> EmbedFuture<'_> {
             Box::pin(async move { Ok(inputs.iter().map(|s| embed(s)).collect()) })
         }
     }
