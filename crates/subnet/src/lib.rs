@@ -8,11 +8,14 @@
 //! - [`validator`]: fresh challenges every epoch, and the commit-reveal schedule of weights.
 //! - [`routing`]: how the gateway picks a miner for a paid request — in proportion to on-chain
 //!   incentive, among the healthy ones, with retries on another miner.
+//! - [`miner`]: joining a subnet and serving a model (honestly, or — for the devnet's
+//!   cheaters — slowly, with wrong vectors, or replaying).
 //! - [`gateway`]: the paid OpenAI-compatible endpoint that sells the subnet's inference over
 //!   x402 and forwards to miners by [`routing`].
 
 pub mod check;
 pub mod gateway;
+pub mod miner;
 pub mod routing;
 pub mod scoring;
 pub mod validator;

@@ -423,16 +423,19 @@ fn the_gateway_routes_to_the_miners_the_metagraph_lists() {
 }
 
 /// The validators' loop on a dev node: fresh challenges each epoch, scores, commit-reveal;
-/// within a few epochs the honest miner has incentive and the cheaters none.
+/// within a few epochs the honest miners (fast and slow) have incentive and the cheaters none.
 ///
 /// The model is a deterministic stand-in (a vector derived from the input's hash) so this test
 /// isolates the subnet logic from model speed; `symbiont devnet` runs the same loop with
 /// all-MiniLM-L6-v2.
 #[test]
 fn validators_catch_cheating_miners_on_a_dev_node() {
-    use axum::routing::{get, post};
+    use axum::routing::post;
     use serde_json::{Value, json};
-    use subnet::validator::{EmbedFuture, Embedder, Validator};
+    use subnet::{
+        miner::{self, Behaviour},
+        validator::{EmbedFuture, Embedder, Validator},
+    };
 
     fn embed(s: &str) -> Vec<f32> {
         let h = ledger::keccak256(s.as_bytes());
@@ -449,33 +452,6 @@ fn validators_catch_cheating_miners_on_a_dev_node() {
 
     let n = DevNode::start();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    // 0: honest, 1: wrong vectors, 2: replays an answer it computed before.
-    let miners: Vec<String> = (0..3)
-        .map(|kind| {
-            rt.block_on(async move {
-                let app = axum::Router::new()
-                    .route("/health", get(|| async { "ok" }))
-                    .route(
-                        "/v1/embeddings",
-                        post(move |axum::Json(req): axum::Json<Value>| async move {
-                            let input = req["input"][0].as_str().unwrap_or("").to_owned();
-                            let v = match kind {
-                                0 => embed(&input),
-                                1 => embed(&format!("wrong {input}")),
-                                _ => embed("An answer computed earlier."),
-                            };
-                            axum::Json(json!({ "object": "list", "data": [
-                                { "object": "embedding", "index": 0, "embedding": v }
-                            ]}))
-                        }),
-                    );
-                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let a = l.local_addr().unwrap();
-                tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-                format!("http://{a}")
-            })
-        })
-        .collect();
     ok(n.signed(&["subnet", "create"], 0));
     let set = |name: &str, value: &str| {
         ok(n.signed(
@@ -490,10 +466,36 @@ fn validators_catch_cheating_miners_on_a_dev_node() {
     set("tempo", "10");
     ok(n.signed(&["neuron", "register", "--netuid", "1"], 1));
     ok(n.signed(&["stake", "add", "--netuid", "1", "--amount", "50"], 1));
-    for (i, url) in miners.iter().enumerate() {
-        let k = 2 + i as u32;
-        ok(n.signed(&["neuron", "register", "--netuid", "1"], k));
-        ok(n.signed(&["neuron", "serve", "--netuid", "1", "--url", url], k));
+    // Miners dev 2..=5 (uids 2..=5): honest, slow, wrong vectors, replaying; each joins the
+    // subnet itself (registers, serves its endpoint).
+    let model = || {
+        axum::Router::new().route(
+            "/v1/embeddings",
+            post(|axum::Json(req): axum::Json<Value>| async move {
+                let input = req["input"][0].as_str().unwrap_or("").to_owned();
+                axum::Json(json!({ "object": "list", "data": [
+                    { "object": "embedding", "index": 0, "embedding": embed(&input) }
+                ]}))
+            }),
+        )
+    };
+    let behaviours = [
+        Behaviour::Honest,
+        Behaviour::Slow(Duration::from_millis(40)),
+        Behaviour::WrongVectors,
+        Behaviour::Replay,
+    ];
+    let client = ledger_client::Client::new(&n.url).unwrap();
+    for (i, b) in behaviours.into_iter().enumerate() {
+        let key = node::dev::dev_key(2 + i as u32).unwrap();
+        let uid = rt.block_on(async {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", l.local_addr().unwrap());
+            let app = miner::app(model(), b);
+            tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+            miner::join(&client, &key, 1, &url).await.unwrap()
+        });
+        assert_eq!(usize::from(uid), 2 + i, "{}", b.name());
     }
     // Two validators: the owner (its cut accumulates as stake) and dev 1.
     let mut validators: Vec<Validator<StandIn>> = [0u32, 1]
@@ -524,12 +526,15 @@ fn validators_catch_cheating_miners_on_a_dev_node() {
             if let Some(r) = rt.block_on(v.tick()).unwrap() {
                 reports += 1;
                 let correct: Vec<u32> = r.observations.iter().map(|o| o.correct).collect();
-                assert_eq!(correct, vec![4, 0, 0], "{r:?}");
+                // The replayer computed its very first answer honestly, then never again.
+                assert_eq!(correct[..3], [4, 4, 0], "{r:?}");
+                assert!(correct[3] <= 1, "{r:?}");
             }
         }
         std::thread::sleep(Duration::from_millis(200));
     }
     assert!(incentive(2) > 0);
-    assert_eq!(incentive(3), 0, "wrong vectors earn nothing");
-    assert_eq!(incentive(4), 0, "replayed answers earn nothing");
+    assert!(incentive(3) > 0, "slow but honest earns");
+    assert_eq!(incentive(4), 0, "wrong vectors earn nothing");
+    assert_eq!(incentive(5), 0, "replayed answers earn nothing");
 }
