@@ -171,6 +171,18 @@ pub enum Reject {
         /// The subnet id.
         netuid: u16,
     },
+    /// The sender holds less alpha behind `hotkey` than it tries to unstake.
+    #[error("insufficient stake on subnet {netuid} behind {hotkey}: need {need} alpha, have {have}")]
+    InsufficientStake {
+        /// The subnet id.
+        netuid: u16,
+        /// The neuron the stake backs.
+        hotkey: Address,
+        /// Alpha asked for, base units.
+        need: String,
+        /// Alpha held, base units.
+        have: String,
+    },
     /// The account has no uid on the subnet.
     #[error("{account} is not registered on subnet {netuid}")]
     NotRegistered {
@@ -225,6 +237,7 @@ impl Reject {
             Reject::AuthorizationExpired { .. } => "authorization_expired",
             Reject::PriceLimit { .. } => "price_limit",
             Reject::UnknownSubnet { .. } => "unknown_subnet",
+            Reject::InsufficientStake { .. } => "insufficient_stake",
             Reject::NotRegistered { .. } => "not_registered",
             Reject::AlreadyRegistered { .. } => "already_registered",
             Reject::InvalidWeights { .. } => "invalid_weights",

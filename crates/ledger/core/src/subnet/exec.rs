@@ -335,10 +335,11 @@ impl Overlay<'_> {
         let s = self.subnet(netuid)?;
         let have = s.stake_of(&hotkey, &from);
         if have < alpha {
-            return Err(Reject::InsufficientFunds {
-                asset: NATIVE,
-                need: format!("{alpha} alpha behind {hotkey} on subnet {netuid}"),
-                have: format!("{have} alpha"),
+            return Err(Reject::InsufficientStake {
+                netuid,
+                hotkey,
+                need: alpha.to_string(),
+                have: have.to_string(),
             });
         }
         let mut s = s.clone();

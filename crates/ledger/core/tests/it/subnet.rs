@@ -261,7 +261,7 @@ fn staking_swaps_through_the_pool() {
     assert!(s.markets[&1].pool.k() >= k1);
     assert_eq!(s.subnets[&1].stake(&addr(1)), alpha - alpha / 2);
     let b = step(&mut s, vec![sign(&key(1), 4, rm(alpha))]);
-    assert_eq!(failed_code(&b, 0), "insufficient_funds");
+    assert_eq!(failed_code(&b, 0), "insufficient_stake");
     let b = step(&mut s, vec![sign(&key(1), 5, rm(alpha - alpha / 2))]);
     ok(&b);
     assert_eq!(s.subnets[&1].stake(&addr(1)), 0);
@@ -1034,7 +1034,7 @@ fn nominators_share_dividends_after_the_validators_take() {
         limit_price: 0,
     };
     let b = send(&mut s, 2, rm(addr(1), 1));
-    assert_eq!(failed_code(&b, 0), "insufficient_funds");
+    assert_eq!(failed_code(&b, 0), "insufficient_stake");
 
     through_next_epoch(&mut s); // permits
     ok(&send(&mut s, 1, weights(vec![2], vec![1])));
