@@ -422,14 +422,19 @@ fn the_gateway_routes_to_the_miners_the_metagraph_lists() {
     });
 }
 
-/// The validators' loop on a dev node: fresh challenges each epoch, scores, commit-reveal;
-/// within a few epochs the honest miners (fast and slow) have incentive and the cheaters none.
+/// The subnet's loop on a dev node: four miners join (honest, slow, wrong vectors,
+/// replaying); two validators send fresh challenges each epoch, score, commit and reveal;
+/// within a few epochs the honest miners have incentive and the cheaters none. Then an agent
+/// pays the x402 gateway for requests, which go to the earning miners, settle into the
+/// subnet's revenue account, and are split at the next epoch — nothing to the cheaters.
 ///
 /// The model is a deterministic stand-in (a vector derived from the input's hash) so this test
 /// isolates the subnet logic from model speed; `symbiont devnet` runs the same loop with
 /// all-MiniLM-L6-v2.
 #[test]
-fn validators_catch_cheating_miners_on_a_dev_node() {
+fn the_subnet_catches_cheaters_and_pays_the_earners_on_a_dev_node() {
+    use std::sync::Arc;
+
     use axum::routing::post;
     use serde_json::{Value, json};
     use subnet::{
@@ -537,4 +542,101 @@ fn validators_catch_cheating_miners_on_a_dev_node() {
     assert!(incentive(3) > 0, "slow but honest earns");
     assert_eq!(incentive(4), 0, "wrong vectors earn nothing");
     assert_eq!(incentive(5), 0, "replayed answers earn nothing");
+
+    // The paid gateway: an agent (dev 7) buys 5 requests in Devnet USD; the node's facilitator
+    // settles each into the subnet's revenue account; the traffic goes to the miners that
+    // earn; the next epoch splits the revenue.
+    let usd = ledger::Asset::derive_id(
+        node::dev::dev_key(0).unwrap().address(),
+        ledger::genesis::DEV_USD_NAME,
+    );
+    let revenue = ledger::subnet::revenue_account(1);
+    let price = x402_types::v2::PaymentRequirements {
+        scheme: "exact".into(),
+        network: x402_types::Network::eip155(31_337),
+        amount: x402_types::TokenAmount::from(10_000u64),
+        asset: usd.to_checksum(None),
+        pay_to: revenue.to_checksum(None),
+        max_timeout_seconds: 60,
+        extra: x402_types::v2::Extra::eip712(ledger::genesis::DEV_USD_NAME, "1"),
+    };
+    let gw = subnet::gateway::Gateway::new(subnet::gateway::GatewayConfig {
+        netuid: 1,
+        node_url: n.url.clone(),
+        price,
+        request_timeout: Duration::from_secs(10),
+        max_attempts: 3,
+    })
+    .unwrap();
+    let usd_of = |who: ledger::Address| -> u128 {
+        let v: Value = serde_json::from_str(&n.read(&["query", "account", &who.to_string()]))
+            .unwrap_or(Value::Null);
+        v["balances"][usd.to_string().to_lowercase()]
+            .as_str()
+            .or_else(|| v["balances"][usd.to_checksum(None)].as_str())
+            .map_or(0, |s| s.parse().unwrap())
+    };
+    let accounts: Vec<ledger::Address> = (0..6)
+        .map(|i| node::dev::dev_key(i).unwrap().address())
+        .collect();
+    let before: Vec<u128> = accounts.iter().map(|a| usd_of(*a)).collect();
+    rt.block_on(async {
+        gw.refresh().await.unwrap();
+        let facilitator = Arc::new(x402_server::HttpFacilitator::new(format!("{}/x402", n.url)));
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let app = gw.app(facilitator);
+        tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+        let agent = x402_client::Client::new(
+            Arc::new(node::dev::dev_key(7).unwrap()),
+            x402_client::SpendControls {
+                max_per_payment: Some(alloy_primitives::U256::from(10_000u64)),
+                budget: None,
+                assets: None,
+                networks: None,
+                payees: Some(vec![revenue]),
+            },
+        );
+        for i in 0..5 {
+            let req = agent
+                .http()
+                .post(format!("{url}/v1/embeddings"))
+                .json(&json!({ "model": "stand-in", "input": [format!("paid request {i}")] }))
+                .build()
+                .unwrap();
+            let paid = agent.execute(req).await.unwrap();
+            assert_eq!(paid.response.status().as_u16(), 200);
+            let uid = paid.response.headers()["x-symbiont-miner"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert!(
+                uid == "2" || uid == "3",
+                "routed to an earning miner, not {uid}"
+            );
+            assert!(paid.receipt.unwrap().success);
+        }
+    });
+    assert_eq!(usd_of(revenue), 50_000, "five payments of 0.01 USD");
+    let height: u64 = n.subnet()["height"].as_u64().unwrap();
+    n.epoch_after(height);
+    let dust = usd_of(revenue);
+    assert!(dust < 8, "split at the epoch, dust only: {dust}");
+    let gained: Vec<u128> = accounts
+        .iter()
+        .zip(&before)
+        .map(|(a, b)| usd_of(*a) - b)
+        .collect();
+    // The owner takes its cut and, validating too, a share of the validators' half.
+    assert!(gained[0] > 50_000 * 11_796 / 65_535, "{gained:?}");
+    assert!(
+        gained[1] > 0 && gained[2] > 0 && gained[3] > 0,
+        "{gained:?}"
+    );
+    assert_eq!(
+        gained[4] + gained[5],
+        0,
+        "cheaters get no revenue: {gained:?}"
+    );
+    assert_eq!(gained.iter().sum::<u128>() + dust, 50_000, "{gained:?}");
 }
