@@ -94,6 +94,22 @@ impl DevNode {
             .unwrap())
     }
 
+    /// Dev key 0 creates subnet 1 and sets `settings`, then no weights rate limit and a tempo
+    /// of 10 (last: no hyperparameter changes in the 10 blocks before an epoch, and with a
+    /// tempo of 10 that is every block).
+    fn create_fast_subnet(&self, settings: &[(&str, &str)]) {
+        ok(self.signed(&["subnet", "create"], 0));
+        let fast = [("weightsRateLimit", "0"), ("tempo", "10")];
+        for (name, value) in settings.iter().chain(&fast) {
+            ok(self.signed(
+                &[
+                    "subnet", "set", "--netuid", "1", "--name", name, "--value", value,
+                ],
+                0,
+            ));
+        }
+    }
+
     fn subnet(&self) -> serde_json::Value {
         serde_json::from_str(&self.read(&["subnet", "show", "1"])).unwrap()
     }
@@ -126,19 +142,7 @@ fn dev(i: u32) -> String {
 #[test]
 fn a_subnet_lifecycle_through_the_cli() {
     let n = DevNode::start();
-    ok(n.signed(&["subnet", "create"], 0));
-    // The rate limit first: no hyperparameter changes in the 10 blocks before an epoch, and
-    // with a tempo of 10 that is every block.
-    let set = |name: &str, value: &str| {
-        ok(n.signed(
-            &[
-                "subnet", "set", "--netuid", "1", "--name", name, "--value", value,
-            ],
-            0,
-        ))
-    };
-    set("weightsRateLimit", "0");
-    set("tempo", "10");
+    n.create_fast_subnet(&[]);
     for i in 1..=9 {
         ok(n.signed(&["neuron", "register", "--netuid", "1"], i));
     }
@@ -457,18 +461,7 @@ fn the_subnet_catches_cheaters_and_pays_the_earners_on_a_dev_node() {
 
     let n = DevNode::start();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    ok(n.signed(&["subnet", "create"], 0));
-    let set = |name: &str, value: &str| {
-        ok(n.signed(
-            &[
-                "subnet", "set", "--netuid", "1", "--name", name, "--value", value,
-            ],
-            0,
-        ))
-    };
-    set("weightsRateLimit", "0");
-    set("commitReveal", "1");
-    set("tempo", "10");
+    n.create_fast_subnet(&[("commitReveal", "1")]);
     ok(n.signed(&["neuron", "register", "--netuid", "1"], 1));
     ok(n.signed(&["stake", "add", "--netuid", "1", "--amount", "50"], 1));
     // Miners dev 2..=5 (uids 2..=5): honest, slow, wrong vectors, replaying; each joins the
