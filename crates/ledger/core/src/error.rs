@@ -172,7 +172,9 @@ pub enum Reject {
         netuid: u16,
     },
     /// The sender holds less alpha behind `hotkey` than it tries to unstake.
-    #[error("insufficient stake on subnet {netuid} behind {hotkey}: need {need} alpha, have {have}")]
+    #[error(
+        "insufficient stake on subnet {netuid} behind {hotkey}: need {need} alpha, have {have}"
+    )]
     InsufficientStake {
         /// The subnet id.
         netuid: u16,
