@@ -25,10 +25,70 @@ use axum::{
 };
 use ledger::subnet::NetUid;
 use serde_json::{Value, json};
-use x402_server::PaymentLayer;
-use x402_types::{Facilitator, v2::PaymentRequirements};
+use x402_server::{PaymentLayer, Pricing};
+use x402_types::{Facilitator, TokenAmount, v2::PaymentRequirements};
 
 use crate::routing::{Candidate, Router as Routes};
+
+/// What the gateway's price is per.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PriceUnit {
+    /// The price's amount per request.
+    #[default]
+    Request,
+    /// The price's amount per token, charged up front for an upper bound of the tokens the
+    /// request can use (x402's `exact` scheme is paid before the answer exists): for
+    /// embeddings, each input's bytes capped at the model's 256-token window; for chat, the
+    /// messages' bytes plus `max_tokens` (default 256). A BPE token is at least one byte, so
+    /// bytes bound the prompt's tokens.
+    Token,
+}
+
+/// The most tokens one embedding input is read for (all-MiniLM-L6-v2's window).
+pub const EMBEDDING_WINDOW: u64 = 256;
+/// `max_tokens` when a chat request does not say.
+pub const DEFAULT_MAX_TOKENS: u64 = 256;
+
+/// The token bound [`PriceUnit::Token`] charges for a request body to `path`; an error (a
+/// 400, nothing charged) for a body that is not a valid request.
+pub fn token_bound(path: &str, body: &[u8]) -> Result<u64, String> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let bytes = |s: &str| u64::try_from(s.len()).unwrap_or(u64::MAX);
+    if path.ends_with("/embeddings") {
+        let inputs: Vec<&str> = match &v["input"] {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a
+                .iter()
+                .map(|x| x.as_str().ok_or("input must be strings"))
+                .collect::<Result<_, _>>()?,
+            _ => return Err("input must be a string or an array of strings".into()),
+        };
+        if inputs.is_empty() {
+            return Err("input is empty".into());
+        }
+        Ok(inputs
+            .iter()
+            .map(|s| bytes(s).clamp(1, EMBEDDING_WINDOW))
+            .fold(0u64, u64::saturating_add))
+    } else {
+        let messages = v["messages"]
+            .as_array()
+            .filter(|m| !m.is_empty())
+            .ok_or("messages must be a non-empty array")?;
+        let prompt = messages
+            .iter()
+            .map(|m| m["content"].as_str().map_or(0, bytes))
+            .fold(0u64, u64::saturating_add);
+        let max_tokens = match &v["max_tokens"] {
+            Value::Null => DEFAULT_MAX_TOKENS,
+            m => m
+                .as_u64()
+                .ok_or("max_tokens must be a non-negative integer")?,
+        };
+        Ok(prompt.saturating_add(max_tokens).max(1))
+    }
+}
 
 /// The gateway's settings.
 #[derive(Debug, Clone)]
@@ -37,8 +97,10 @@ pub struct GatewayConfig {
     pub netuid: NetUid,
     /// The node whose metagraph lists the miners.
     pub node_url: String,
-    /// The price of one request (its `payTo` should be the subnet's revenue account).
+    /// The price (its `payTo` should be the subnet's revenue account), per [`GatewayConfig::unit`].
     pub price: PaymentRequirements,
+    /// What the price is per.
+    pub unit: PriceUnit,
     /// How long a miner may take to answer.
     pub request_timeout: Duration,
     /// Miners tried per request at most.
@@ -225,7 +287,22 @@ impl Gateway {
     /// The HTTP app: the two paid routes behind `facilitator`, and free `GET /v1/miners` (the
     /// routing table) and `GET /health`.
     pub fn app<F: Facilitator + 'static>(self: &Arc<Self>, facilitator: Arc<F>) -> Router {
-        let paywall = PaymentLayer::shared(facilitator, self.cfg.price.clone())
+        let price = self.cfg.price.clone();
+        let pricing = match self.cfg.unit {
+            PriceUnit::Request => Pricing::fixed([price]),
+            PriceUnit::Token => Pricing::dynamic(move |parts, body| {
+                let tokens = token_bound(parts.uri.path(), body)?;
+                let mut r = price.clone();
+                r.amount = TokenAmount::from(
+                    price
+                        .amount
+                        .0
+                        .saturating_mul(alloy_primitives::U256::from(tokens)),
+                );
+                Ok(vec![r])
+            }),
+        };
+        let paywall = PaymentLayer::shared(facilitator, pricing)
             .description(format!("Symbiont subnet {} inference", self.cfg.netuid))
             .mime_type("application/json");
         Router::new()
@@ -251,4 +328,30 @@ async fn miners(State(gw): State<Arc<Gateway>>) -> Json<Value> {
         "uid": c.uid, "endpoint": c.endpoint, "incentive": c.incentive, "healthy": c.healthy,
     })).collect::<Vec<_>>() }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The price decoder reads untrusted bodies: it never panics, and for valid embedding
+        /// requests charges each input's bytes clamped to the window.
+        #[test]
+        fn token_bound_never_panics_and_counts_inputs(
+            raw in prop::collection::vec(any::<u8>(), 0..256),
+            inputs in prop::collection::vec(".{0,300}", 1..6),
+            chat: bool,
+        ) {
+            let path = if chat { "/v1/chat/completions" } else { "/v1/embeddings" };
+            let _ = token_bound(path, &raw);
+            let body = serde_json::to_vec(&json!({ "input": inputs })).unwrap_or_default();
+            let want: u64 = inputs
+                .iter()
+                .map(|s| (s.len() as u64).clamp(1, EMBEDDING_WINDOW))
+                .sum();
+            prop_assert_eq!(token_bound("/v1/embeddings", &body), Ok(want));
+        }
+    }
 }

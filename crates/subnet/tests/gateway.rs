@@ -13,7 +13,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use axum::{Json, Router, http::StatusCode, routing::post};
 use serde_json::{Value, json};
 use subnet::{
-    gateway::{Gateway, GatewayConfig},
+    gateway::{Gateway, GatewayConfig, PriceUnit, token_bound},
     routing::Candidate,
 };
 use x402_types::{
@@ -61,12 +61,17 @@ fn price() -> PaymentRequirements {
 }
 
 fn gateway() -> Arc<Gateway> {
+    gateway_per(PriceUnit::Request)
+}
+
+fn gateway_per(unit: PriceUnit) -> Arc<Gateway> {
     Gateway::new(GatewayConfig {
         netuid: 1,
         node_url: "http://127.0.0.1:1".into(),
         price: price(),
         request_timeout: Duration::from_secs(5),
         max_attempts: 3,
+        unit,
     })
     .unwrap()
 }
@@ -161,4 +166,61 @@ async fn unpaid_requests_get_the_challenge_with_the_revenue_account() {
         .await
         .unwrap();
     assert_eq!(miners["netuid"], 1);
+}
+
+#[tokio::test]
+async fn per_token_prices_charge_an_upper_bound_up_front() {
+    let gw = gateway_per(PriceUnit::Token);
+    let facilitator = Arc::new(x402_server::HttpFacilitator::new("http://127.0.0.1:1"));
+    let addr = serve(gw.app(facilitator)).await;
+    let http = reqwest::Client::new();
+    let ask = |path: &'static str, body: Value| {
+        let http = http.clone();
+        async move {
+            http.post(format!("http://{addr}{path}"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Two inputs: 5 bytes and 300 bytes (read for 256 tokens at most): 261 tokens at 1 000.
+    let r = ask(
+        "/v1/embeddings",
+        json!({ "input": ["hello", "x".repeat(300)] }),
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 402);
+    let h = r.headers()["payment-required"].to_str().unwrap().to_owned();
+    let c = x402_types::header::decode_payment_required(&h).unwrap();
+    assert_eq!(
+        c.accepts[0].amount,
+        x402_types::TokenAmount::from(261_000u64)
+    );
+    // Chat: the messages' bytes plus max_tokens.
+    let r = ask(
+        "/v1/chat/completions",
+        json!({ "messages": [{ "role": "user", "content": "Hi there" }], "max_tokens": 32 }),
+    )
+    .await;
+    let h = r.headers()["payment-required"].to_str().unwrap().to_owned();
+    let c = x402_types::header::decode_payment_required(&h).unwrap();
+    assert_eq!(
+        c.accepts[0].amount,
+        x402_types::TokenAmount::from(40_000u64)
+    );
+    // A body that is not a request is refused before any price: 400, nothing to pay.
+    for (path, body) in [
+        ("/v1/embeddings", json!({ "input": [] })),
+        ("/v1/embeddings", json!({ "input": 7 })),
+        ("/v1/chat/completions", json!({ "messages": [] })),
+        (
+            "/v1/chat/completions",
+            json!({ "messages": [{"content": "a"}], "max_tokens": -1 }),
+        ),
+    ] {
+        assert_eq!(ask(path, body).await.status().as_u16(), 400);
+    }
+    assert_eq!(token_bound("/v1/embeddings", b"{\"input\": \"\"}"), Ok(1));
+    assert!(token_bound("/v1/embeddings", b"not json").is_err());
 }
