@@ -15,6 +15,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a whole network here: node, inference subnet with real models, honest and cheating
+    /// miners, validators, a paid gateway and a paying agent.
+    Devnet(cmd::devnet::DevnetCmd),
     /// Run a node: the embedded ledger and its REST API.
     Node(cmd::node::NodeCmd),
     /// Run the x402 facilitator on its own (EVM chains and Symbiont ledgers).
@@ -50,13 +53,19 @@ enum Command {
 /// Parses the command line and runs the chosen subcommand.
 pub fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
+    // The devnet prints its own tables; its components' logs are warnings unless asked for.
+    let default = match cli.command {
+        Command::Devnet(_) => "warn",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)),
         )
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
+        Command::Devnet(c) => c.run(),
         Command::Node(c) => c.run(),
         Command::Facilitator(c) => c.run(),
         Command::Genesis(c) => c.run(),

@@ -231,6 +231,22 @@ pub trait Embedder: Send + Sync {
     fn embed(&self, inputs: Vec<String>) -> EmbedFuture<'_>;
 }
 
+/// The epoch the next block of subnet `netuid` belongs to (`Subnet::epoch_index`), from the
+/// node's `GET /v1/subnets/{netuid}` document.
+fn epoch_of(subnet: &serde_json::Value, netuid: NetUid) -> u64 {
+    let tempo = subnet["hyperparams"]["tempo"].as_u64().unwrap_or(0);
+    let height = subnet["height"].as_u64().unwrap_or(0);
+    (height + 2 + u64::from(netuid)) / (tempo + 1)
+}
+
+/// The real model: the inference engine's embedding thread (batched with everything else it
+/// serves).
+impl Embedder for inference::Engine {
+    fn embed(&self, inputs: Vec<String>) -> EmbedFuture<'_> {
+        Box::pin(async move { Ok(inference::Engine::embed(self, inputs).await?.vectors) })
+    }
+}
+
 /// What a validator did in one epoch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EpochReport {
@@ -295,12 +311,16 @@ impl<E: Embedder> Validator<E> {
             .node
             .get(&format!("/v1/subnets/{}", self.netuid))
             .await?;
-        let tempo = sn["hyperparams"]["tempo"].as_u64().unwrap_or(0);
-        let height = sn["height"].as_u64().unwrap_or(0);
-        // The epoch the next block belongs to (`Subnet::epoch_index`).
-        let epoch = (height + 2 + u64::from(self.netuid)) / (tempo + 1);
+        let epoch = epoch_of(&sn, self.netuid);
         if self.last_epoch == Some(epoch) {
             return Ok(None);
+        }
+        // Reveal first, as soon as the epoch starts: the reveal window is this one epoch, and
+        // probing slow miners can take a good part of it.
+        let reveals = self.plan.calls(epoch, &[], B256::ZERO);
+        let mut sent = reveals.len();
+        for call in reveals {
+            self.node.execute(&self.key, call).await?;
         }
         let mg = self
             .node
@@ -344,12 +364,21 @@ impl<E: Embedder> Validator<E> {
         let weights = self.scoring.weights(&observations);
         // A secret salt: anyone could otherwise try candidate weights against the commitment.
         let salt = B256::from(rand::random::<[u8; 32]>());
-        let calls = self.plan.calls(epoch, &weights, salt);
-        let sent = calls.len();
+        // The commitment belongs to the epoch it lands in: if probing ran past the epoch's
+        // end, commit under the new one (and reveal what is due in it).
+        let now = epoch_of(
+            &self
+                .node
+                .get(&format!("/v1/subnets/{}", self.netuid))
+                .await?,
+            self.netuid,
+        );
+        let calls = self.plan.calls(now, &weights, salt);
+        sent += calls.len();
         for call in calls {
             self.node.execute(&self.key, call).await?;
         }
-        self.last_epoch = Some(epoch);
+        self.last_epoch = Some(now);
         Ok(Some(EpochReport {
             epoch,
             observations,

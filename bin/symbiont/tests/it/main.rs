@@ -3,6 +3,7 @@
 
 mod cli;
 mod crash;
+mod devnet;
 mod facilitator;
 mod keys;
 mod subnet;

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_x402;
+pub mod devnet;
 pub mod facilitator;
 pub mod genesis;
 pub mod keys;

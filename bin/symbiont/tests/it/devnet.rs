@@ -1,0 +1,58 @@
+//! `symbiont devnet`, the README's main command, end to end with the real models: within a
+//! few epochs the honest miners earn and the cheaters earn nothing, and the agent's payments
+//! reach the earners.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+#[test]
+fn the_devnet_pays_honest_miners_and_nobody_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_symbiont"))
+        .args([
+            "devnet",
+            "--epochs",
+            "12",
+            "--block-time-ms",
+            "200",
+            "--agent-interval",
+            "0.5",
+            "--listen",
+            "127.0.0.1:0",
+            "--gateway",
+            "127.0.0.1:0",
+            "--json",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    // The tables come first; the JSON summary is the last thing printed.
+    let json = &stdout[stdout.rfind("\n{").unwrap()..];
+    let doc: Value = serde_json::from_str(json).unwrap();
+    let neuron = |role: &str| -> &Value {
+        doc["neurons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["role"] == role)
+            .unwrap_or_else(|| panic!("no {role} in {doc}"))
+    };
+    let earned = |n: &Value| -> u128 { n["earnedUsdUnits"].as_str().unwrap().parse().unwrap() };
+    let (honest, slow) = (neuron("honest"), neuron("slow"));
+    let inc = |n: &Value| n["incentive"].as_u64().unwrap();
+    assert!(inc(honest) > 0 && inc(slow) > 0, "{doc}");
+    assert!(inc(honest) > inc(slow), "faster earns more: {doc}");
+    assert!(earned(honest) > 0, "{doc}");
+    for cheat in ["wrong", "replay"] {
+        let c = neuron(cheat);
+        assert_eq!((inc(c), earned(c)), (0, 0), "{cheat}: {doc}");
+    }
+    assert_eq!(neuron("wrong")["correct"], 0, "{doc}");
+    assert!(doc["agent"]["paid"].as_u64().unwrap() > 0, "{doc}");
+    assert!(stdout.contains("incentive"), "the epoch table: {stdout}");
+}
