@@ -9,31 +9,11 @@ use serde_json::Value;
 #[test]
 fn the_devnet_pays_honest_miners_and_nobody_else() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_symbiont"))
-        .args([
-            "devnet",
-            "--epochs",
-            "12",
-            "--block-time-ms",
-            "200",
-            "--agent-interval",
-            "0.5",
-            "--listen",
-            "127.0.0.1:0",
-            "--gateway",
-            "127.0.0.1:0",
-            "--json",
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = devnet(dir.path(), 12);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    // The tables come first; the JSON summary is the last thing printed.
-    let json = &stdout[stdout.rfind("\n{").unwrap()..];
-    let doc: Value = serde_json::from_str(json).unwrap();
+    let doc = summary(&stdout);
     let neuron = |role: &str| -> &Value {
         doc["neurons"]
             .as_array()
@@ -55,4 +35,44 @@ fn the_devnet_pays_honest_miners_and_nobody_else() {
     assert_eq!(neuron("wrong")["correct"], 0, "{doc}");
     assert!(doc["agent"]["paid"].as_u64().unwrap() > 0, "{doc}");
     assert!(stdout.contains("incentive"), "the epoch table: {stdout}");
+
+    // `--data-dir` keeps the chain: a second run continues it with the same neurons.
+    let again = devnet(dir.path(), 2);
+    let stdout2 = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        again.status.success(),
+        "{stdout2}\n{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let doc2 = summary(&stdout2);
+    assert!(doc2["block"].as_u64() > doc["block"].as_u64(), "{doc2}");
+    assert_eq!(doc2["neurons"].as_array().unwrap().len(), 6, "{doc2}");
+}
+
+/// `symbiont devnet` for `epochs` epochs on `dir`, fast blocks, any free ports.
+fn devnet(dir: &std::path::Path, epochs: u32) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_symbiont"))
+        .args([
+            "devnet",
+            "--epochs",
+            &epochs.to_string(),
+            "--block-time-ms",
+            "200",
+            "--agent-interval",
+            "0.5",
+            "--listen",
+            "127.0.0.1:0",
+            "--gateway",
+            "127.0.0.1:0",
+            "--json",
+            "--data-dir",
+        ])
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+/// The JSON summary, the last thing `--json` prints (after the tables).
+fn summary(stdout: &str) -> Value {
+    serde_json::from_str(&stdout[stdout.rfind("\n{").unwrap()..]).unwrap()
 }

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use eyre::{WrapErr, bail, eyre};
+use eyre::{WrapErr, bail};
 use inference::models;
 use ledger::{Address, Call};
 use serde_json::{Value, json};
@@ -43,7 +43,8 @@ const AGENT_KEY: u32 = 7;
 /// and cheating miners, validators, a paid gateway and an agent paying it.
 #[derive(Debug, clap::Args)]
 pub struct DevnetCmd {
-    /// Where the devnet keeps its chain; wiped at every start [default: ~/.symbiont/devnet].
+    /// Keep the devnet's chain here, and continue it at the next start [default: a temporary
+    /// directory, removed at exit].
     #[arg(long, env = "SYMBIONT_DEVNET_DIR")]
     data_dir: Option<PathBuf>,
     /// The node's REST API (port 0: any free port).
@@ -112,18 +113,21 @@ impl DevnetCmd {
     }
 
     async fn run_network(&self, engine: inference::Engine) -> eyre::Result<()> {
-        let dir = match &self.data_dir {
-            Some(d) => d.clone(),
-            None => std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .ok_or_else(|| eyre!("no HOME: pass --data-dir"))?
-                .join(".symbiont/devnet"),
+        // `--data-dir` keeps the chain across runs; otherwise a temporary directory, removed
+        // at exit.
+        let temp = match &self.data_dir {
+            Some(_) => None,
+            None => Some(
+                tempfile::Builder::new()
+                    .prefix("symbiont-devnet-")
+                    .tempdir()?,
+            ),
         };
-        let chain_dir = dir.join("node");
-        if chain_dir.exists() {
-            std::fs::remove_dir_all(&chain_dir)
-                .wrap_err_with(|| format!("cannot clear {}", chain_dir.display()))?;
-        }
+        let chain_dir = match (&self.data_dir, &temp) {
+            (Some(d), _) => d.join("node"),
+            (None, Some(t)) => t.path().join("node"),
+            (None, None) => bail!("no data directory"),
+        };
         let config = NodeConfig::resolve(&NodeArgs {
             data_dir: Some(chain_dir.clone()),
             listen: Some(self.listen),
@@ -153,26 +157,9 @@ impl DevnetCmd {
         create_subnet(&client, &owner, self.tempo).await?;
         // Dev 1 validates with a stake of its own.
         let validator = dev_key(1)?;
-        client
-            .execute(
-                &validator,
-                Call::RegisterNeuron {
-                    netuid: NETUID,
-                    max_burn: u128::MAX,
-                },
-            )
-            .await?;
-        client
-            .execute(
-                &validator,
-                Call::AddStake {
-                    netuid: NETUID,
-                    hotkey: validator.address(),
-                    amount: 50 * 1_000_000_000,
-                    limit_price: 0,
-                },
-            )
-            .await?;
+        if !is_neuron(&client, validator.address()).await? {
+            join_as_validator(&client, &validator).await?;
+        }
 
         let mut roles: BTreeMap<Address, &'static str> = BTreeMap::new();
         roles.insert(owner.address(), "owner+validator");
@@ -280,6 +267,47 @@ impl DevnetCmd {
     }
 }
 
+/// Whether `who` is a neuron of the subnet.
+async fn is_neuron(client: &ledger_client::Client, who: Address) -> eyre::Result<bool> {
+    let mg = client
+        .get(&format!("/v1/subnets/{NETUID}/metagraph"))
+        .await?;
+    Ok(mg["neurons"].as_array().into_iter().flatten().any(|n| {
+        n["account"]
+            .as_str()
+            .and_then(|a| a.parse::<Address>().ok())
+            == Some(who)
+    }))
+}
+
+/// Registers `key` and stakes 50 native tokens behind it.
+async fn join_as_validator(
+    client: &ledger_client::Client,
+    validator: &wallet::PrivateKey,
+) -> eyre::Result<()> {
+    client
+        .execute(
+            validator,
+            Call::RegisterNeuron {
+                netuid: NETUID,
+                max_burn: u128::MAX,
+            },
+        )
+        .await?;
+    client
+        .execute(
+            validator,
+            Call::AddStake {
+                netuid: NETUID,
+                hotkey: validator.address(),
+                amount: 50 * 1_000_000_000,
+                limit_price: 0,
+            },
+        )
+        .await?;
+    Ok(())
+}
+
 /// Dev 0 creates the subnet and makes it fast: weights any block, `tempo` blocks per epoch,
 /// commit-reveal on.
 async fn create_subnet(
@@ -287,6 +315,11 @@ async fn create_subnet(
     owner: &wallet::PrivateKey,
     tempo: u64,
 ) -> eyre::Result<()> {
+    let path = format!("/v1/subnets/{NETUID}");
+    if client.get(&path).await.is_ok() {
+        eprintln!("subnet {NETUID}: continuing the chain in --data-dir");
+        return Ok(());
+    }
     client
         .execute(
             owner,
@@ -295,7 +328,7 @@ async fn create_subnet(
             },
         )
         .await?;
-    let sn = client.get(&format!("/v1/subnets/{NETUID}")).await?;
+    let sn = client.get(&path).await?;
     if sn["owner"].as_str().and_then(|o| o.parse::<Address>().ok()) != Some(owner.address()) {
         bail!("subnet {NETUID} is not dev 0's: {sn}");
     }
