@@ -110,6 +110,19 @@ fn json_response(body: Bytes) -> Response {
     ([("content-type", "application/json")], body).into_response()
 }
 
+/// The uid of `account` in a metagraph document (`GET /v1/subnets/{netuid}/metagraph`), if it
+/// is a neuron.
+pub fn uid_of(metagraph: &serde_json::Value, account: ledger::Address) -> Option<u16> {
+    metagraph["neurons"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find_map(|n| {
+            let acct: ledger::Address = n["account"].as_str()?.parse().ok()?;
+            (acct == account).then(|| n["uid"].as_u64().and_then(|u| u16::try_from(u).ok()))?
+        })
+}
+
 /// Joins `netuid` as `key`: registers (paying the current burn) unless already a neuron, and
 /// advertises `endpoint`. Returns the uid.
 pub async fn join(
@@ -119,16 +132,7 @@ pub async fn join(
     endpoint: &str,
 ) -> eyre::Result<u16> {
     let me = key.address();
-    let uid_of = |mg: &serde_json::Value| {
-        mg["neurons"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find_map(|n| {
-                let acct: ledger::Address = n["account"].as_str()?.parse().ok()?;
-                (acct == me).then(|| n["uid"].as_u64().and_then(|u| u16::try_from(u).ok()))?
-            })
-    };
+    let uid_of = |mg: &serde_json::Value| uid_of(mg, me);
     let path = format!("/v1/subnets/{netuid}/metagraph");
     if uid_of(&node.get(&path).await?).is_none() {
         node.execute(

@@ -272,12 +272,7 @@ async fn is_neuron(client: &ledger_client::Client, who: Address) -> eyre::Result
     let mg = client
         .get(&format!("/v1/subnets/{NETUID}/metagraph"))
         .await?;
-    Ok(mg["neurons"].as_array().into_iter().flatten().any(|n| {
-        n["account"]
-            .as_str()
-            .and_then(|a| a.parse::<Address>().ok())
-            == Some(who)
-    }))
+    Ok(miner::uid_of(&mg, who).is_some())
 }
 
 /// Registers `key` and stakes 50 native tokens behind it.
