@@ -53,9 +53,10 @@ enum Command {
 /// Parses the command line and runs the chosen subcommand.
 pub fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
-    // The devnet prints its own tables; its components' logs are warnings unless asked for.
+    // The devnet and the benchmarks print their own tables; their components' logs are
+    // warnings unless asked for.
     let default = match cli.command {
-        Command::Devnet(_) => "warn",
+        Command::Devnet(_) | Command::Bench(_) => "warn",
         _ => "info",
     };
     tracing_subscriber::fmt()

@@ -25,7 +25,7 @@ use axum::{
 };
 use ledger::subnet::NetUid;
 use serde_json::{Value, json};
-use x402_server::{PaymentLayer, Pricing};
+use x402_server::{DeferredSettlement, PaymentLayer, Pricing};
 use x402_types::{Facilitator, TokenAmount, v2::PaymentRequirements};
 
 use crate::routing::{Candidate, Router as Routes};
@@ -105,6 +105,9 @@ pub struct GatewayConfig {
     pub request_timeout: Duration,
     /// Miners tried per request at most.
     pub max_attempts: usize,
+    /// Answer before the payment settles, within this policy's bounds (`None`: every answer
+    /// waits for its settlement). See [`x402_server::deferred`].
+    pub deferred: Option<Arc<DeferredSettlement>>,
 }
 
 /// What the gateway has done, for the devnet's table.
@@ -302,9 +305,12 @@ impl Gateway {
                 Ok(vec![r])
             }),
         };
-        let paywall = PaymentLayer::shared(facilitator, pricing)
+        let mut paywall = PaymentLayer::shared(facilitator, pricing)
             .description(format!("Symbiont subnet {} inference", self.cfg.netuid))
             .mime_type("application/json");
+        if let Some(policy) = &self.cfg.deferred {
+            paywall = paywall.deferred(Arc::clone(policy));
+        }
         Router::new()
             .route("/v1/embeddings", post(embeddings).layer(paywall.clone()))
             .route("/v1/chat/completions", post(chat).layer(paywall))

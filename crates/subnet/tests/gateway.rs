@@ -71,6 +71,7 @@ fn gateway_per(unit: PriceUnit) -> Arc<Gateway> {
         price: price(),
         request_timeout: Duration::from_secs(5),
         max_attempts: 3,
+        deferred: None,
         unit,
     })
     .unwrap()

@@ -409,6 +409,7 @@ fn the_gateway_routes_to_the_miners_the_metagraph_lists() {
         price,
         request_timeout: Duration::from_secs(5),
         max_attempts: 3,
+        deferred: None,
         unit: Default::default(),
     })
     .unwrap();
@@ -560,6 +561,7 @@ fn the_subnet_catches_cheaters_and_pays_the_earners_on_a_dev_node() {
         price,
         request_timeout: Duration::from_secs(10),
         max_attempts: 3,
+        deferred: None,
         unit: Default::default(),
     })
     .unwrap();

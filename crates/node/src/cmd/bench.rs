@@ -1,5 +1,6 @@
 //! `symbiont bench`: measured benchmarks that report a ratio against a peer measured in the
-//! same run. `symbiont bench x402` lives in [`crate::cmd::bench_x402`].
+//! same run. `symbiont bench x402` lives in [`crate::cmd::bench_x402`], `symbiont bench
+//! gateway` in [`crate::cmd::bench_gateway`].
 //!
 //! `symbiont bench ledger` runs a node in this process with a durable redb store, streams
 //! pre-signed transfers at it through the HTTP batch API and measures sustained committed
@@ -34,6 +35,9 @@ enum Sub {
     /// x402: facilitator verifications/s vs. recovery rate, paid-request latency, settled
     /// payments/s.
     X402(crate::cmd::bench_x402::X402Args),
+    /// Inference through the paid gateway vs. straight to a miner: p50/p99 and their ratio
+    /// (real models; fetched on first use).
+    Gateway(crate::cmd::bench_gateway::GatewayArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -64,6 +68,7 @@ impl BenchCmd {
         let args = match self.cmd {
             Sub::Ledger(args) => args,
             Sub::X402(args) => return crate::cmd::bench_x402::run(args),
+            Sub::Gateway(args) => return crate::cmd::bench_gateway::run(args),
         };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()

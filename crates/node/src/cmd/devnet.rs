@@ -31,11 +31,13 @@ use crate::config::{NodeArgs, NodeConfig};
 use crate::dev::dev_key;
 
 /// The subnet the devnet creates (the first on a fresh chain).
-const NETUID: u16 = 1;
+pub(crate) const NETUID: u16 = 1;
 /// The embedding model the validators check.
-const EMBED_MODEL: &str = "all-minilm-l6-v2";
+pub(crate) const EMBED_MODEL: &str = "all-minilm-l6-v2";
 /// What the agent pays per request: 0.01 Devnet USD (6 decimals).
-const PRICE_UNITS: u64 = 10_000;
+pub(crate) const PRICE_UNITS: u64 = 10_000;
+/// Unsettled payments per payer the gateway answers before their settlement lands.
+pub(crate) const DEFERRED_PER_PAYER: usize = 4;
 /// The dev key of the paying agent.
 const AGENT_KEY: u32 = 7;
 
@@ -65,6 +67,10 @@ pub struct DevnetCmd {
     /// Seconds between the agent's paid requests.
     #[arg(long, default_value_t = 1.0)]
     agent_interval: f64,
+    /// Answer the agent only once its payment is in a block (by default the gateway answers
+    /// as soon as the payment is verified and settles it in the background).
+    #[arg(long)]
+    confirmed_settlement: bool,
     /// Print the final metagraph as JSON on stdout when stopping (for scripts).
     #[arg(long)]
     json: bool,
@@ -198,7 +204,10 @@ impl DevnetCmd {
             }));
         }
 
-        let gateway = start_gateway(url, self.gateway, &mut tasks).await?;
+        // Answers do not wait for the block: a payer may have four payments unsettled at once.
+        let deferred = (!self.confirmed_settlement)
+            .then(|| x402_server::DeferredSettlement::new(DEFERRED_PER_PAYER));
+        let gateway = start_gateway(url, self.gateway, deferred, &mut tasks).await?;
         eprintln!(
             "gateway: {} (x402, 0.01 Devnet USD per request) — try: curl -i -X POST {}/v1/embeddings -d '{{\"input\":\"hi\"}}'",
             gateway.url, gateway.url
@@ -305,7 +314,7 @@ async fn join_as_validator(
 
 /// Dev 0 creates the subnet and makes it fast: weights any block, `tempo` blocks per epoch,
 /// commit-reveal on.
-async fn create_subnet(
+pub(crate) async fn create_subnet(
     client: &ledger_client::Client,
     owner: &wallet::PrivateKey,
     tempo: u64,
@@ -371,14 +380,14 @@ async fn usd_balance(
         .unwrap_or(0))
 }
 
-struct RunningGateway {
-    url: String,
-    gateway: Arc<subnet::gateway::Gateway>,
+pub(crate) struct RunningGateway {
+    pub(crate) url: String,
+    pub(crate) gateway: Arc<subnet::gateway::Gateway>,
 }
 
 /// Tasks aborted together when dropped.
 #[derive(Default)]
-struct Tasks(Vec<tokio::task::JoinHandle<()>>);
+pub(crate) struct Tasks(pub(crate) Vec<tokio::task::JoinHandle<()>>);
 
 impl Drop for Tasks {
     fn drop(&mut self) {
@@ -388,9 +397,12 @@ impl Drop for Tasks {
     }
 }
 
-async fn start_gateway(
+/// The paid gateway for subnet 1 on `listen`, its facilitator the node's `/x402`; with
+/// `deferred`, answers do not wait for their settlement (within the policy's bounds).
+pub(crate) async fn start_gateway(
     node_url: &str,
     listen: SocketAddr,
+    deferred: Option<Arc<x402_server::DeferredSettlement>>,
     tasks: &mut Tasks,
 ) -> eyre::Result<RunningGateway> {
     let revenue = ledger::subnet::revenue_account(NETUID);
@@ -410,6 +422,7 @@ async fn start_gateway(
         request_timeout: Duration::from_secs(30),
         max_attempts: 3,
         unit: Default::default(),
+        deferred,
     })?;
     gateway.refresh().await?;
     tasks
@@ -469,7 +482,8 @@ async fn run_agent(gateway: String, interval: Duration, stats: Arc<Mutex<AgentSt
             networks: None,
             payees: Some(vec![ledger::subnet::revenue_account(NETUID)]),
         },
-    );
+    )
+    .prepay();
     for n in 0u64.. {
         tokio::time::sleep(interval).await;
         let (path, body) = if n % 5 == 4 {

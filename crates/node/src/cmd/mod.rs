@@ -1,6 +1,7 @@
 //! One module per top-level subcommand.
 
 pub mod bench;
+pub mod bench_gateway;
 pub mod bench_x402;
 pub mod devnet;
 pub mod facilitator;

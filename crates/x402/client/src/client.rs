@@ -7,9 +7,15 @@
 //! request once more with `PAYMENT-SIGNATURE` (v2) or `X-PAYMENT` (v1), replaying the body.
 //! Server-declared extensions are echoed, and a fresh `payment-identifier` id is added when
 //! the server declares that extension.
+//!
+//! With [`Client::prepay`] it remembers each URL's last challenge and pays it up front on the
+//! next request to that URL, saving the 402 round trip; when the price has changed the server
+//! refuses that payment (nothing is charged, the budget gets it back) and the client pays the
+//! new challenge as usual.
 
 use std::{
-    sync::Arc,
+    collections::HashMap,
+    sync::{Arc, Mutex},
     time::{SystemTime, UNIX_EPOCH},
 };
 
@@ -93,7 +99,12 @@ pub struct Client {
     signer: Arc<dyn Signer>,
     controls: SpendControls,
     ledger: Arc<Ledger>,
+    /// With [`Client::prepay`]: the last challenge per `METHOD URL`.
+    known: Option<Arc<Mutex<HashMap<String, Challenge>>>>,
 }
+
+/// The most URLs whose challenge [`Client::prepay`] remembers (the memory is cleared when full).
+const KNOWN_CHALLENGES: usize = 1024;
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -105,6 +116,7 @@ impl std::fmt::Debug for Client {
 }
 
 /// A parsed challenge.
+#[derive(Clone)]
 enum Challenge {
     V2(v2::PaymentRequired),
     V1(v1::PaymentRequired),
@@ -127,6 +139,38 @@ impl Client {
             signer,
             controls,
             ledger: Arc::new(Ledger::default()),
+            known: None,
+        }
+    }
+
+    /// Remember each URL's last challenge and pay it up front next time (see the module docs).
+    pub fn prepay(mut self) -> Self {
+        self.known = Some(Arc::default());
+        self
+    }
+
+    fn known(&self, key: &str) -> Option<Challenge> {
+        let known = self
+            .known
+            .as_ref()?
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        known.get(key).cloned()
+    }
+
+    fn remember(&self, key: String, challenge: Option<&Challenge>) {
+        let Some(known) = &self.known else { return };
+        let mut known = known.lock().unwrap_or_else(|e| e.into_inner());
+        match challenge {
+            Some(c) => {
+                if known.len() >= KNOWN_CHALLENGES {
+                    known.clear();
+                }
+                known.insert(key, c.clone());
+            }
+            None => {
+                known.remove(&key);
+            }
         }
     }
 
@@ -148,7 +192,43 @@ impl Client {
     /// Sends `request`; on 402 pays once and sends it again.
     pub async fn execute(&self, request: Request) -> Result<Paid, Error> {
         let retry = request.try_clone().ok_or(Error::BodyNotReplayable)?;
-        let first = self.http.execute(request).await?;
+        let key = format!("{} {}", request.method(), request.url());
+        let first = match self.known(&key) {
+            Some(known) => {
+                let mut request = request;
+                let (name, value, (payment, reservation)) = self.pay(&known).await?;
+                request.headers_mut().insert(
+                    name,
+                    value
+                        .parse()
+                        .map_err(|_| Error::Challenge("unencodable payment header".into()))?,
+                );
+                let response = self.http.execute(request).await?;
+                let receipt = read_receipt(response.headers());
+                if response.status() != StatusCode::PAYMENT_REQUIRED {
+                    return Ok(Paid {
+                        response,
+                        payment: Some(payment),
+                        receipt,
+                    });
+                }
+                if let Some(r) = receipt.filter(|r| {
+                    r.error_reason
+                        .as_ref()
+                        .is_some_and(|x| x.as_str() == "settlement_pending")
+                }) {
+                    return Err(Error::Refused {
+                        reason: "settlement_pending".into(),
+                        receipt: Some(Box::new(r)),
+                    });
+                }
+                // Refused, so not charged: pay the challenge this 402 carries instead.
+                self.ledger.release(&reservation);
+                self.remember(key.clone(), None);
+                response
+            }
+            None => self.http.execute(request).await?,
+        };
         if first.status() != StatusCode::PAYMENT_REQUIRED {
             return Ok(Paid {
                 response: first,
@@ -157,6 +237,7 @@ impl Client {
             });
         }
         let challenge = read_challenge(first).await?;
+        self.remember(key, Some(&challenge));
         let (header_name, header_value, payment) = self.pay(&challenge).await?;
         let mut retry = retry;
         retry.headers_mut().insert(

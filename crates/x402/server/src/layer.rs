@@ -18,7 +18,9 @@
 //!    `X-PAYMENT-RESPONSE`) and `Cache-Control: private`.
 //!
 //! With [`PaymentLayer::settle_before_handler`] step 6 settles first and runs the handler only
-//! once paid (for handlers with side effects that cannot be undone).
+//! once paid (for handlers with side effects that cannot be undone). With
+//! [`PaymentLayer::deferred`] a served response is answered at once, without a receipt, and
+//! settled in the background within the policy's bounds ([`crate::deferred`]).
 //!
 //! Every response exposes the x402 headers to browsers (CORS); `OPTIONS` preflights are
 //! answered without payment.
@@ -49,7 +51,7 @@ use x402_types::{
 };
 
 use crate::{
-    Pricing,
+    DeferredSettlement, Pricing,
     idempotency::{self, Begin, IdempotencyStore, Stored},
 };
 
@@ -80,6 +82,7 @@ struct Config<F> {
     mime_type: Option<String>,
     base_url: Option<String>,
     settle_before_handler: bool,
+    deferred: Option<Arc<DeferredSettlement>>,
     max_body: usize,
     idempotency: Option<Arc<IdempotencyStore>>,
     require_payment_id: bool,
@@ -131,6 +134,7 @@ impl<F: Facilitator + 'static> PaymentLayer<F> {
                 mime_type: None,
                 base_url: None,
                 settle_before_handler: false,
+                deferred: None,
                 max_body: DEFAULT_MAX_BODY,
                 idempotency: None,
                 require_payment_id: false,
@@ -164,6 +168,13 @@ impl<F: Facilitator + 'static> PaymentLayer<F> {
     /// Settle before running the handler (the handler runs only once paid).
     pub fn settle_before_handler(self) -> Self {
         self.edit(|c| c.settle_before_handler = true)
+    }
+
+    /// Answer served requests as soon as the payment is verified and settle them in the
+    /// background, within `policy`'s bounds ([`crate::deferred`]); ignored with
+    /// [`PaymentLayer::settle_before_handler`].
+    pub fn deferred(self, policy: Arc<DeferredSettlement>) -> Self {
+        self.edit(|c| c.deferred = Some(policy))
     }
 
     /// The largest request body accepted (413 above).
@@ -244,7 +255,7 @@ async fn handle<S, F>(config: &Config<F>, inner: S, request: Request<Body>) -> R
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible> + Send,
     S::Future: Send,
-    F: Facilitator,
+    F: Facilitator + 'static,
 {
     let (parts, body) = request.into_parts();
     if parts.method == Method::OPTIONS {
@@ -376,7 +387,7 @@ where
         };
         paid(
             Response::from_parts(head, Body::empty()),
-            &receipt,
+            Some(&receipt),
             v1,
             body,
         )
@@ -393,19 +404,45 @@ where
                 "response body",
             );
         };
-        let receipt = match config.facilitator.settle(&verify_request).await {
-            Ok(r) => r,
-            Err(e) => return facilitator_down(&e),
-        };
-        if !receipt.success {
-            return challenge.respond(Some((&receipt, v1)), failure_text(&receipt));
+        let slot = config
+            .deferred
+            .as_ref()
+            .zip(verdict.payer.as_deref())
+            .and_then(|(d, payer)| d.admit(payer));
+        if let Some(slot) = slot {
+            let facilitator = Arc::clone(&config.facilitator);
+            tokio::spawn(async move {
+                let settled = match facilitator.settle(&verify_request).await {
+                    Ok(r) if r.success => true,
+                    // Submitted, not yet included: it lands with the next block.
+                    Ok(r) if r.error_reason == Some(Reason::SettlementPending) => true,
+                    Ok(r) => {
+                        tracing::warn!(payer = ?r.payer, reason = failure_text(&r), "deferred settlement failed");
+                        false
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "deferred settlement: facilitator gave no answer");
+                        false
+                    }
+                };
+                slot.finish(settled);
+            });
+            paid(Response::from_parts(head, Body::empty()), None, v1, body)
+        } else {
+            let receipt = match config.facilitator.settle(&verify_request).await {
+                Ok(r) => r,
+                Err(e) => return facilitator_down(&e),
+            };
+            if !receipt.success {
+                return challenge.respond(Some((&receipt, v1)), failure_text(&receipt));
+            }
+            paid(
+                Response::from_parts(head, Body::empty()),
+                Some(&receipt),
+                v1,
+                body,
+            )
         }
-        paid(
-            Response::from_parts(head, Body::empty()),
-            &receipt,
-            v1,
-            body,
-        )
     };
     let (response, stored) = response;
     if let (Some(g), Some(stored)) = (guard, stored) {
@@ -414,15 +451,16 @@ where
     response
 }
 
-/// The paid response with its receipt header, and its stored copy.
+/// The paid response with its receipt header (none when settlement is deferred), and its
+/// stored copy.
 fn paid(
     response: Response,
-    receipt: &SettleResponse,
+    receipt: Option<&SettleResponse>,
     v1: bool,
     body: Bytes,
 ) -> (Response, Option<Stored>) {
     let (mut head, _) = response.into_parts();
-    if let Some((name, value)) = receipt_header(receipt, v1) {
+    if let Some((name, value)) = receipt.and_then(|r| receipt_header(r, v1)) {
         head.headers.insert(name, value);
     }
     if !head.headers.contains_key(header::CACHE_CONTROL) {
