@@ -1,6 +1,7 @@
 //! The REST API under `/v1`, the event stream, `/health`, `/metrics` and the OpenAPI
 //! document. Every error has the shape `{code, message}` ([`ApiError`]).
 
+mod activity;
 mod error;
 mod subnets;
 mod ws;
@@ -67,6 +68,7 @@ pub fn router(app: Arc<App>) -> Router {
             "/v1/subnets/{netuid}/emissions",
             get(subnets::get_emissions),
         )
+        .route("/v1/activity", get(activity::get_activity))
         .route("/v1/blocks/latest", get(get_latest_block))
         .route("/v1/blocks/{id}", get(get_block))
         .route("/v1/events", get(ws::events))
