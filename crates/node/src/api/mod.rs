@@ -1,5 +1,5 @@
-//! The REST API under `/v1`, the event stream, `/health`, `/metrics` and the OpenAPI
-//! document. Every error has the shape `{code, message}` ([`ApiError`]).
+//! The REST API under `/v1`, the event stream, `/health`, `/metrics`, the OpenAPI
+//! document and the dashboard at `/` ([`crate::dashboard`]). Every error has the shape `{code, message}` ([`ApiError`]).
 
 mod activity;
 mod error;
@@ -75,6 +75,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/openapi.json", get(openapi))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .merge(crate::dashboard::router())
         .fallback(|| async { ApiError::not_found("no such route; see /v1/openapi.json") })
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

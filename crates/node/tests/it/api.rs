@@ -298,6 +298,26 @@ async fn activity_lists_the_last_blocks_and_transactions_newest_first() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_is_served_from_the_binary() {
+    let n = start(FAST, 1000).await;
+    for (path, kind, needle) in [
+        ("/", "text/html", "/dashboard/app.js"),
+        ("/dashboard/app.js", "text/javascript", "/v1/events"),
+        ("/dashboard/style.css", "text/css", "@media"),
+    ] {
+        let resp = n.http.get(format!("{}{path}", n.url)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ct.starts_with(kind), "{path}: {ct}");
+        let body = resp.text().await.unwrap();
+        assert!(body.contains(needle), "{path}");
+        // Nothing is fetched from elsewhere.
+        assert!(!body.contains("https://"), "{path} links outside the node");
+    }
+    n.node.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_document_matches_the_router() {
     let n = start(FAST, 1000).await;
     let (s, doc) = n.get("/v1/openapi.json").await;
