@@ -6,6 +6,7 @@ const NATIVE = '0x0000000000000000000000000000000000000000';
 const U16 = 65535;
 const BLOCKS_SHOWN = 60;
 const EPOCHS_SHOWN = 32;
+const TXS_SHOWN = 12;
 const PALETTE = ['#4fb3ff', '#f28e2b', '#59a14f', '#e15759', '#b07aa1', '#edc948',
   '#76b7b2', '#ff9da7', '#9c755f', '#bab0ac', '#86bcb6', '#d37295'];
 
@@ -144,7 +145,7 @@ function onBlock(ev) {
   state.blocks.push(b);
   if (state.blocks.length > BLOCKS_SHOWN) state.blocks.splice(0, state.blocks.length - BLOCKS_SHOWN);
   renderHead();
-  if (b.txCount > 0) schedule('activity', 300, refreshActivity);
+  if (b.txCount > 0) schedule('activity', 300, () => refreshActivity());
   schedule('subnets', 1000, refreshSubnets);
   schedule('chain', 2000, refreshChain);
 }
@@ -213,9 +214,10 @@ function paymentOf(tx) {
   return { height: tx.height, payer: t.from, payee: t.to, asset: t.asset, amount: t.amount, settleMs: tx.settleMs };
 }
 
-async function refreshActivity() {
-  const a = await get(`/v1/activity?blocks=0&txs=30`);
-  state.txs = a.txs;
+/** The last transactions; `n` of them are read for the payments' history (more the first time). */
+async function refreshActivity(n = 50) {
+  const a = await get(`/v1/activity?blocks=0&txs=${Math.max(n, TXS_SHOWN)}`);
+  state.txs = a.txs.slice(0, TXS_SHOWN);
   for (const tx of a.txs) {
     const p = paymentOf(tx);
     if (p) state.payments.set(tx.hash, p);
@@ -244,7 +246,7 @@ function renderTxs() {
 
 function renderPayments() {
   const all = [...state.payments.entries()].sort((a, b) => b[1].height - a[1].height);
-  const rows = all.slice(0, 30).map(([, p]) => h('tr', {},
+  const rows = all.slice(0, TXS_SHOWN).map(([, p]) => h('tr', {},
     h('td', {}, `#${p.height}`),
     h('td', {}, addr(p.payer)),
     h('td', {}, addr(p.payee)),
@@ -467,7 +469,7 @@ async function loadBlocks() {
 
 async function loadAll() {
   await refreshAssets();
-  await Promise.all([refreshChain(), loadBlocks(), refreshActivity(), refreshSubnets()]);
+  await Promise.all([refreshChain(), loadBlocks(), refreshActivity(200), refreshSubnets()]);
 }
 
 function start() {
