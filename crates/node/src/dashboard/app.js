@@ -117,11 +117,15 @@ function renderBlocksChart() {
   const el = $('#blocks-chart');
   // Drawn at the element's own width so that the labels are not stretched.
   const W = Math.max(200, Math.round(el.getBoundingClientRect().width) || 600), H = 120, top = 8, bottom = 18;
+  const L = 34; // room for the scale's label
   el.setAttribute('viewBox', `0 0 ${W} ${H}`);
   const bs = state.blocks;
   const max = Math.max(1, ...bs.map((b) => b.txCount));
-  const bw = W / BLOCKS_SHOWN;
-  const parts = [svg('line', { class: 'axis', x1: 0, y1: H - bottom, x2: W, y2: H - bottom })];
+  const bw = (W - L) / BLOCKS_SHOWN;
+  const parts = [
+    svg('line', { class: 'axis', x1: L, y1: H - bottom, x2: W, y2: H - bottom }),
+    svg('line', { class: 'axis', x1: L, y1: top, x2: W, y2: top }),
+  ];
   bs.forEach((b, i) => {
     const x = W - (bs.length - i) * bw;
     const hgt = b.txCount ? Math.max(2, (H - top - bottom) * b.txCount / max) : 1;
@@ -131,10 +135,11 @@ function renderBlocksChart() {
     }, svg('title', {}, `block ${b.height}: ${b.txCount} tx`)));
   });
   if (bs.length) {
-    parts.push(svg('text', { x: 2, y: H - 4 }, `#${bs[0].height}`));
+    parts.push(svg('text', { x: L, y: H - 4 }, `#${bs[0].height}`));
     parts.push(svg('text', { x: W - 2, y: H - 4, 'text-anchor': 'end' }, `#${bs[bs.length - 1].height}`));
   }
-  parts.push(svg('text', { x: 2, y: top + 4 }, `${max} tx`));
+  parts.push(svg('text', { x: L - 4, y: top + 4, 'text-anchor': 'end' }, `${max} tx`));
+  parts.push(svg('text', { x: L - 4, y: H - bottom + 3, 'text-anchor': 'end' }, '0'));
   el.replaceChildren(...parts);
 }
 
