@@ -66,7 +66,8 @@ pub struct App {
     store: Arc<dyn Store>,
     state: RwLock<State>,
     mempool: Mutex<Mempool>,
-    dropped: Mutex<DroppedLog>,
+    dropped: Mutex<BoundedLog<Reject>>,
+    settlements: Mutex<BoundedLog<u64>>,
     events: broadcast::Sender<Event>,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
@@ -94,7 +95,8 @@ impl App {
             config,
             store,
             state: RwLock::new(state),
-            dropped: Mutex::new(DroppedLog::new(100_000)),
+            dropped: Mutex::new(BoundedLog::new(100_000)),
+            settlements: Mutex::new(BoundedLog::new(SETTLEMENTS_KEPT)),
             events,
             metrics: Metrics::default(),
             started: Instant::now(),
@@ -127,6 +129,20 @@ impl App {
     /// Pending transaction count.
     pub fn mempool_len(&self) -> usize {
         self.mempool.lock().map_or(0, |m| m.len())
+    }
+
+    /// Records how long the facilitator took to settle the x402 payment in transaction
+    /// `hash`, from submission to its receipt (the last [`SETTLEMENTS_KEPT`] are kept).
+    pub fn record_settlement(&self, hash: B256, took: std::time::Duration) {
+        if let Ok(mut s) = self.settlements.lock() {
+            s.insert(hash, u64::try_from(took.as_millis()).unwrap_or(u64::MAX));
+        }
+    }
+
+    /// How long the facilitator took to settle the payment in `hash`, milliseconds, if it
+    /// settled it recently.
+    pub fn settlement_ms(&self, hash: &B256) -> Option<u64> {
+        self.settlements.lock().ok()?.get(hash).copied()
     }
 
     /// Subscribes to blocks and receipts.
@@ -294,24 +310,28 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// A bounded log of transactions dropped from the mempool.
+/// How many settlement latencies [`App::record_settlement`] keeps.
+pub const SETTLEMENTS_KEPT: usize = 4096;
+
+/// A bounded map by transaction hash that forgets the oldest entries first: the transactions
+/// dropped from the mempool, the facilitator's settlement latencies.
 #[derive(Debug)]
-struct DroppedLog {
+struct BoundedLog<V> {
     cap: usize,
-    map: HashMap<B256, Reject>,
+    map: HashMap<B256, V>,
     order: VecDeque<B256>,
 }
 
-impl DroppedLog {
+impl<V> BoundedLog<V> {
     fn new(cap: usize) -> Self {
-        DroppedLog {
+        BoundedLog {
             cap,
             map: HashMap::new(),
             order: VecDeque::new(),
         }
     }
 
-    fn insert(&mut self, h: B256, r: Reject) {
+    fn insert(&mut self, h: B256, r: V) {
         if self.map.insert(h, r).is_none() {
             self.order.push_back(h);
         }
@@ -322,7 +342,7 @@ impl DroppedLog {
         }
     }
 
-    fn get(&self, h: &B256) -> Option<&Reject> {
+    fn get(&self, h: &B256) -> Option<&V> {
         self.map.get(h)
     }
 }

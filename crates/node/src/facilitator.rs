@@ -125,6 +125,7 @@ impl LedgerBackend {
         let Some(_claim) = self.in_flight.claim(key) else {
             return settle_failure(Reason::InvalidExactEvmNonceAlreadyUsed, payer, network, "");
         };
+        let submitted = std::time::Instant::now();
         let hash = match self.submit(call).await {
             Ok(h) => h,
             Err(e) => {
@@ -146,7 +147,10 @@ impl LedgerBackend {
             match self.app.tx_status(&hash) {
                 Ok(TxStatus::Committed(rec)) => {
                     return match rec.receipt.status {
-                        Status::Success => settle_success(payer, network, tx),
+                        Status::Success => {
+                            self.app.record_settlement(hash, submitted.elapsed());
+                            settle_success(payer, network, tx)
+                        }
                         Status::Failed { code, message } => {
                             let reason = if code == "authorization_used" {
                                 Reason::InvalidExactEvmNonceAlreadyUsed

@@ -6,6 +6,7 @@
 //! - [`app`]: the shared state behind the API and the producer.
 //! - [`mempool`], [`producer`], [`events`], [`metrics`]: the node's parts.
 //! - [`api`]: the REST API, the event stream and the OpenAPI document.
+//! - [`dashboard`]: the web dashboard at `/` (embedded HTML, JavaScript and CSS).
 //! - [`client`]: a typed HTTP client for the API (used by the CLI and the benchmark).
 //! - [`dev`]: well-known development keys.
 //! - [`facilitator`]: the x402 facilitator's ledger backend (served under `/x402`).
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod client;
 pub mod cmd;
 pub mod config;
+pub mod dashboard;
 pub mod demo;
 pub mod dev;
 pub mod events;

@@ -3,6 +3,7 @@
 
 mod cli;
 mod crash;
+mod dashboard;
 mod devnet;
 mod facilitator;
 mod keys;

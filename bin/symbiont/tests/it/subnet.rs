@@ -7,11 +7,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-fn symbiont() -> Command {
+pub(crate) fn symbiont() -> Command {
     Command::new(env!("CARGO_BIN_EXE_symbiont"))
 }
 
-fn ok(out: Output) -> String {
+pub(crate) fn ok(out: Output) -> String {
     assert!(
         out.status.success(),
         "{}\n{}",
@@ -22,10 +22,10 @@ fn ok(out: Output) -> String {
 }
 
 /// A dev node with 100 ms blocks, killed on drop.
-struct DevNode {
+pub(crate) struct DevNode {
     child: std::process::Child,
-    url: String,
-    data: std::path::PathBuf,
+    pub(crate) url: String,
+    pub(crate) data: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -37,7 +37,7 @@ impl Drop for DevNode {
 }
 
 impl DevNode {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("dev");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -73,7 +73,7 @@ impl DevNode {
     }
 
     /// Runs a signed command as dev key `i`.
-    fn signed(&self, args: &[&str], i: u32) -> Output {
+    pub(crate) fn signed(&self, args: &[&str], i: u32) -> Output {
         symbiont()
             .args(args)
             .args(["--node", &self.url, "--from", &dev(i)])
@@ -97,7 +97,7 @@ impl DevNode {
     /// Dev key 0 creates subnet 1 and sets `settings`, then no weights rate limit and a tempo
     /// of 10 (last: no hyperparameter changes in the 10 blocks before an epoch, and with a
     /// tempo of 10 that is every block).
-    fn create_fast_subnet(&self, settings: &[(&str, &str)]) {
+    pub(crate) fn create_fast_subnet(&self, settings: &[(&str, &str)]) {
         ok(self.signed(&["subnet", "create"], 0));
         let fast = [("weightsRateLimit", "0"), ("tempo", "10")];
         for (name, value) in settings.iter().chain(&fast) {
@@ -110,12 +110,12 @@ impl DevNode {
         }
     }
 
-    fn subnet(&self) -> serde_json::Value {
+    pub(crate) fn subnet(&self) -> serde_json::Value {
         serde_json::from_str(&self.read(&["subnet", "show", "1"])).unwrap()
     }
 
     /// Waits until the subnet's last epoch is past `block`; returns it.
-    fn epoch_after(&self, block: u64) -> u64 {
+    pub(crate) fn epoch_after(&self, block: u64) -> u64 {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let last = self.subnet()["lastEpoch"].as_u64().unwrap();
@@ -128,7 +128,7 @@ impl DevNode {
     }
 }
 
-fn dev(i: u32) -> String {
+pub(crate) fn dev(i: u32) -> String {
     node::dev::dev_key(i)
         .unwrap()
         .address()

@@ -1,6 +1,7 @@
-//! The REST API under `/v1`, the event stream, `/health`, `/metrics` and the OpenAPI
-//! document. Every error has the shape `{code, message}` ([`ApiError`]).
+//! The REST API under `/v1`, the event stream, `/health`, `/metrics`, the OpenAPI
+//! document and the dashboard at `/` ([`crate::dashboard`]). Every error has the shape `{code, message}` ([`ApiError`]).
 
+mod activity;
 mod error;
 mod subnets;
 mod ws;
@@ -67,12 +68,14 @@ pub fn router(app: Arc<App>) -> Router {
             "/v1/subnets/{netuid}/emissions",
             get(subnets::get_emissions),
         )
+        .route("/v1/activity", get(activity::get_activity))
         .route("/v1/blocks/latest", get(get_latest_block))
         .route("/v1/blocks/{id}", get(get_block))
         .route("/v1/events", get(ws::events))
         .route("/v1/openapi.json", get(openapi))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .merge(crate::dashboard::router())
         .fallback(|| async { ApiError::not_found("no such route; see /v1/openapi.json") })
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

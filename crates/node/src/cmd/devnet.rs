@@ -144,6 +144,7 @@ impl DevnetCmd {
         let node = crate::server::start(&config).await?;
         let url = format!("http://{}", node.addr);
         eprintln!("node: {url} (chain in {})", chain_dir.display());
+        eprintln!("dashboard: {url}/");
         let result = tokio::select! {
             r = self.network(&url, engine) => r,
             _ = crate::server::shutdown_signal() => {

@@ -256,6 +256,68 @@ async fn events_stream_blocks_and_receipts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activity_lists_the_last_blocks_and_transactions_newest_first() {
+    let n = start(FAST, 1000).await;
+    let mut hashes = vec![];
+    for nonce in 0..3 {
+        let (_, v) = n.submit(&transfer(0, nonce, 1, 5)).await;
+        let hash = v["hash"].as_str().unwrap().to_owned();
+        n.committed(&hash).await;
+        hashes.push(hash);
+    }
+    let (s, v) = n.get("/v1/activity?blocks=5&txs=2").await;
+    assert_eq!(s, 200, "{v}");
+    let blocks = v["blocks"].as_array().unwrap();
+    assert_eq!(blocks.len(), 5, "{v}");
+    assert_eq!(blocks[0]["height"], v["height"]);
+    for w in blocks.windows(2) {
+        assert_eq!(
+            w[0]["height"].as_u64().unwrap(),
+            w[1]["height"].as_u64().unwrap() + 1
+        );
+        assert!(w[0]["timestampMs"].as_u64() >= w[1]["timestampMs"].as_u64());
+    }
+    let txs = v["txs"].as_array().unwrap();
+    assert_eq!(txs.len(), 2, "{v}");
+    assert_eq!(txs[0]["hash"], hashes[2].as_str());
+    assert_eq!(txs[1]["hash"], hashes[1].as_str());
+    assert_eq!(
+        txs[0]["from"].as_str().unwrap().to_lowercase(),
+        addr(0).to_string().to_lowercase()
+    );
+    assert_eq!(txs[0]["call"]["type"], "transfer");
+    assert_eq!(txs[0]["receipt"]["status"], "success");
+    assert!(txs[0]["settleMs"].is_null(), "not an x402 settlement");
+    // Limits are capped, not refused.
+    let (s, v) = n.get("/v1/activity?blocks=100000&txs=100000").await;
+    assert_eq!(s, 200);
+    assert_eq!(v["txs"].as_array().unwrap().len(), 3);
+    let (s, _) = n.get("/v1/activity?blocks=x").await;
+    assert_eq!(s, 400);
+    n.node.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_is_served_from_the_binary() {
+    let n = start(FAST, 1000).await;
+    for (path, kind, needle) in [
+        ("/", "text/html", "/dashboard/app.js"),
+        ("/dashboard/app.js", "text/javascript", "/v1/events"),
+        ("/dashboard/style.css", "text/css", "@media"),
+    ] {
+        let resp = n.http.get(format!("{}{path}", n.url)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ct.starts_with(kind), "{path}: {ct}");
+        let body = resp.text().await.unwrap();
+        assert!(body.contains(needle), "{path}");
+        // Nothing is fetched from elsewhere.
+        assert!(!body.contains("https://"), "{path} links outside the node");
+    }
+    n.node.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_document_matches_the_router() {
     let n = start(FAST, 1000).await;
     let (s, doc) = n.get("/v1/openapi.json").await;

@@ -108,6 +108,12 @@ async fn verify_then_settle_moves_the_amount_once() {
 
     assert_eq!(usd_balance(&n, addr(1)).await, payer0 - u128::from(PRICE));
     assert_eq!(usd_balance(&n, addr(2)).await, payee0 + u128::from(PRICE));
+    // The activity lists the settlement with the facilitator's latency.
+    let (_, activity) = n.get("/v1/activity?blocks=0&txs=5").await;
+    let listed = &activity["txs"][0];
+    assert_eq!(listed["hash"], tx, "{activity}");
+    assert_eq!(listed["call"]["type"], "transferWithAuthorization");
+    assert!(listed["settleMs"].as_u64().is_some(), "{activity}");
 
     // Replays are refused, on verify and on settle.
     let (_, v) = post_json(&n, "/x402/verify", &body).await;
