@@ -268,7 +268,10 @@ async fn activity_lists_the_last_blocks_and_transactions_newest_first() {
     let (s, v) = n.get("/v1/activity?blocks=5&txs=2").await;
     assert_eq!(s, 200, "{v}");
     let blocks = v["blocks"].as_array().unwrap();
-    assert_eq!(blocks.len(), 5, "{v}");
+    // Five, unless the chain is younger (three one-transaction blocks after genesis).
+    let height = v["height"].as_u64().unwrap();
+    assert_eq!(blocks.len() as u64, (height + 1).min(5), "{v}");
+    assert_eq!(blocks.last().unwrap()["height"], height + 1 - blocks.len() as u64);
     assert_eq!(blocks[0]["height"], v["height"]);
     for w in blocks.windows(2) {
         assert_eq!(

@@ -192,8 +192,8 @@ async fn a_payer_whose_deferred_settlement_failed_is_not_deferred_again() {
 
 #[tokio::test]
 async fn prepay_skips_the_402_and_follows_a_price_change() {
-    let dev = start_node().await;
-    let facilitator = Arc::new(HttpFacilitator::new(format!("{}/x402", dev.url)));
+    let node = start_node().await;
+    let facilitator = Arc::new(HttpFacilitator::new(format!("{}/x402", node.url)));
     let amount = Arc::new(AtomicU64::new(PRICE));
     let hits = Arc::new(AtomicUsize::new(0));
     let (a, h) = (Arc::clone(&amount), Arc::clone(&hits));
@@ -217,12 +217,12 @@ async fn prepay_skips_the_402_and_follows_a_price_change() {
     let payer = dev(1).address();
     let c = client(1, SpendControls::default()).prepay();
 
-    let b0 = dev.usd_balance(payer).await;
+    let b0 = node.usd_balance(payer).await;
     c.get(&url).await.unwrap();
     assert_eq!(hits.swap(0, Ordering::SeqCst), 2, "first: 402, then paid");
     c.get(&url).await.unwrap();
     assert_eq!(hits.swap(0, Ordering::SeqCst), 1, "then paid up front");
-    assert_eq!(dev.usd_balance(payer).await, b0 - 2 * u128::from(PRICE));
+    assert_eq!(node.usd_balance(payer).await, b0 - 2 * u128::from(PRICE));
 
     // The price changes: the up-front payment is refused (not charged), the new one is paid.
     amount.store(3 * PRICE, Ordering::SeqCst);
@@ -237,7 +237,7 @@ async fn prepay_skips_the_402_and_follows_a_price_change() {
         "refused up front, then paid"
     );
     assert_eq!(
-        dev.usd_balance(payer).await,
+        node.usd_balance(payer).await,
         b0 - 2 * u128::from(PRICE) - u128::from(3 * PRICE)
     );
     c.get(&url).await.unwrap();
@@ -246,5 +246,5 @@ async fn prepay_skips_the_402_and_follows_a_price_change() {
         1,
         "the new price is remembered"
     );
-    dev.node.shutdown().await.unwrap();
+    node.node.shutdown().await.unwrap();
 }
