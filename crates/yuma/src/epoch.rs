@@ -108,7 +108,6 @@ pub(crate) fn run_with(
             params,
             &fused::SweepInput {
                 n,
-                weights: &weights,
                 bonds: &st.bonds,
                 block_at_registration: &st.block_at_registration,
                 last_tempo,
@@ -116,6 +115,7 @@ pub(crate) fn run_with(
                 active_stake: &active_stake,
                 new_permit: &new_permit,
             },
+            weights,
         );
         (out.validator_trust, out.incentive, out.dividends, out.bonds)
     } else {
