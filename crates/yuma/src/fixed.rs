@@ -287,8 +287,17 @@ pub(crate) fn exp_safe_many(xs: &[I32F32], out: &mut Vec<I32F32>) {
             op[k] = b.unsigned_abs();
         }
         if op.iter().all(|&o| o < NARROW_OP) {
-            let result = series_narrow(op).map(|r| r as i64);
-            return_chunk(wide, &special, &neg, &result, out);
+            // Every result is in [2^32, 2^44) (e^8 < 2^12): the reciprocals of the negative
+            // inputs' results are taken together.
+            let result = series_narrow(op);
+            let inverse = recip_many(result);
+            for (k, &x) in wide.iter().enumerate() {
+                out.push(match (special.get(k), neg.get(k)) {
+                    (Some(false), Some(true)) => I32F32::from_bits(inverse[k] as i64),
+                    (Some(false), Some(false)) => I32F32::from_bits(result[k] as i64),
+                    _ => exp_safe(x),
+                });
+            }
             continue;
         }
         for (c, chunk) in wide.chunks(LANES).enumerate() {
@@ -513,6 +522,40 @@ fn series_narrow(op: [u64; WIDE]) -> [u64; WIDE] {
     }
     result
 }
+
+/// [`recip`] of many values, bit for bit, for `y` in `[2^32, 2^52)` (others: 0, for the
+/// caller to do otherwise): `⌊2^64 / y⌋`, written so that the compiler can vectorise it.
+///
+/// `y` converts exactly (bias trick); the `f64` quotient is within `2^32 · 2^-53` of
+/// `Q = 2^64 / y <= 2^32`, so rounding it to the nearest integer (adding `1.5 · 2^52`)
+/// gives `q0` with `|q0 − Q| < 1`: `q0` is `⌊Q⌋` or `⌊Q⌋ + 1`, at most 2^32. The remainder
+/// `2^64 − q0·y` then lies in `[−y, y)` and is exact modulo 2^64 (computed from 32-bit
+/// halves: `q0·y mod 2^64 = q_l·y_l + ((q_l·y_h + q_h·y_l) << 32)`), and `q0` is one too
+/// many exactly when it is negative.
+#[allow(clippy::needless_range_loop)]
+pub(crate) fn recip_many(y: [u64; WIDE]) -> [u64; WIDE] {
+    const TWO52: f64 = 4_503_599_627_370_496.0;
+    const TWO64: f64 = 18_446_744_073_709_551_616.0;
+    const ROUND: f64 = 6_755_399_441_055_744.0;
+    const ROUND_BITS: u64 = 0x4338_0000_0000_0000;
+    let mut q = [0_u64; WIDE];
+    for k in 0..WIDE {
+        let y = y[k];
+        let ok = (1 << 32..1 << 52).contains(&y);
+        let yf = f64::from_bits((y & ((1 << 52) - 1)) | TWO52_BITS) - TWO52;
+        let q0 = ((TWO64 / yf) + ROUND).to_bits().wrapping_sub(ROUND_BITS);
+        let (ql, qh) = (q0 & LOW32, (q0 >> 32) & LOW32);
+        let (yl, yh) = (y & LOW32, y >> 32);
+        let low = (ql * yl).wrapping_add((ql * yh + qh * yl) << 32);
+        let rem = low.wrapping_neg() as i64;
+        let r = q0.wrapping_sub(u64::from(rem < 0));
+        q[k] = if ok { r } else { 0 };
+    }
+    q
+}
+
+/// Lanes of [`recip_many`].
+pub(crate) const RECIP_LANES: usize = WIDE;
 
 /// Reusable buffers of [`exp_safe_many_grouped`].
 #[derive(Default)]
@@ -781,6 +824,41 @@ mod tests {
                     Some(&want[..]),
                     "ops {lanes:?}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn recip_many_matches_recip() {
+        let mut x = 0x2545_F491_4F6C_DD1D_u64;
+        let edges = [
+            1_u64 << 32,
+            (1 << 32) + 1,
+            (1 << 33) - 1,
+            1 << 33,
+            3 << 32,
+            (1 << 52) - 1,
+            (1 << 51) + 1,
+            (1 << 44) - 1,
+        ];
+        for round in 0..50_000 {
+            let mut y = [0_u64; WIDE];
+            for (k, v) in y.iter_mut().enumerate() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *v = if (round + k) % 7 == 0 {
+                    edges[(x % edges.len() as u64) as usize]
+                } else {
+                    (1 << 32) + (x >> (12 + x % 32))
+                };
+            }
+            let got = recip_many(y);
+            for (&y, &q) in y.iter().zip(&got) {
+                let want = recip(I32F32::from_bits(y as i64)).to_bits() as u64;
+                if (1 << 32..1 << 52).contains(&y) {
+                    assert_eq!(q, want, "1 / {y}");
+                }
             }
         }
     }

@@ -73,7 +73,8 @@ struct RowScratch {
     /// Per entry of `W̃`: its position in the row, value, old bond, and whether α waits
     /// for an `exp`.
     entries: Vec<(u32, I32F32, Option<I32F32>, bool)>,
-    /// The exponents of the entries waiting for an `exp`, in order, and their `exp`s.
+    /// The exponents of the entries waiting for an `exp`, in order (then their α), and
+    /// their `exp`s.
     xs: Vec<I32F32>,
     es: Vec<I32F32>,
     exp: ExpScratch,
@@ -189,10 +190,11 @@ pub(crate) fn sweep(params: &Params, input: &SweepInput<'_>, mut weights: Csr) -
         r.sum = t;
         r.val.iter_mut().for_each(|v| *v = ZERO);
         exp_safe_many_grouped(&sc.xs, &mut sc.es, &mut sc.exp);
-        let mut es = sc.es.iter();
+        sigmoid.alphas_from_exps(&sc.es, &mut sc.xs);
+        let mut alphas = sc.xs.iter();
         for &(p, wt, b, waits) in &sc.entries {
             let a = if waits {
-                sigmoid.alpha_from_exp(es.next().copied().unwrap_or(ZERO))
+                alphas.next().copied().unwrap_or(ZERO)
             } else {
                 sigmoid.at_zero
             };
