@@ -213,7 +213,9 @@ impl State {
             };
             let entries: usize = matrix.iter().map(Vec::len).sum();
             #[cfg(feature = "parallel")]
-            let fine: Vec<bool> = if crate::sparse::parallel(entries) {
+            // About a nanosecond per entry: threads only pay off well above the epoch's
+            // threshold (at n = 256 the hand-off would cost more than the check).
+            let fine: Vec<bool> = if crate::sparse::parallel(entries >> 3) {
                 use rayon::prelude::*;
                 matrix.par_iter().map(fine).collect()
             } else {
