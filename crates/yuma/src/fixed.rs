@@ -68,19 +68,24 @@ pub(crate) fn div(a: I32F32, b: I32F32) -> I32F32 {
     a.checked_div(b).unwrap_or(ZERO)
 }
 
-/// `floor((x << 32) / y)` for `x >= 0`, `y > 0`, from an estimate `est` of it within one
-/// of the true quotient (callers' estimates are, see [`div`] and [`Divisor::div`]). The
-/// remainder `(x << 32) − q·y` then lies in `(−y, 2y)`, which for `y < 2^62` fits in an
-/// `i64` and so is exact modulo 2^64 with one 64-bit multiply; one step moves `q` by one if
-/// needed. `None` (callers fall back to the library) for larger `y`, or if the result
-/// fails the final check.
+/// `floor((x << 32) / y)` for `x >= 0`, `y > 0`, from an estimate `est` in `[0, 2^50)`
+/// within 1/2 of the true quotient (callers' estimates are, see [`div`] and
+/// [`Divisor::div`]). Its floor (read from the bits after adding `1.5 · 2^52`, cheaper than
+/// a saturating `as` cast; the floor rather than the nearest integer, so that the branch
+/// below is almost never taken) is within one of the quotient, and the remainder
+/// `(x << 32) − q·y` then lies in `(−y, 2y)`, which for `y < 2^62` fits in an `i64` and so
+/// is exact modulo 2^64 with one 64-bit multiply; one step moves `q` by one if needed.
+/// `None` (callers fall back to the library) for larger `y`, or if the result fails the
+/// final check.
 #[inline]
 fn correct(x: i64, y: i64, est: f64) -> Option<i64> {
+    const ROUND: f64 = 6_755_399_441_055_744.0;
+    const ROUND_BITS: u64 = 0x4338_0000_0000_0000;
     if y >= 1 << 62 {
         return None;
     }
     let (num, den) = ((x as u64) << 32, y as u64);
-    let q = est as u64;
+    let q = (est.floor() + ROUND).to_bits().wrapping_sub(ROUND_BITS);
     let rem = num.wrapping_sub(q.wrapping_mul(den)) as i64;
     let (q, rem) = if rem < 0 {
         (q.wrapping_sub(1), rem.wrapping_add(y))
