@@ -191,6 +191,16 @@ pub(crate) fn mul(a: I32F32, b: I32F32) -> I32F32 {
     }
 }
 
+/// `acc.saturating_add(x)` for sums that cannot saturate: `x` in `[0, 1]` and fewer than
+/// 2^16 terms (a row or column of a subnet of `n <= 65 535` uids), so every partial sum is
+/// below 2^16, far from `I32F32`'s limit of 2^31, and the plain add (one instruction
+/// instead of an add, an overflow test and a select on the sum's dependency chain) gives
+/// the same bits.
+#[inline]
+pub(crate) fn add_unit(acc: I32F32, x: I32F32) -> I32F32 {
+    I32F32::from_bits(acc.to_bits().wrapping_add(x.to_bits()))
+}
+
 /// `safe_div` on `I64F64`.
 pub(crate) fn div64(a: I64F64, b: I64F64) -> I64F64 {
     a.checked_div(b).unwrap_or(I64F64::from_bits(0))

@@ -15,7 +15,7 @@
 
 use crate::bonds::{Sigmoid, ema_alpha_entry};
 use crate::fixed::{
-    Divisor, ExpScratch, I32F32, ONE, ZERO, exp_safe_many_grouped, mul, normalize,
+    Divisor, ExpScratch, I32F32, ONE, ZERO, add_unit, exp_safe_many_grouped, mul, normalize,
     to_u16_proportion, u16_proportion,
 };
 use crate::sparse::{Csr, RowMut, ascending, ascending_pairs, each_init, fold_each, parallel};
@@ -152,9 +152,10 @@ pub(crate) fn sweep(params: &Params, input: &SweepInput<'_>, mut weights: Csr) -
             let c = consensus(j);
             let (clipped, kept) = clip(v, c);
             // A dropped entry adds 0, as its absence does.
-            t = t.saturating_add(clipped);
+            // Weights, consensus and stake are in [0, 1]: `add_unit` is the saturating add.
+            t = add_unit(t, clipped);
             if let Some(o) = sc.rank.get_mut(usize::from(j)) {
-                *o = o.saturating_add(mul(stake, clipped));
+                *o = add_unit(*o, mul(stake, clipped));
             }
             let wt = match penalty {
                 Penalty::Zero => Some(v),
@@ -203,7 +204,7 @@ pub(crate) fn sweep(params: &Params, input: &SweepInput<'_>, mut weights: Csr) -
                 if let (Some(&j), Some(v)) = (r.col.get(p), r.val.get_mut(p)) {
                     *v = value;
                     if let Some(o) = sc.bond_sums.get_mut(usize::from(j)) {
-                        *o = o.saturating_add(value);
+                        *o = add_unit(*o, value);
                     }
                 }
             }
@@ -246,7 +247,8 @@ pub(crate) fn sweep(params: &Params, input: &SweepInput<'_>, mut weights: Csr) -
                     _ => b,
                 };
                 let inc = incentive.get(usize::from(j)).copied().unwrap_or(ZERO);
-                t = t.saturating_add(mul(b, inc));
+                // b <= 1 (a share of its column's sum), incentive in [0, 1].
+                t = add_unit(t, mul(b, inc));
             }
             *total = t;
             if input.new_permit.get(*i).copied().unwrap_or(false) {
