@@ -1,8 +1,8 @@
 //! Bonds and dividends: Yuma3 relative bonds (notes §1.4) and original Yuma (§1.5).
 
 use crate::fixed::{
-    Divisor, ExpScratch, I32F32, I64F64, ONE, ZERO, div64, exp_safe, exp_safe_many_grouped,
-    from_u16, mul, normalize, recip, u16_proportion,
+    Divisor, ExpScratch, I32F32, I64F64, ONE, RECIP_LANES, ZERO, div64, exp_safe,
+    exp_safe_many_grouped, from_u16, mul, normalize, recip, recip_many, u16_proportion,
 };
 use crate::sparse::{Csr, Scratch, ascending};
 use crate::types::{Params, SparseRow};
@@ -128,6 +128,43 @@ impl Sigmoid {
             .low
             .saturating_add(mul(sigmoid, self.high.saturating_sub(self.low)));
         alpha.min(self.high).max(self.low)
+    }
+
+    /// [`Sigmoid::alpha_from_exp`] of every `e` in `es`, written to `out`; chunks whose
+    /// `1 + e` are all below 2^52 (every `e` of an exponent in `(−8, 8)`) take the
+    /// vectorisable [`recip_many`] and 32-bit multiplies.
+    pub(crate) fn alphas_from_exps(&self, es: &[I32F32], out: &mut Vec<I32F32>) {
+        out.clear();
+        let (low, high) = (self.low.to_bits(), self.high.to_bits());
+        // `high − low` in [0, 1] (both are u16 proportions, low <= high after validation;
+        // otherwise the scalar path).
+        let span = high.saturating_sub(low);
+        for chunk in es.chunks(RECIP_LANES) {
+            let mut y = [1_u64 << 32; RECIP_LANES];
+            let mut fits = (0..=1 << 32).contains(&span) && low >= 0;
+            for (v, e) in y.iter_mut().zip(chunk) {
+                let e = e.to_bits();
+                fits &= (0..(1 << 52) - (1 << 32)).contains(&e);
+                *v = (e as u64).wrapping_add(1 << 32);
+            }
+            if !fits {
+                out.extend(chunk.iter().map(|&e| self.alpha_from_exp(e)));
+                continue;
+            }
+            // sigmoid = ⌊2^64 / (2^32 + e)⌋ <= 2^32, then `mul(sigmoid, span)` =
+            // ⌊sigmoid · span / 2^32⌋ from 32-bit halves (both at most 2^32), then
+            // low + that, clamped to [low, high] (no overflow: all in [0, 2]).
+            let s = recip_many(y);
+            let span = span as u64;
+            let (dl, dh) = (span & 0xFFFF_FFFF, span >> 32);
+            for (k, _) in chunk.iter().enumerate() {
+                let s = s.get(k).copied().unwrap_or(0);
+                let (sl, sh) = (s & 0xFFFF_FFFF, s >> 32);
+                let m = ((sh * dh) << 32) + sh * dl + sl * dh + ((sl * dl) >> 32);
+                let a = (low + m as i64).min(high).max(low);
+                out.push(I32F32::from_bits(a));
+            }
+        }
     }
 
     /// The clamped difference of `alpha_sigmoid(consensus, weight, bond, ..)`: buying
@@ -398,6 +435,46 @@ mod tests {
                 value
             })
             .collect()
+    }
+
+    #[test]
+    fn alphas_from_exps_match_alpha_from_exp() {
+        let mut x = 0x5DEE_CE66_D1CE_4E5D_u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for (low, high) in [
+            (45_875, 58_982),
+            (0, 65_535),
+            (0, 0),
+            (65_535, 65_535),
+            (1, 2),
+        ] {
+            let sigmoid = Sigmoid::new(&Params {
+                alpha_low: low,
+                alpha_high: high,
+                ..Params::default()
+            });
+            let es: Vec<I32F32> = (0..20_000)
+                .map(|k| {
+                    let r = next();
+                    I32F32::from_bits(match k % 6 {
+                        0 => [0, 1, 1 << 32, (1 << 52) - (1 << 32) - 1, 1 << 52, i64::MAX]
+                            [(r % 6) as usize],
+                        // Occasionally out of the vector range, so that chunks mix.
+                        1 if r % 50 == 0 => (1 << 52) + (r >> 20) as i64,
+                        _ => (r >> (12 + r % 40)) as i64,
+                    })
+                })
+                .collect();
+            let mut got = Vec::new();
+            sigmoid.alphas_from_exps(&es, &mut got);
+            let want: Vec<I32F32> = es.iter().map(|&e| sigmoid.alpha_from_exp(e)).collect();
+            assert_eq!(got, want, "low {low}, high {high}");
+        }
     }
 
     #[test]

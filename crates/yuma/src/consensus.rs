@@ -16,12 +16,14 @@ use crate::sparse::{Csr, ascending};
 const BLOCK_CELLS: usize = 1 << 15;
 
 /// Consensus per column `0..columns`: the κ-quantile of the column's scores, weighted by
-/// the (re-normalised) stake of rows with positive stake.
+/// the (re-normalised) stake of rows with positive stake. `sorted` says that every row of
+/// `w` is known to be strictly ascending; when false, the staked rows are checked.
 pub(crate) fn weighted_median_cols(
     stake: &[I32F32],
     w: &Csr,
     columns: usize,
     kappa: I32F32,
+    sorted: bool,
 ) -> Vec<I32F32> {
     // Rows with positive stake, renormalised among themselves.
     let staked: Vec<usize> = (0..stake.len())
@@ -48,7 +50,7 @@ pub(crate) fn weighted_median_cols(
         I32F32::from_bits(quantile(col, zero_rows > 0, zero_stake, minority))
     };
 
-    if staked.iter().all(|&i| ascending(w.row(i).0)) {
+    if sorted || staked.iter().all(|&i| ascending(w.row(i).0)) {
         // Sorted rows (the common case): gather one block of columns at a time from the
         // matching slice of every staked row into a flat buffer (column c of the block
         // owns cells `c * stride ..`), and take its medians while the block is in cache.

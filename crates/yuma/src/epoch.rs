@@ -19,22 +19,40 @@ use crate::types::{EpochInput, EpochOutput, Params};
 /// the computation cannot fail or panic.
 pub fn epoch(params: &Params, input: &EpochInput) -> Result<EpochOutput> {
     params.validate()?;
-    input.validate()?;
-    Ok(run_with(params, input, true).0)
+    let sorted = input.state.check()?;
+    Ok(run(params, input, true, sorted).0)
 }
 
 /// [`epoch`] on validated input through the general path only (no [`fused::sweep`]).
 #[cfg(test)]
 pub(crate) fn run_general(params: &Params, input: &EpochInput) -> EpochOutput {
-    run_with(params, input, false).0
+    run(params, input, false, false).0
 }
 
-/// One epoch on validated input; with `allow_sweep`, steps 7–13 of a Yuma3 liquid-alpha
-/// epoch over sorted rows go through [`fused::sweep`]. Also returns whether they did.
+/// [`epoch`] on validated input, through [`fused::sweep`] if it applies and `allow_sweep`.
+/// Also returns whether it did.
+#[cfg(test)]
 pub(crate) fn run_with(
     params: &Params,
     input: &EpochInput,
     allow_sweep: bool,
+) -> (EpochOutput, bool) {
+    let sorted = input.state.check().unwrap_or(false);
+    run(params, input, allow_sweep, sorted)
+}
+
+/// One epoch on validated input; with `allow_sweep`, steps 7–13 of a Yuma3 liquid-alpha
+/// epoch over sorted rows go through [`fused::sweep`]. `sorted` says that every stored
+/// weight and bond row is known to be strictly ascending (from [`State::check`]); when
+/// false, the rows the fast paths read are checked again. Also returns whether the sweep
+/// ran.
+///
+/// [`State::check`]: crate::types::State::check
+fn run(
+    params: &Params,
+    input: &EpochInput,
+    allow_sweep: bool,
+    sorted: bool,
 ) -> (EpochOutput, bool) {
     let st = &input.state;
     let n = usize::from(st.n);
@@ -94,7 +112,7 @@ pub(crate) fn run_with(
 
     // Step 6: consensus.
     let kappa = u16_proportion(params.kappa);
-    let consensus = weighted_median_cols(&active_stake, &weights, n, kappa);
+    let consensus = weighted_median_cols(&active_stake, &weights, n, kappa, sorted);
 
     let last_tempo = if params.last_mechanism_step_block == 0 {
         st.current_block.saturating_sub(params.tempo)
@@ -102,13 +120,14 @@ pub(crate) fn run_with(
         params.last_mechanism_step_block.saturating_add(1)
     };
     let liquid = params.liquid_alpha && consensus.iter().any(|&c| c != ZERO);
-    let swept = allow_sweep && params.yuma3 && liquid && fused::applies(&weights, &st.bonds);
+    // Masked weight rows keep their stored order, so stored rows ascending ⇒ W's too.
+    let swept =
+        allow_sweep && params.yuma3 && liquid && (sorted || fused::applies(&weights, &st.bonds));
     let (validator_trust, incentive, dividends, stored_bonds) = if swept {
         let out = fused::sweep(
             params,
             &fused::SweepInput {
                 n,
-                weights: &weights,
                 bonds: &st.bonds,
                 block_at_registration: &st.block_at_registration,
                 last_tempo,
@@ -116,6 +135,7 @@ pub(crate) fn run_with(
                 active_stake: &active_stake,
                 new_permit: &new_permit,
             },
+            weights,
         );
         (out.validator_trust, out.incentive, out.dividends, out.bonds)
     } else {

@@ -68,19 +68,24 @@ pub(crate) fn div(a: I32F32, b: I32F32) -> I32F32 {
     a.checked_div(b).unwrap_or(ZERO)
 }
 
-/// `floor((x << 32) / y)` for `x >= 0`, `y > 0`, from an estimate `est` of it within one
-/// of the true quotient (callers' estimates are, see [`div`] and [`Divisor::div`]). The
-/// remainder `(x << 32) − q·y` then lies in `(−y, 2y)`, which for `y < 2^62` fits in an
-/// `i64` and so is exact modulo 2^64 with one 64-bit multiply; one step moves `q` by one if
-/// needed. `None` (callers fall back to the library) for larger `y`, or if the result
-/// fails the final check.
+/// `floor((x << 32) / y)` for `x >= 0`, `y > 0`, from an estimate `est` in `[0, 2^50)`
+/// within 1/2 of the true quotient (callers' estimates are, see [`div`] and
+/// [`Divisor::div`]). Its floor (read from the bits after adding `1.5 · 2^52`, cheaper than
+/// a saturating `as` cast; the floor rather than the nearest integer, so that the branch
+/// below is almost never taken) is within one of the quotient, and the remainder
+/// `(x << 32) − q·y` then lies in `(−y, 2y)`, which for `y < 2^62` fits in an `i64` and so
+/// is exact modulo 2^64 with one 64-bit multiply; one step moves `q` by one if needed.
+/// `None` (callers fall back to the library) for larger `y`, or if the result fails the
+/// final check.
 #[inline]
 fn correct(x: i64, y: i64, est: f64) -> Option<i64> {
+    const ROUND: f64 = 6_755_399_441_055_744.0;
+    const ROUND_BITS: u64 = 0x4338_0000_0000_0000;
     if y >= 1 << 62 {
         return None;
     }
     let (num, den) = ((x as u64) << 32, y as u64);
-    let q = est as u64;
+    let q = (est.floor() + ROUND).to_bits().wrapping_sub(ROUND_BITS);
     let rem = num.wrapping_sub(q.wrapping_mul(den)) as i64;
     let (q, rem) = if rem < 0 {
         (q.wrapping_sub(1), rem.wrapping_add(y))
@@ -186,6 +191,16 @@ pub(crate) fn mul(a: I32F32, b: I32F32) -> I32F32 {
     }
 }
 
+/// `acc.saturating_add(x)` for sums that cannot saturate: `x` in `[0, 1]` and fewer than
+/// 2^16 terms (a row or column of a subnet of `n <= 65 535` uids), so every partial sum is
+/// below 2^16, far from `I32F32`'s limit of 2^31, and the plain add (one instruction
+/// instead of an add, an overflow test and a select on the sum's dependency chain) gives
+/// the same bits.
+#[inline]
+pub(crate) fn add_unit(acc: I32F32, x: I32F32) -> I32F32 {
+    I32F32::from_bits(acc.to_bits().wrapping_add(x.to_bits()))
+}
+
 /// `safe_div` on `I64F64`.
 pub(crate) fn div64(a: I64F64, b: I64F64) -> I64F64 {
     a.checked_div(b).unwrap_or(I64F64::from_bits(0))
@@ -275,28 +290,57 @@ pub(crate) fn exp_safe_many(xs: &[I32F32], out: &mut Vec<I32F32>) {
     let lo = -20_i64 << 32;
     let hi = 20_i64 << 32;
     out.clear();
-    for chunk in xs.chunks(LANES) {
-        let mut op = [0_u64; LANES];
-        let mut neg = [false; LANES];
-        let mut special = [false; LANES];
-        for (k, x) in chunk.iter().enumerate() {
+    for wide in xs.chunks(WIDE) {
+        let mut op = [0_u64; WIDE];
+        let mut neg = [false; WIDE];
+        let mut special = [false; WIDE];
+        for (k, x) in wide.iter().enumerate() {
             let b = x.to_bits().clamp(lo, hi);
             // 0 and 1 take the library's shortcuts; leave them to the scalar path.
             special[k] = b == 0 || b == 1 << 32;
             neg[k] = b < 0;
             op[k] = b.unsigned_abs();
         }
-        let result = if op.iter().all(|&o| o < SMALL_OP) {
-            series_small(op)
-        } else {
-            series(op)
-        };
-        let result = result.map(|r| r as i64);
-        return_chunk(chunk, &special, &neg, &result, out);
+        if op.iter().all(|&o| o < NARROW_OP) {
+            // Every result is in [2^32, 2^44) (e^8 < 2^12): the reciprocals of the negative
+            // inputs' results are taken together.
+            let result = series_narrow(op);
+            let inverse = recip_many(result);
+            for (k, &x) in wide.iter().enumerate() {
+                out.push(match (special.get(k), neg.get(k)) {
+                    (Some(false), Some(true)) => I32F32::from_bits(inverse[k] as i64),
+                    (Some(false), Some(false)) => I32F32::from_bits(result[k] as i64),
+                    _ => exp_safe(x),
+                });
+            }
+            continue;
+        }
+        for (c, chunk) in wide.chunks(LANES).enumerate() {
+            let at = c * LANES;
+            let mut lanes = [0_u64; LANES];
+            for (l, o) in lanes.iter_mut().zip(op.iter().skip(at)) {
+                *l = *o;
+            }
+            let result = if lanes.iter().all(|&o| o < SMALL_OP) {
+                series_small(lanes)
+            } else {
+                series(lanes)
+            };
+            let result = result.map(|r| r as i64);
+            let (special, neg) = (
+                special.get(at..).unwrap_or_default(),
+                neg.get(at..).unwrap_or_default(),
+            );
+            return_chunk(chunk, special, neg, &result, out);
+        }
     }
 }
 
-/// Inputs in lockstep.
+/// Inputs of [`series_narrow`] in lockstep: four AVX2 registers of 64-bit lanes, enough
+/// independent work to hide the latency of each step.
+const WIDE: usize = 16;
+
+/// Inputs in lockstep in [`series`] and [`series_small`].
 const LANES: usize = 4;
 
 /// Below this `|x|` (16) every `t · x` of the series is under 2^56 (the largest is
@@ -395,6 +439,138 @@ fn series_small(op: [u64; LANES]) -> [u64; LANES] {
     }
     result
 }
+
+/// Below this `|x|` (8) [`series_narrow`] applies.
+const NARROW_OP: u64 = 8 << 32;
+
+/// The low 32 bits.
+const LOW32: u64 = 0xFFFF_FFFF;
+
+/// Bits of the `f64` 2^52: `f64::from_bits(TWO52_BITS | y) = 2^52 + y` for `y < 2^52`.
+const TWO52_BITS: u64 = 0x4330_0000_0000_0000;
+
+/// [`series_small`] for `op < NARROW_OP`, with every multiply a 32 × 32 → 64-bit one and the
+/// divisions in `f64`, so that the compiler can run the lanes in vector registers (AVX2
+/// `vpmuludq`, FMA); the steps compute the same integers.
+///
+/// Bounds: `x < 8`, and every term is at most its exact value `2^32 · x^i / i!` (floors
+/// only lower it), whose maximum over `i` is below `417 · 2^32 < 2^41`.
+///
+/// Early steps, `t < 2^41`, `op < 2^35`: with `t = t_h·2^32 + t_l` and
+/// `op = o_h·2^32 + o_l` (all four below 2^32),
+/// `⌊t · op / 2^32⌋ = t_h·o_h·2^32 + t_h·o_l + t_l·o_h + ⌊t_l·o_l / 2^32⌋` exactly, each
+/// product fitting in 64 bits, and `y` below 2^44. Then `q = ⌊y / i⌋` in `f64`:
+/// `f = 2^52 + y` is exact (bias trick), and `fma(f, fl(1/i), −2^52·fl(1/i))` is `y·fl(1/i)`
+/// rounded once (the constant is exact: a power of two times `fl(1/i)`), with relative
+/// error below 2^-51.9, so within `2^43 · 2^-51.9 < 2^-8.9` of `y/i`. Adding `2^-7 − 1/2`
+/// (rounding error at most 2^-11 at this magnitude) gives `a` with
+/// `a − (q − 1/2) ∈ r/i + [0.0053, 0.0103]`, where `y/i = q + r/i` and `r/i` is 0 or at most
+/// `30/31 < 0.968`; so `a` lies strictly within 1/2 of `q`, and adding `1.5 · 2^52` rounds
+/// it to `q` (the sum stays in `[2^52, 2^53)`, where the spacing is 1), read back from the
+/// bits.
+///
+/// Late steps, once every term is below 2^27 (as in [`series_small`], they stay there):
+/// `⌊t · op / 2^32⌋ = t·o_h + ⌊t·o_l / 2^32⌋ < 2^30`, and the division is the same
+/// Granlund–Montgomery multiply as in [`series_small`], `m' < 2^32`. The `& LOW32` masks
+/// on values already below 2^32 change nothing; they tell the compiler that 32-bit
+/// multiplies suffice.
+#[allow(clippy::needless_range_loop)]
+fn series_narrow(op: [u64; WIDE]) -> [u64; WIDE] {
+    /// Terms below this take the late steps.
+    const LATE: u64 = 1 << 27;
+    const TWO52: f64 = 4_503_599_627_370_496.0;
+    /// `1.5 · 2^52`: adding it rounds a value in `(−2^51, 2^51)` to an integer.
+    const ROUND: f64 = 6_755_399_441_055_744.0;
+    const ROUND_BITS: u64 = 0x4338_0000_0000_0000;
+    const NUDGE: f64 = 1.0 / 128.0 - 0.5;
+    let mut term = op;
+    let mut result = op.map(|o| o + (1 << 32));
+    // The first step the late phase runs; 32 when the early phase ran the series out.
+    let mut next = 32_u32;
+    macro_rules! early {
+        ($done:lifetime; $($i:literal)*) => {$(
+            let inv = 1.0 / f64::from($i as u8);
+            let bias = TWO52 * inv;
+            let mut any = 0_u64;
+            for k in 0..WIDE {
+                let (oh, ol) = (op[k] >> 32, op[k] & LOW32);
+                let (th, tl) = (term[k] >> 32, term[k] & LOW32);
+                let y = ((th * oh) << 32) + th * ol + tl * oh + ((tl * ol) >> 32);
+                let p = f64::from_bits(y | TWO52_BITS).mul_add(inv, -bias);
+                term[k] = ((p + NUDGE) + ROUND).to_bits().wrapping_sub(ROUND_BITS);
+                result[k] += term[k];
+                any |= term[k];
+            }
+            if any == 0 {
+                return result;
+            }
+            if any < LATE {
+                next = $i + 1;
+                break $done;
+            }
+        )*};
+    }
+    'early: {
+        early!('early; 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
+    }
+    macro_rules! late {
+        ($done:lifetime; $($i:literal)*) => {$(
+            if $i >= next {
+                const SHIFT: u32 = 31 + (64 - ($i - 1_u64).leading_zeros());
+                const M: u64 = (1_u64 << SHIFT).div_ceil($i);
+                let mut any = 0_u64;
+                for k in 0..WIDE {
+                    let t = term[k] & LOW32;
+                    let y = t * (op[k] >> 32) + ((t * (op[k] & LOW32)) >> 32);
+                    term[k] = ((y & LOW32) * M) >> SHIFT;
+                    result[k] += term[k];
+                    any |= term[k];
+                }
+                if any == 0 {
+                    break $done;
+                }
+            }
+        )*};
+    }
+    'late: {
+        late!('late; 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31);
+    }
+    result
+}
+
+/// [`recip`] of many values, bit for bit, for `y` in `[2^32, 2^52)` (others: 0, for the
+/// caller to do otherwise): `⌊2^64 / y⌋`, written so that the compiler can vectorise it.
+///
+/// `y` converts exactly (bias trick); the `f64` quotient is within `2^32 · 2^-53` of
+/// `Q = 2^64 / y <= 2^32`, so rounding it to the nearest integer (adding `1.5 · 2^52`)
+/// gives `q0` with `|q0 − Q| < 1`: `q0` is `⌊Q⌋` or `⌊Q⌋ + 1`, at most 2^32. The remainder
+/// `2^64 − q0·y` then lies in `[−y, y)` and is exact modulo 2^64 (computed from 32-bit
+/// halves: `q0·y mod 2^64 = q_l·y_l + ((q_l·y_h + q_h·y_l) << 32)`), and `q0` is one too
+/// many exactly when it is negative.
+#[allow(clippy::needless_range_loop)]
+pub(crate) fn recip_many(y: [u64; WIDE]) -> [u64; WIDE] {
+    const TWO52: f64 = 4_503_599_627_370_496.0;
+    const TWO64: f64 = 18_446_744_073_709_551_616.0;
+    const ROUND: f64 = 6_755_399_441_055_744.0;
+    const ROUND_BITS: u64 = 0x4338_0000_0000_0000;
+    let mut q = [0_u64; WIDE];
+    for k in 0..WIDE {
+        let y = y[k];
+        let ok = (1 << 32..1 << 52).contains(&y);
+        let yf = f64::from_bits((y & ((1 << 52) - 1)) | TWO52_BITS) - TWO52;
+        let q0 = ((TWO64 / yf) + ROUND).to_bits().wrapping_sub(ROUND_BITS);
+        let (ql, qh) = (q0 & LOW32, (q0 >> 32) & LOW32);
+        let (yl, yh) = (y & LOW32, y >> 32);
+        let low = (ql * yl).wrapping_add((ql * yh + qh * yl) << 32);
+        let rem = low.wrapping_neg() as i64;
+        let r = q0.wrapping_sub(u64::from(rem < 0));
+        q[k] = if ok { r } else { 0 };
+    }
+    q
+}
+
+/// Lanes of [`recip_many`].
+pub(crate) const RECIP_LANES: usize = WIDE;
 
 /// Reusable buffers of [`exp_safe_many_grouped`].
 #[derive(Default)]
@@ -614,6 +790,91 @@ mod tests {
         exp_safe_many_grouped(&xs, &mut out, &mut ExpScratch::default());
         for (x, e) in xs.iter().zip(&out) {
             assert_eq!(*e, exp_safe(*x), "x bits {}", x.to_bits());
+        }
+    }
+
+    /// The vector-friendly kernel against the 64/128-bit one, lane by lane, on inputs
+    /// spread over its whole range (and its edges), so that both its phases and the switch
+    /// between them run with every divisor.
+    #[test]
+    fn series_narrow_matches_series_small() {
+        let mut x = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let edges = [
+            0,
+            1,
+            2,
+            (1 << 32) - 1,
+            1 << 32,
+            (1 << 32) + 1,
+            3 << 31,
+            (5 << 32) + 12_345,
+            NARROW_OP - 1,
+            NARROW_OP - (1 << 20),
+            (7 << 32) + 1,
+        ];
+        for round in 0..40_000 {
+            let mut op = [0_u64; WIDE];
+            for (k, o) in op.iter_mut().enumerate() {
+                *o = match (round + k) % 5 {
+                    0 => edges[(next() % edges.len() as u64) as usize],
+                    // Lanes of similar size, as the grouped caller makes them.
+                    1 | 2 => ((round as u64 % 8) << 32) + (next() >> 32),
+                    3 => next() % (1 << (next() % 36)),
+                    _ => next() % NARROW_OP,
+                } % NARROW_OP;
+            }
+            let got = series_narrow(op);
+            for (c, chunk) in op.chunks(LANES).enumerate() {
+                let mut lanes = [0_u64; LANES];
+                lanes.copy_from_slice(chunk);
+                let want = series_small(lanes);
+                assert_eq!(
+                    got.get(c * LANES..(c + 1) * LANES),
+                    Some(&want[..]),
+                    "ops {lanes:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn recip_many_matches_recip() {
+        let mut x = 0x2545_F491_4F6C_DD1D_u64;
+        let edges = [
+            1_u64 << 32,
+            (1 << 32) + 1,
+            (1 << 33) - 1,
+            1 << 33,
+            3 << 32,
+            (1 << 52) - 1,
+            (1 << 51) + 1,
+            (1 << 44) - 1,
+        ];
+        for round in 0..50_000 {
+            let mut y = [0_u64; WIDE];
+            for (k, v) in y.iter_mut().enumerate() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *v = if (round + k) % 7 == 0 {
+                    edges[(x % edges.len() as u64) as usize]
+                } else {
+                    (1 << 32) + (x >> (12 + x % 32))
+                };
+            }
+            let got = recip_many(y);
+            for (&y, &q) in y.iter().zip(&got) {
+                let want = recip(I32F32::from_bits(y as i64)).to_bits() as u64;
+                if (1 << 32..1 << 52).contains(&y) {
+                    assert_eq!(q, want, "1 / {y}");
+                }
+            }
         }
     }
 

@@ -6,27 +6,25 @@
 //! stored bond row is sorted by uid (what `set_weights` and the chain produce, and what
 //! upstream's liquid-alpha merge needs to see every entry), each validator's row can go
 //! through all of it at once: clip at consensus, interpolate, find the old bond with a
-//! two-pointer walk, evaluate α (the `exp`s of a row batched), EMA. Nothing else changes:
-//! per entry the same operations on the same values, every row sum in row order, every
-//! column sum over rows in row order. `tests` below checks the sweep against the general
+//! two-pointer walk, evaluate α (the `exp`s of a row batched), EMA, written over the
+//! row's weights. The column sums of the incentive and of the bonds ride along, one set
+//! per thread, added up at the end (equal to upstream's row-order sums: see
+//! `RowScratch::merge`). Nothing else changes: per entry the same operations on the same
+//! values, every row sum in row order. `tests` below checks the sweep against the general
 //! path on random subnets.
 
 use crate::bonds::{Sigmoid, ema_alpha_entry};
 use crate::fixed::{
-    Divisor, ExpScratch, I32F32, ONE, ZERO, exp_safe_many_grouped, mul, normalize,
+    Divisor, ExpScratch, I32F32, ONE, ZERO, add_unit, exp_safe_many_grouped, mul, normalize,
     to_u16_proportion, u16_proportion,
 };
-use crate::sparse::{
-    Csr, RowSlot, RowsBuilder, ascending, ascending_pairs, each_init, join, parallel,
-};
+use crate::sparse::{Csr, RowMut, ascending, ascending_pairs, each_init, fold_each, parallel};
 use crate::types::{Params, SparseRow};
 
 /// What the sweep reads.
 pub(crate) struct SweepInput<'a> {
     /// Number of uids.
     pub n: usize,
-    /// Row-normalised, masked weights `W` (sorted rows).
-    pub weights: &'a Csr,
     /// Stored bond rows (sorted), u16 proportions.
     pub bonds: &'a [SparseRow],
     /// `BlockAtRegistration`, for the recently-registered bond mask.
@@ -70,22 +68,57 @@ enum Penalty {
     Mid(I32F32),
 }
 
-/// Per-thread buffers of one row.
-#[derive(Default)]
+/// Per-thread buffers of one row, and the thread's share of the column sums.
 struct RowScratch {
-    /// Per entry of `W̃`: uid, value, old bond, and whether α waits for an `exp`.
-    entries: Vec<(u16, I32F32, Option<I32F32>, bool)>,
-    /// The exponents of the entries waiting for an `exp`, in order, and their `exp`s.
+    /// Per entry of `W̃`: its position in the row, value, old bond, and whether α waits
+    /// for an `exp`.
+    entries: Vec<(u32, I32F32, Option<I32F32>, bool)>,
+    /// The exponents of the entries waiting for an `exp`, in order (then their α), and
+    /// their `exp`s.
     xs: Vec<I32F32>,
     es: Vec<I32F32>,
     exp: ExpScratch,
+    /// Column sums over this thread's rows: `stake_i · min(W_ij, c_j)` (step 9's
+    /// `matmul_sparse(W̄, S)`) and the EMA bonds (`inplace_col_normalize_sparse`).
+    rank: Vec<I32F32>,
+    bond_sums: Vec<I32F32>,
+}
+
+impl RowScratch {
+    fn new(n: usize) -> Self {
+        Self {
+            entries: Vec::new(),
+            xs: Vec::new(),
+            es: Vec::new(),
+            exp: ExpScratch::default(),
+            rank: vec![ZERO; n],
+            bond_sums: vec![ZERO; n],
+        }
+    }
+
+    /// Adds the column sums of `other`'s rows to ours.
+    ///
+    /// Column sums in any grouping of the rows equal upstream's sums in row order: every
+    /// summand lies in `[0, 1]` (stake and clipped weights are in `[0, 1]`, an EMA bond is
+    /// at most 1) and a column has at most 65 535 rows, so no partial sum comes near the
+    /// `I32F32` limit of 2^31, the saturating adds never saturate, and integer addition is
+    /// associative.
+    fn merge(mut self, other: Self) -> Self {
+        for (a, b) in self.rank.iter_mut().zip(&other.rank) {
+            *a = a.saturating_add(*b);
+        }
+        for (a, b) in self.bond_sums.iter_mut().zip(&other.bond_sums) {
+            *a = a.saturating_add(*b);
+        }
+        self
+    }
 }
 
 /// Steps 7 (clip), 8 (trust), 9 (incentive), 10 (`W̃`), 11 (liquid-alpha EMA, dividends)
-/// and 13 (bond quantisation).
-pub(crate) fn sweep(params: &Params, input: &SweepInput<'_>) -> SweepOutput {
+/// and 13 (bond quantisation). `weights` is `W` (row-normalised, masked, sorted rows); the
+/// EMA bonds are written over its values.
+pub(crate) fn sweep(params: &Params, input: &SweepInput<'_>, mut weights: Csr) -> SweepOutput {
     let n = input.n;
-    let w = input.weights;
     let beta = crate::fixed::u16_proportion(params.bonds_penalty);
     let penalty = if beta == ZERO {
         Penalty::Zero
@@ -104,21 +137,26 @@ pub(crate) fn sweep(params: &Params, input: &SweepInput<'_>) -> SweepOutput {
         .collect();
     let consensus = |j: u16| input.consensus.get(usize::from(j)).copied().unwrap_or(ZERO);
 
-    // One row: clip, W̃, old bond, α, EMA. Writes the EMA row into its slot and returns
-    // the row's trust.
-    let row = |sc: &mut RowScratch, (slot, trust): &mut (RowSlot<'_>, I32F32)| {
-        let i = slot.row;
-        let (cols, vals) = w.row(i);
+    // One row: clip, W̃, old bond, α, EMA. Overwrites the row's weights with its EMA bonds
+    // (0 where the EMA keeps no entry: every kept EMA value is positive), sets the row's
+    // sum to its trust, and adds the row to the scratch's column sums.
+    let row = |sc: &mut RowScratch, r: &mut RowMut<'_>| {
+        let i = r.row;
         let old: &[(u16, u16)] = input.bonds.get(i).map_or(&[], Vec::as_slice);
+        let stake = input.active_stake.get(i).copied().unwrap_or(ZERO);
         sc.entries.clear();
         sc.xs.clear();
         let mut t = ZERO;
         let mut k = 0;
-        for (&j, &v) in cols.iter().zip(vals) {
+        for (p, (&j, &v)) in r.col.iter().zip(r.val.iter()).enumerate() {
             let c = consensus(j);
             let (clipped, kept) = clip(v, c);
             // A dropped entry adds 0, as its absence does.
-            t = t.saturating_add(clipped);
+            // Weights, consensus and stake are in [0, 1]: `add_unit` is the saturating add.
+            t = add_unit(t, clipped);
+            if let Some(o) = sc.rank.get_mut(usize::from(j)) {
+                *o = add_unit(*o, mul(stake, clipped));
+            }
             let wt = match penalty {
                 Penalty::Zero => Some(v),
                 Penalty::One => kept.then_some(clipped),
@@ -147,59 +185,52 @@ pub(crate) fn sweep(params: &Params, input: &SweepInput<'_>) -> SweepOutput {
             if waits {
                 sc.xs.push(sigmoid.exponent(d));
             }
-            sc.entries.push((j, wt, b, waits));
+            // Rows are at most u16::MAX + 1 long.
+            sc.entries.push((p as u32, wt, b, waits));
         }
-        *trust = t;
+        r.sum = t;
+        r.val.iter_mut().for_each(|v| *v = ZERO);
         exp_safe_many_grouped(&sc.xs, &mut sc.es, &mut sc.exp);
-        let mut es = sc.es.iter();
-        for &(j, wt, b, waits) in &sc.entries {
+        sigmoid.alphas_from_exps(&sc.es, &mut sc.xs);
+        let mut alphas = sc.xs.iter();
+        for &(p, wt, b, waits) in &sc.entries {
             let a = if waits {
-                sigmoid.alpha_from_exp(es.next().copied().unwrap_or(ZERO))
+                alphas.next().copied().unwrap_or(ZERO)
             } else {
                 sigmoid.at_zero
             };
             if let Some(value) = ema_alpha_entry(a, b, wt) {
-                slot.push(j, value);
+                let p = p as usize;
+                if let (Some(&j), Some(v)) = (r.col.get(p), r.val.get_mut(p)) {
+                    *v = value;
+                    if let Some(o) = sc.bond_sums.get_mut(usize::from(j)) {
+                        *o = add_unit(*o, value);
+                    }
+                }
             }
         }
     };
-    let mut ema = RowsBuilder::new((0..w.rows()).map(|i| w.row(i).0.len()));
-    let mut slots: Vec<(RowSlot<'_>, I32F32)> =
-        ema.slots().into_iter().map(|s| (s, ZERO)).collect();
-    let threads = parallel(w.nnz());
+    let threads = parallel(weights.nnz());
+    let mut rows = weights.rows_mut();
     // Rows without weights have nothing to do; spread the others.
-    each_init(
-        &mut slots,
+    let mut busy: Vec<&mut RowMut<'_>> = rows.iter_mut().filter(|r| !r.col.is_empty()).collect();
+    let sums = fold_each(
+        &mut busy,
         threads,
-        |(s, _)| !s.col.is_empty(),
-        RowScratch::default,
-        row,
+        || RowScratch::new(n),
+        |sc, r| row(sc, r),
+        RowScratch::merge,
     );
-    let validator_trust: Vec<I32F32> = slots.iter().map(|s| s.1).collect();
-    let lens: Vec<usize> = slots.iter().map(|s| s.0.len).collect();
-    drop(slots);
-    let ema = ema.finish(&lens);
-
-    // Column sums, each over rows in row order: step 9's `matmul_sparse(W̄, S)` and the
-    // bond column sums of `inplace_col_normalize_sparse`.
-    let (mut incentive, bond_sums) = join(
-        threads,
-        || {
-            column_sums(
-                w,
-                n,
-                Summand::ClippedStake {
-                    stake: input.active_stake,
-                    consensus: input.consensus,
-                },
-            )
-        },
-        || column_sums(&ema, n, Summand::Value),
-    );
+    drop(busy);
+    let validator_trust: Vec<I32F32> = rows.iter().map(|r| r.sum).collect();
+    drop(rows);
+    let ema = weights;
+    let mut incentive = sums.rank;
     normalize(&mut incentive);
-    let bond_sums: Vec<Divisor> = bond_sums.into_iter().map(Divisor::new).collect();
+    let bond_sums: Vec<Divisor> = sums.bond_sums.into_iter().map(Divisor::new).collect();
 
-    // Dividends t_i = Σ_j (B_ij / Σ_k B_kj) · I_j per row, and the u16 rows to store.
+    // Dividends t_i = Σ_j (B_ij / Σ_k B_kj) · I_j per row, and the u16 rows to store. An
+    // absent EMA entry is 0 here and adds 0.
     let mut per_row: Vec<(usize, I32F32, SparseRow)> =
         (0..ema.rows()).map(|i| (i, ZERO, Vec::new())).collect();
     each_init(
@@ -216,13 +247,15 @@ pub(crate) fn sweep(params: &Params, input: &SweepInput<'_>) -> SweepOutput {
                     _ => b,
                 };
                 let inc = incentive.get(usize::from(j)).copied().unwrap_or(ZERO);
-                t = t.saturating_add(mul(b, inc));
+                // b <= 1 (a share of its column's sum), incentive in [0, 1].
+                t = add_unit(t, mul(b, inc));
             }
             *total = t;
             if input.new_permit.get(*i).copied().unwrap_or(false) {
                 *stored = cols
                     .iter()
                     .zip(vals)
+                    .filter(|&(_, &v)| v > ZERO)
                     .map(|(&j, &v)| (j, to_u16_proportion(v)))
                     .collect();
             }
@@ -240,46 +273,6 @@ pub(crate) fn sweep(params: &Params, input: &SweepInput<'_>) -> SweepOutput {
         dividends,
         bonds: per_row.into_iter().map(|(_, _, r)| r).collect(),
     }
-}
-
-/// What [`column_sums`] adds up.
-#[derive(Clone, Copy)]
-enum Summand<'a> {
-    /// `M_ij`.
-    Value,
-    /// `stake_i · min(M_ij, c_j)` where `col_clip_sparse` keeps the entry (step 9).
-    ClippedStake {
-        stake: &'a [I32F32],
-        consensus: &'a [I32F32],
-    },
-}
-
-/// Column sums of `m` over `columns` columns, saturating adds over rows in row order.
-fn column_sums(m: &Csr, columns: usize, what: Summand<'_>) -> Vec<I32F32> {
-    let mut out = vec![ZERO; columns];
-    for i in 0..m.rows() {
-        let (cols, vals) = m.row(i);
-        match what {
-            Summand::Value => {
-                for (&j, &v) in cols.iter().zip(vals) {
-                    if let Some(o) = out.get_mut(usize::from(j)) {
-                        *o = o.saturating_add(v);
-                    }
-                }
-            }
-            Summand::ClippedStake { stake, consensus } => {
-                let s = stake.get(i).copied().unwrap_or(ZERO);
-                for (&j, &v) in cols.iter().zip(vals) {
-                    let c = consensus.get(usize::from(j)).copied().unwrap_or(ZERO);
-                    if let Some(o) = out.get_mut(usize::from(j)) {
-                        // A dropped entry adds 0, as its absence does.
-                        *o = o.saturating_add(mul(s, clip(v, c).0));
-                    }
-                }
-            }
-        }
-    }
-    out
 }
 
 /// `col_clip_sparse` of one entry: `min(w, c)`, dropped when above a consensus `c <= 0`.

@@ -62,6 +62,30 @@ impl Csr {
         )
     }
 
+    /// Every row as a [`RowMut`]: its columns and its values, writable on any thread.
+    pub(crate) fn rows_mut(&mut self) -> Vec<RowMut<'_>> {
+        let mut out = Vec::with_capacity(self.rows());
+        let (mut col, mut val): (&[u16], &mut [I32F32]) = (&self.col, &mut self.val);
+        for (row, w) in self.start.windows(2).enumerate() {
+            let len = match w {
+                [a, b] => b - a,
+                _ => 0,
+            };
+            let len = len.min(col.len()).min(val.len());
+            let (c, rest_c) = col.split_at(len);
+            let (v, rest_v) = core::mem::take(&mut val).split_at_mut(len);
+            col = rest_c;
+            val = rest_v;
+            out.push(RowMut {
+                row,
+                col: c,
+                val: v,
+                sum: ZERO,
+            });
+        }
+        out
+    }
+
     /// Row i's entries as pairs.
     pub(crate) fn iter_row(&self, i: usize) -> impl Iterator<Item = (u16, I32F32)> + '_ {
         let (c, v) = self.row(i);
@@ -227,6 +251,18 @@ impl Csr {
     }
 }
 
+/// One row of a [`Csr`] with writable values, and a sum for the caller to fill in.
+pub(crate) struct RowMut<'a> {
+    /// The row index.
+    pub(crate) row: usize,
+    /// The row's columns.
+    pub(crate) col: &'a [u16],
+    /// The row's values.
+    pub(crate) val: &'a mut [I32F32],
+    /// Whatever per-row total the caller computes.
+    pub(crate) sum: I32F32,
+}
+
 /// Room for a matrix whose row i holds at most `caps[i]` entries: each row is written in
 /// place through its [`RowSlot`] (rows on any thread), then [`RowsBuilder::finish`] closes
 /// the gaps. No per-row allocation, no copy when every row is full.
@@ -355,18 +391,33 @@ pub(crate) fn each_init<T: Send, S>(
     items.iter_mut().for_each(|t| f(&mut s, t));
 }
 
-/// `(a(), b())`, on two threads when the `parallel` feature is on and `parallel` is true.
-pub(crate) fn join<A: Send, B: Send>(
+/// Runs `f` on every item with an accumulator from `init`, and returns the accumulators
+/// combined by `merge`. When the `parallel` feature is on and `parallel` is true, the items
+/// run on rayon's threads, each thread's share with its own accumulator (a few per
+/// thread), so `merge` must not depend on how the items were shared out.
+pub(crate) fn fold_each<T: Send, A: Send>(
+    items: &mut [T],
     parallel: bool,
-    a: impl FnOnce() -> A + Send,
-    b: impl FnOnce() -> B + Send,
-) -> (A, B) {
+    init: impl Fn() -> A + Sync + Send,
+    f: impl Fn(&mut A, &mut T) + Sync + Send,
+    merge: impl Fn(A, A) -> A + Sync + Send,
+) -> A {
     #[cfg(feature = "parallel")]
     if parallel {
-        return rayon::join(a, b);
+        use rayon::prelude::*;
+        return items
+            .par_iter_mut()
+            .fold(&init, |mut a, t| {
+                f(&mut a, t);
+                a
+            })
+            .reduce_with(&merge)
+            .unwrap_or_else(&init);
     }
-    let _ = parallel;
-    (a(), b())
+    let _ = (parallel, merge);
+    let mut a = init();
+    items.iter_mut().for_each(|t| f(&mut a, t));
+    a
 }
 
 /// Whether `entries` stored entries are enough work to spread over threads: below this,

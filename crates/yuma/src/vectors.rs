@@ -83,7 +83,7 @@ fn weighted_median_col() {
         let stake = fs(&case["stake"]);
         let w = dense_to_csr(&case["weights_rows"]);
         let columns = case["weights_rows"][0].as_array().unwrap().len();
-        let got = weighted_median_cols(&stake, &w, columns, f(&case["majority"]));
+        let got = weighted_median_cols(&stake, &w, columns, f(&case["majority"]), false);
         let want: Vec<I32F32> = match case["expected_bits"].as_array() {
             Some(bits) => bits
                 .iter()
