@@ -271,7 +271,10 @@ async fn activity_lists_the_last_blocks_and_transactions_newest_first() {
     // Five, unless the chain is younger (three one-transaction blocks after genesis).
     let height = v["height"].as_u64().unwrap();
     assert_eq!(blocks.len() as u64, (height + 1).min(5), "{v}");
-    assert_eq!(blocks.last().unwrap()["height"], height + 1 - blocks.len() as u64);
+    assert_eq!(
+        blocks.last().unwrap()["height"],
+        height + 1 - blocks.len() as u64
+    );
     assert_eq!(blocks[0]["height"], v["height"]);
     for w in blocks.windows(2) {
         assert_eq!(
