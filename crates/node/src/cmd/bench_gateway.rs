@@ -10,10 +10,7 @@
 //! for the whole request (signing included). The figure of merit is the paid p50 over the
 //! direct p50 (target ≤ 1.10).
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use eyre::{WrapErr, bail};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -22,7 +19,7 @@ use serde_json::{Value, json};
 use subnet::miner::{self, Behaviour};
 
 use crate::{
-    cmd::devnet::{self, EMBED_MODEL, NETUID, PRICE_UNITS, Tasks},
+    cmd::devnet::{self, EMBED_MODEL, NETUID, Tasks},
     config::{NodeArgs, NodeConfig},
     dev::dev_key,
 };
@@ -187,17 +184,7 @@ async fn measure(
     }
 
     let direct = reqwest::Client::new();
-    let payer = x402_client::Client::new(
-        Arc::new(dev_key(7)?),
-        x402_client::SpendControls {
-            max_per_payment: Some(alloy_primitives::U256::from(PRICE_UNITS)),
-            budget: None,
-            assets: None,
-            networks: None,
-            payees: Some(vec![ledger::subnet::revenue_account(NETUID)]),
-        },
-    )
-    .prepay();
+    let payer = devnet::paying_client(7)?;
     let bases = [miner_url.as_str(), &confirmed.url, &deferred.url];
 
     let embed = |i: usize| json!({ "model": EMBED_MODEL, "input": [format!("benchmark sentence number {i}: how fast is a paid embedding?")] });

@@ -470,12 +470,11 @@ impl AgentStats {
     }
 }
 
-/// Dev 7 buys an embedding every `interval`, and every fifth time a chat completion, paying
-/// the gateway with x402 (at most the listed price, only to the subnet's revenue account).
-async fn run_agent(gateway: String, interval: Duration, stats: Arc<Mutex<AgentStats>>) {
-    let Ok(key) = dev_key(AGENT_KEY) else { return };
-    let agent = x402_client::Client::new(
-        Arc::new(key),
+/// An x402 client for dev key `key` that pays up front, at most the listed price and only to
+/// the subnet's revenue account.
+pub(crate) fn paying_client(key: u32) -> eyre::Result<x402_client::Client> {
+    Ok(x402_client::Client::new(
+        Arc::new(dev_key(key)?),
         x402_client::SpendControls {
             max_per_payment: Some(alloy_primitives::U256::from(PRICE_UNITS)),
             budget: None,
@@ -484,7 +483,15 @@ async fn run_agent(gateway: String, interval: Duration, stats: Arc<Mutex<AgentSt
             payees: Some(vec![ledger::subnet::revenue_account(NETUID)]),
         },
     )
-    .prepay();
+    .prepay())
+}
+
+/// Dev 7 buys an embedding every `interval`, and every fifth time a chat completion, paying
+/// the gateway with x402 (at most the listed price, only to the subnet's revenue account).
+async fn run_agent(gateway: String, interval: Duration, stats: Arc<Mutex<AgentStats>>) {
+    let Ok(agent) = paying_client(AGENT_KEY) else {
+        return;
+    };
     for n in 0u64.. {
         tokio::time::sleep(interval).await;
         let (path, body) = if n % 5 == 4 {

@@ -197,12 +197,7 @@ impl Client {
             Some(known) => {
                 let mut request = request;
                 let (name, value, (payment, reservation)) = self.pay(&known).await?;
-                request.headers_mut().insert(
-                    name,
-                    value
-                        .parse()
-                        .map_err(|_| Error::Challenge("unencodable payment header".into()))?,
-                );
+                attach(&mut request, name, &value)?;
                 let response = self.http.execute(request).await?;
                 let receipt = read_receipt(response.headers());
                 if response.status() != StatusCode::PAYMENT_REQUIRED {
@@ -240,12 +235,7 @@ impl Client {
         self.remember(key, Some(&challenge));
         let (header_name, header_value, payment) = self.pay(&challenge).await?;
         let mut retry = retry;
-        retry.headers_mut().insert(
-            header_name,
-            header_value
-                .parse()
-                .map_err(|_| Error::Challenge("unencodable payment header".into()))?,
-        );
+        attach(&mut retry, header_name, &header_value)?;
         let response = self.http.execute(retry).await?;
         let receipt = read_receipt(response.headers());
         if response.status() == StatusCode::PAYMENT_REQUIRED {
@@ -383,6 +373,15 @@ impl Client {
             authorization,
         })
     }
+}
+
+/// Puts the payment header on `request`.
+fn attach(request: &mut Request, name: &'static str, value: &str) -> Result<(), Error> {
+    let value = value
+        .parse()
+        .map_err(|_| Error::Challenge("unencodable payment header".into()))?;
+    request.headers_mut().insert(name, value);
+    Ok(())
 }
 
 /// The server's extensions echoed, with a fresh `payment-identifier` id if it declares one.
