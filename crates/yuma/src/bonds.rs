@@ -439,13 +439,7 @@ mod tests {
 
     #[test]
     fn alphas_from_exps_match_alpha_from_exp() {
-        let mut x = 0x5DEE_CE66_D1CE_4E5D_u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::xorshift(0x5DEE_CE66_D1CE_4E5D);
         for (low, high) in [
             (45_875, 58_982),
             (0, 65_535),
@@ -465,7 +459,7 @@ mod tests {
                         0 => [0, 1, 1 << 32, (1 << 52) - (1 << 32) - 1, 1 << 52, i64::MAX]
                             [(r % 6) as usize],
                         // Occasionally out of the vector range, so that chunks mix.
-                        1 if r % 50 == 0 => (1 << 52) + (r >> 20) as i64,
+                        1 if r.is_multiple_of(50) => (1 << 52) + (r >> 20) as i64,
                         _ => (r >> (12 + r % 40)) as i64,
                     })
                 })

@@ -798,13 +798,7 @@ mod tests {
     /// between them run with every divisor.
     #[test]
     fn series_narrow_matches_series_small() {
-        let mut x = 0x9E37_79B9_7F4A_7C15_u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::xorshift(0x9E37_79B9_7F4A_7C15);
         let edges = [
             0,
             1,
@@ -845,7 +839,7 @@ mod tests {
 
     #[test]
     fn recip_many_matches_recip() {
-        let mut x = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = crate::xorshift(0x2545_F491_4F6C_DD1D);
         let edges = [
             1_u64 << 32,
             (1 << 32) + 1,
@@ -859,9 +853,7 @@ mod tests {
         for round in 0..50_000 {
             let mut y = [0_u64; WIDE];
             for (k, v) in y.iter_mut().enumerate() {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                let x = next();
                 *v = if (round + k) % 7 == 0 {
                     edges[(x % edges.len() as u64) as usize]
                 } else {

@@ -293,13 +293,7 @@ mod tests {
 
     /// A random subnet with sorted rows, some uids without stake, weights or bonds.
     fn subnet(seed: u64, n: usize, validators: usize, beta: u16) -> (Params, EpochInput) {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::xorshift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let mut rows = |density: u64| -> Vec<Vec<(u16, u16)>> {
             let mut out = vec![Vec::new(); n];
             for row in out.iter_mut().take(validators) {

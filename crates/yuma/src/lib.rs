@@ -47,6 +47,17 @@ pub mod types;
 mod upscale;
 #[cfg(test)]
 mod vectors;
+
+/// The tests' deterministic generator: xorshift64 from `seed` (which must not be 0).
+#[cfg(test)]
+pub(crate) fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
 #[cfg(feature = "serde")]
 pub mod wire;
 
