@@ -12,9 +12,8 @@
 
 use std::time::{Duration, Instant};
 
-use eyre::{WrapErr, bail};
+use eyre::bail;
 use indicatif::{ProgressBar, ProgressStyle};
-use inference::models;
 use serde_json::{Value, json};
 use subnet::miner::{self, Behaviour};
 
@@ -120,10 +119,7 @@ impl std::fmt::Display for GatewayReport {
 /// Runs the benchmark and prints its report.
 pub fn run(args: GatewayArgs) -> eyre::Result<()> {
     let models_dir = args.models_dir.resolve()?;
-    crate::cmd::models::fetch_specs(&models_dir, models::SPECS, &args.python)?;
-    let names: Vec<&str> = models::SPECS.iter().map(|s| s.name).collect();
-    let engine = inference::Engine::load(&models_dir, &names, Default::default())
-        .wrap_err("cannot load the models")?;
+    let (engine, _) = crate::cmd::models::load_all(&models_dir, &args.python)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -99,15 +99,12 @@ impl DevnetCmd {
             bail!("--tempo must be at least 2 and --block-time-ms positive");
         }
         let models_dir = self.models_dir.resolve()?;
-        crate::cmd::models::fetch_specs(&models_dir, models::SPECS, &self.python)?;
-        let started = Instant::now();
+        let (engine, took) = crate::cmd::models::load_all(&models_dir, &self.python)?;
         let names: Vec<&str> = models::SPECS.iter().map(|s| s.name).collect();
-        let engine = inference::Engine::load(&models_dir, &names, Default::default())
-            .wrap_err("cannot load the models")?;
         eprintln!(
             "loaded {} in {:.1} s",
             names.join(" and "),
-            started.elapsed().as_secs_f64()
+            took.as_secs_f64()
         );
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()

