@@ -127,3 +127,17 @@ pub enum AuthorizationState {
     /// Canceled.
     Canceled,
 }
+
+/// A settled `transferWithAuthorization`, kept by (asset, payer, nonce) so that feedback can
+/// cite it as proof of payment ([`crate::agents`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettledPayment {
+    /// The payee.
+    pub to: Address,
+    /// The amount, base units.
+    #[serde(with = "amount_str")]
+    pub value: Amount,
+    /// The feedback that cited it, `(agent id, feedback index)`: a payment backs one feedback.
+    pub cited_by: Option<(u64, u64)>,
+}

@@ -213,6 +213,58 @@ pub enum Reject {
         /// Details.
         reason: String,
     },
+    /// No such agent.
+    #[error("unknown agent {agent_id}")]
+    UnknownAgent {
+        /// The agent id.
+        agent_id: u64,
+    },
+    /// Only the agent's owner may do this.
+    #[error("{caller} is not the owner of agent {agent_id}")]
+    NotAgentOwner {
+        /// The agent id.
+        agent_id: u64,
+        /// Who tried.
+        caller: Address,
+    },
+    /// The agent's owner tried to give it feedback.
+    #[error("self-feedback not allowed: {caller} owns agent {agent_id}")]
+    SelfFeedback {
+        /// The agent id.
+        agent_id: u64,
+        /// The owner.
+        caller: Address,
+    },
+    /// No such feedback.
+    #[error("agent {agent_id} has no feedback {index} from {client}")]
+    UnknownFeedback {
+        /// The agent id.
+        agent_id: u64,
+        /// The client.
+        client: Address,
+        /// The index asked for (from 1).
+        index: u64,
+    },
+    /// The feedback's payment proof is missing or does not hold.
+    #[error("payment proof: {reason}")]
+    PaymentProof {
+        /// What is wrong.
+        reason: String,
+    },
+    /// No such validation request.
+    #[error("unknown validation request {request_hash}")]
+    UnknownValidation {
+        /// The request hash.
+        request_hash: B256,
+    },
+    /// Only the validator a request names may respond to it.
+    #[error("{caller} is not the validator of request {request_hash}")]
+    NotValidator {
+        /// The request hash.
+        request_hash: B256,
+        /// Who tried.
+        caller: Address,
+    },
 }
 
 impl Reject {
@@ -244,6 +296,13 @@ impl Reject {
             Reject::AlreadyRegistered { .. } => "already_registered",
             Reject::InvalidWeights { .. } => "invalid_weights",
             Reject::RateLimited { .. } => "rate_limited",
+            Reject::UnknownAgent { .. } => "unknown_agent",
+            Reject::NotAgentOwner { .. } => "not_agent_owner",
+            Reject::SelfFeedback { .. } => "self_feedback",
+            Reject::UnknownFeedback { .. } => "unknown_feedback",
+            Reject::PaymentProof { .. } => "payment_proof",
+            Reject::UnknownValidation { .. } => "unknown_validation",
+            Reject::NotValidator { .. } => "not_validator",
         }
     }
 }

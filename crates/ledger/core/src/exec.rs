@@ -15,9 +15,10 @@ use rayon::prelude::*;
 
 use crate::{
     Amount,
+    agents::RegistryDiff,
     asset::{Asset, AssetId, NATIVE},
     block::{Block, Header, receipts_root, tx_root},
-    eip3009::AuthorizationState,
+    eip3009::{AuthorizationState, SettledPayment},
     error::{Error, Reject, Result},
     receipt::{Event, Receipt, Status},
     state::{Account, AuthKey, Head, State, StateDiff},
@@ -209,6 +210,18 @@ pub fn precheck(state: &State, vtx: &VerifiedTx, now_secs: u64) -> Result<(), Re
             }
         }
         Call::Mint { .. } | Call::Burn { .. } | Call::CancelAuthorization(_) => {}
+        // Registry calls spend only the fee.
+        Call::RegisterAgent { .. }
+        | Call::SetAgentUri { .. }
+        | Call::SetAgentMetadata { .. }
+        | Call::SetAgentWallet { .. }
+        | Call::UnsetAgentWallet { .. }
+        | Call::TransferAgent { .. }
+        | Call::GiveFeedback(_)
+        | Call::RevokeFeedback { .. }
+        | Call::AppendResponse { .. }
+        | Call::ValidationRequest { .. }
+        | Call::ValidationResponse { .. } => {}
     }
     if native < need_native {
         return Err(insufficient(NATIVE, need_native, native));
@@ -266,6 +279,8 @@ pub(crate) struct Overlay<'a> {
     pub(crate) network_changed: bool,
     pub(crate) markets: BTreeMap<NetUid, Market>,
     pub(crate) epochs: Vec<EpochRecord>,
+    pub(crate) registry: RegistryDiff,
+    pub(crate) payments: BTreeMap<AuthKey, SettledPayment>,
 }
 
 impl<'a> Overlay<'a> {
@@ -282,6 +297,8 @@ impl<'a> Overlay<'a> {
             network_changed: false,
             markets: BTreeMap::new(),
             epochs: Vec::new(),
+            registry: RegistryDiff::default(),
+            payments: BTreeMap::new(),
         }
     }
 
@@ -420,6 +437,14 @@ impl<'a> Overlay<'a> {
                 }
                 self.transfer(auth.asset, auth.from, auth.to, auth.value)?;
                 self.auths.insert(key, AuthorizationState::Used);
+                self.payments.insert(
+                    key,
+                    SettledPayment {
+                        to: auth.to,
+                        value: auth.value,
+                        cited_by: None,
+                    },
+                );
                 events.push(Event::AuthorizationUsed {
                     asset: auth.asset,
                     authorizer: auth.from,
@@ -487,6 +512,17 @@ impl<'a> Overlay<'a> {
                     value: *value,
                 });
             }
+            Call::RegisterAgent { .. }
+            | Call::SetAgentUri { .. }
+            | Call::SetAgentMetadata { .. }
+            | Call::SetAgentWallet { .. }
+            | Call::UnsetAgentWallet { .. }
+            | Call::TransferAgent { .. }
+            | Call::GiveFeedback(_)
+            | Call::RevokeFeedback { .. }
+            | Call::AppendResponse { .. }
+            | Call::ValidationRequest { .. }
+            | Call::ValidationResponse { .. } => self.registry_call(from, call, now, events)?,
             Call::CancelAuthorization(c) => {
                 self.require_issued(&c.asset)?;
                 let key = (c.asset, c.authorizer, c.nonce);
@@ -561,6 +597,8 @@ impl<'a> Overlay<'a> {
             network: self.network_changed.then_some(self.network),
             markets: self.markets,
             epochs: self.epochs,
+            registry: self.registry,
+            payments: self.payments,
         }
     }
 }

@@ -153,6 +153,8 @@ impl Genesis {
             network: Default::default(),
             markets: Default::default(),
             epochs: Default::default(),
+            registry: Default::default(),
+            payments: Default::default(),
         };
         state.apply_diff(&diff, head);
         let block = Block {

@@ -8,12 +8,14 @@
 //! - [`receipt`]: receipts and events.
 //! - [`exec`]: executing transactions and blocks (`apply_block`).
 //! - [`subnet`]: subnets, their pools, neurons and weights.
+//! - [`agents`]: agent identity, reputation and validation registries (ERC-8004).
 //! - [`genesis`]: the genesis file.
 //! - [`store`]: the storage trait and an in-memory store.
 //! - [`error`]: rejection codes and the crate error.
 //!
 //! Nothing here does I/O, reads a clock or spawns a task: time comes in the block header.
 
+pub mod agents;
 pub mod asset;
 pub mod block;
 pub mod eip3009;

@@ -3,7 +3,14 @@
 use alloy_primitives::{Address, B256, keccak256};
 use serde::{Deserialize, Serialize};
 
-use crate::{Amount, asset::AssetId, error::Reject, util::amount_str};
+use alloy_primitives::Bytes;
+
+use crate::{
+    Amount,
+    asset::AssetId,
+    error::Reject,
+    util::{amount_str, i128_str},
+};
 
 /// The outcome of a transaction included in a block.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,5 +202,116 @@ pub enum Event {
         netuid: u16,
         /// The neuron's uid.
         uid: u16,
+    },
+    /// An agent was registered (`Registered`).
+    #[serde(rename_all = "camelCase")]
+    AgentRegistered {
+        /// Its id.
+        agent_id: u64,
+        /// Its owner.
+        owner: Address,
+        /// Its `agentURI`.
+        uri: String,
+    },
+    /// An agent's URI changed (`URIUpdated`).
+    #[serde(rename_all = "camelCase")]
+    AgentUriSet {
+        /// The agent.
+        agent_id: u64,
+        /// The new URI.
+        uri: String,
+    },
+    /// An agent's metadata entry was set (`MetadataSet`; empty: removed).
+    #[serde(rename_all = "camelCase")]
+    AgentMetadataSet {
+        /// The agent.
+        agent_id: u64,
+        /// The key.
+        key: String,
+        /// The value.
+        value: Bytes,
+    },
+    /// An agent's wallet was set or cleared.
+    #[serde(rename_all = "camelCase")]
+    AgentWalletSet {
+        /// The agent.
+        agent_id: u64,
+        /// The new wallet; none when cleared.
+        wallet: Option<Address>,
+    },
+    /// An agent changed owner (`Transfer`).
+    #[serde(rename_all = "camelCase")]
+    AgentTransferred {
+        /// The agent.
+        agent_id: u64,
+        /// The old owner.
+        from: Address,
+        /// The new owner.
+        to: Address,
+    },
+    /// Feedback was given (`NewFeedback`).
+    #[serde(rename_all = "camelCase")]
+    FeedbackGiven {
+        /// The agent.
+        agent_id: u64,
+        /// The giver.
+        client: Address,
+        /// Its index, from 1.
+        index: u64,
+        /// The value.
+        #[serde(with = "i128_str")]
+        value: i128,
+        /// Its decimals.
+        value_decimals: u8,
+        /// First tag.
+        tag1: String,
+        /// Second tag.
+        tag2: String,
+    },
+    /// Feedback was revoked (`FeedbackRevoked`).
+    #[serde(rename_all = "camelCase")]
+    FeedbackRevoked {
+        /// The agent.
+        agent_id: u64,
+        /// The giver.
+        client: Address,
+        /// Its index.
+        index: u64,
+    },
+    /// A response was appended to a feedback (`ResponseAppended`).
+    #[serde(rename_all = "camelCase")]
+    ResponseAppended {
+        /// The agent.
+        agent_id: u64,
+        /// The feedback's giver.
+        client: Address,
+        /// Its index.
+        index: u64,
+        /// Who responded.
+        responder: Address,
+    },
+    /// A validation was requested (`ValidationRequest`).
+    #[serde(rename_all = "camelCase")]
+    ValidationRequested {
+        /// The request hash.
+        request_hash: B256,
+        /// The agent.
+        agent_id: u64,
+        /// The validator.
+        validator: Address,
+    },
+    /// A validator responded (`ValidationResponse`).
+    #[serde(rename_all = "camelCase")]
+    ValidationResponded {
+        /// The request hash.
+        request_hash: B256,
+        /// The agent.
+        agent_id: u64,
+        /// The validator.
+        validator: Address,
+        /// 0..=100.
+        response: u8,
+        /// Its tag.
+        tag: String,
     },
 }

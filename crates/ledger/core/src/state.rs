@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Amount,
+    agents::{Registry, RegistryDiff},
     asset::{Asset, AssetId, NATIVE},
-    eip3009::AuthorizationState,
+    eip3009::{AuthorizationState, SettledPayment},
     subnet::{Market, NetUid, Network, ShareRule, Subnet, epoch::EpochRecord},
     tx::AssetDomains,
     util::keccak_concat,
@@ -97,6 +98,10 @@ pub struct State {
     pub markets: BTreeMap<NetUid, Market>,
     /// The last [`HISTORY_EPOCHS`] epochs of each subnet, oldest first.
     pub epochs: BTreeMap<NetUid, VecDeque<EpochRecord>>,
+    /// Agents, feedback and validations ([`crate::agents`]).
+    pub registry: Registry,
+    /// Settled EIP-3009 transfers by (asset, payer, nonce).
+    pub payments: HashMap<AuthKey, SettledPayment>,
 }
 
 /// What one block changes: new values of everything it touched, sorted.
@@ -118,13 +123,20 @@ pub struct StateDiff {
     pub markets: BTreeMap<NetUid, Market>,
     /// The epochs this block ran.
     pub epochs: Vec<EpochRecord>,
+    /// Agents, feedback lists and validations touched, with their new values.
+    #[serde(default)]
+    pub registry: RegistryDiff,
+    /// EIP-3009 transfers settled (or cited by feedback), with their new values.
+    #[serde(default)]
+    pub payments: BTreeMap<AuthKey, SettledPayment>,
 }
 
 impl StateDiff {
     /// Canonical hash of the diff.
     pub fn hash(&self) -> B256 {
         // postcard over B-tree maps is canonical: fixed field order, sorted keys. The subnet
-        // fields are appended only when present, so diffs without subnets hash as before.
+        // fields are appended only when present, so diffs without subnets hash as before; the
+        // same for the registry fields.
         let base = (
             &self.accounts,
             &self.assets,
@@ -132,7 +144,10 @@ impl StateDiff {
             &self.native_supply,
         );
         let subnets = (&self.subnets, &self.network, &self.markets, &self.epochs);
-        let encoded = if self.subnets.is_empty()
+        let registry = (&self.registry, &self.payments);
+        let encoded = if !self.registry.is_empty() || !self.payments.is_empty() {
+            postcard::to_stdvec(&(base, subnets, registry))
+        } else if self.subnets.is_empty()
             && self.network.is_none()
             && self.markets.is_empty()
             && self.epochs.is_empty()
@@ -216,6 +231,10 @@ impl State {
         }
         for e in &diff.epochs {
             self.record_epoch(e.clone());
+        }
+        self.registry.apply(&diff.registry);
+        for (k, p) in &diff.payments {
+            self.payments.insert(*k, *p);
         }
         self.head = head;
     }

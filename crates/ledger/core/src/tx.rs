@@ -16,6 +16,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
 
 use crate::{
     Amount,
+    agents::{
+        self, AgentId, FeedbackCall, MetadataEntry,
+        typed::{Envelope, signing_hash as agent_signing_hash},
+    },
     asset::AssetId,
     eip3009::{self, Authorization, Cancellation},
     error::Reject,
@@ -309,6 +313,135 @@ pub enum Call {
         /// Its new value (booleans are 0 or 1).
         value: u64,
     },
+    /// Registers an agent owned by the sender (ERC-8004 `register`); its wallet is the sender.
+    #[serde(rename_all = "camelCase")]
+    RegisterAgent {
+        /// Where its registration file is (`agentURI`; may be empty).
+        uri: String,
+        /// Initial metadata (not the reserved `agentWallet`).
+        #[serde(default)]
+        metadata: Vec<MetadataEntry>,
+    },
+    /// The owner points the agent at a new registration file (`setAgentURI`).
+    #[serde(rename_all = "camelCase")]
+    SetAgentUri {
+        /// The agent.
+        agent_id: AgentId,
+        /// The new `agentURI`.
+        uri: String,
+    },
+    /// The owner sets one metadata entry (`setMetadata`; not `agentWallet`).
+    #[serde(rename_all = "camelCase")]
+    SetAgentMetadata {
+        /// The agent.
+        agent_id: AgentId,
+        /// The key.
+        key: String,
+        /// The value (hex in JSON; empty removes the entry).
+        value: Bytes,
+    },
+    /// The owner sets the agent's wallet, proven by the wallet's EIP-712 signature of
+    /// [`agents::wallet_proof_hash`] (`setAgentWallet`).
+    #[serde(rename_all = "camelCase")]
+    SetAgentWallet {
+        /// The agent.
+        agent_id: AgentId,
+        /// The new wallet.
+        wallet: Address,
+        /// Unix seconds the proof is valid until (at most 5 minutes after the block time).
+        deadline: u64,
+        /// The wallet's signature.
+        signature: Signature,
+    },
+    /// The owner clears the agent's wallet (`unsetAgentWallet`).
+    #[serde(rename_all = "camelCase")]
+    UnsetAgentWallet {
+        /// The agent.
+        agent_id: AgentId,
+    },
+    /// The owner transfers the agent to `to`; the wallet is cleared.
+    #[serde(rename_all = "camelCase")]
+    TransferAgent {
+        /// The agent.
+        agent_id: AgentId,
+        /// The new owner.
+        to: Address,
+    },
+    /// Feedback on an agent (`giveFeedback`); refused from its owner.
+    GiveFeedback(FeedbackCall),
+    /// The giver revokes one of its feedbacks (`revokeFeedback`).
+    #[serde(rename_all = "camelCase")]
+    RevokeFeedback {
+        /// The agent.
+        agent_id: AgentId,
+        /// The feedback's index, from 1.
+        index: u64,
+    },
+    /// Anyone responds to a feedback (`appendResponse`).
+    #[serde(rename_all = "camelCase")]
+    AppendResponse {
+        /// The agent.
+        agent_id: AgentId,
+        /// Who gave the feedback.
+        client: Address,
+        /// The feedback's index, from 1.
+        index: u64,
+        /// Where the response is (non-empty).
+        uri: String,
+        /// Its hash (zero for none).
+        #[serde(default)]
+        hash: B256,
+    },
+    /// The owner asks `validator` to validate the agent's work (`validationRequest`).
+    #[serde(rename_all = "camelCase")]
+    ValidationRequest {
+        /// The validator, the only one that may respond.
+        validator: Address,
+        /// The agent.
+        agent_id: AgentId,
+        /// Where the inputs are.
+        #[serde(default)]
+        uri: String,
+        /// keccak256 of the request payload; its identifier.
+        request_hash: B256,
+    },
+    /// The named validator answers a request, 0..=100 (`validationResponse`; repeatable).
+    #[serde(rename_all = "camelCase")]
+    ValidationResponse {
+        /// The request.
+        request_hash: B256,
+        /// 0..=100.
+        response: u8,
+        /// Where the evidence is.
+        #[serde(default)]
+        uri: String,
+        /// Its hash.
+        #[serde(default)]
+        hash: B256,
+        /// A tag such as `soft-finality`.
+        #[serde(default)]
+        tag: String,
+    },
+}
+
+impl Call {
+    /// Whether this is an identity, reputation or validation registry call.
+    pub fn is_registry(&self) -> bool {
+        matches!(
+            self,
+            Call::RegisterAgent { .. }
+                | Call::SetAgentUri { .. }
+                | Call::SetAgentMetadata { .. }
+                | Call::SetAgentWallet { .. }
+                | Call::UnsetAgentWallet { .. }
+                | Call::TransferAgent { .. }
+                | Call::GiveFeedback(_)
+                | Call::RevokeFeedback { .. }
+                | Call::AppendResponse { .. }
+                | Call::ValidationRequest { .. }
+                | Call::ValidationResponse { .. }
+        )
+    }
 }
 
 /// An unsigned transaction.
@@ -334,6 +467,15 @@ impl Tx {
     pub fn signing_hash(&self, chain_id: u64) -> B256 {
         let d = domain(chain_id);
         let (from, nonce, fee, expiry) = (self.from, self.nonce, self.fee, self.expiry);
+        let envelope = Envelope {
+            from,
+            nonce,
+            fee,
+            expiry,
+        };
+        if let Some(h) = agent_signing_hash(&self.call, &envelope, &d) {
+            return h;
+        }
         match &self.call {
             Call::Transfer { to, asset, amount } => typed::Transfer {
                 from,
@@ -508,6 +650,18 @@ impl Tx {
                 expiry,
             }
             .eip712_signing_hash(&d),
+            // Hashed above by `agents::typed`.
+            Call::RegisterAgent { .. }
+            | Call::SetAgentUri { .. }
+            | Call::SetAgentMetadata { .. }
+            | Call::SetAgentWallet { .. }
+            | Call::UnsetAgentWallet { .. }
+            | Call::TransferAgent { .. }
+            | Call::GiveFeedback(_)
+            | Call::RevokeFeedback { .. }
+            | Call::AppendResponse { .. }
+            | Call::ValidationRequest { .. }
+            | Call::ValidationResponse { .. } => B256::ZERO,
         }
     }
 
@@ -590,6 +744,28 @@ impl SignedTx {
                 let h = c.signing_hash(&eip3009::domain(name, version, chain_id, c.asset));
                 check_authorizer(&h, &c.signature, c.authorizer)?;
             }
+            Call::SetAgentWallet {
+                agent_id,
+                wallet,
+                deadline,
+                signature,
+            } => {
+                let h = agents::wallet_proof_hash(
+                    chain_id,
+                    *agent_id,
+                    *wallet,
+                    self.tx.from,
+                    *deadline,
+                );
+                check_authorizer(&h, signature, *wallet)?;
+            }
+            Call::GiveFeedback(FeedbackCall {
+                payment: Some(p), ..
+            }) if p.asset == crate::NATIVE => {
+                return Err(Reject::InvalidCall {
+                    reason: "payment proof: the native token has no EIP-3009 authorizations".into(),
+                });
+            }
             Call::Transfer { .. }
             | Call::Mint { .. }
             | Call::Burn { .. }
@@ -601,7 +777,17 @@ impl SignedTx {
             | Call::SetHyperparameter { .. }
             | Call::ServeEndpoint { .. }
             | Call::CommitWeights { .. }
-            | Call::RevealWeights { .. } => {}
+            | Call::RevealWeights { .. }
+            | Call::RegisterAgent { .. }
+            | Call::SetAgentUri { .. }
+            | Call::SetAgentMetadata { .. }
+            | Call::UnsetAgentWallet { .. }
+            | Call::TransferAgent { .. }
+            | Call::GiveFeedback(_)
+            | Call::RevokeFeedback { .. }
+            | Call::AppendResponse { .. }
+            | Call::ValidationRequest { .. }
+            | Call::ValidationResponse { .. } => {}
         }
         Ok(VerifiedTx { signed: self, hash })
     }
