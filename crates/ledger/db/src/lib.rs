@@ -19,6 +19,10 @@
 //! | `subnets` | netuid | [`ledger::subnet::Subnet`] |
 //! | `markets` | netuid | [`ledger::subnet::Market`] |
 //! | `epochs` | (netuid, block) | [`ledger::subnet::epoch::EpochRecord`] |
+//! | `agents` | agent id | [`ledger::agents::Agent`] |
+//! | `feedback` | (agent id, client) | the client's [`ledger::agents::Feedback`] list |
+//! | `validations` | request hash | [`ledger::agents::Validation`] |
+//! | `payments` | asset ‖ payer ‖ nonce | [`ledger::eip3009::SettledPayment`] |
 //!
 //! `meta` also holds `network` ([`ledger::subnet::Network`]) once a subnet was created.
 
@@ -26,7 +30,8 @@ use std::path::Path;
 
 use ledger::{
     Account, Address, Asset, B256, Block, Commit, Error, Result, State, Store, TxRecord,
-    eip3009::AuthorizationState,
+    agents::{Agent, Feedback, Validation},
+    eip3009::{AuthorizationState, SettledPayment},
     state::HISTORY_EPOCHS,
     state::{ChainParams, Head},
     subnet::{Market, Network, Subnet, epoch::EpochRecord},
@@ -43,6 +48,10 @@ const AUTHS: TableDefinition<[u8; 72], u8> = TableDefinition::new("authorization
 const SUBNETS: TableDefinition<u16, &[u8]> = TableDefinition::new("subnets");
 const MARKETS: TableDefinition<u16, &[u8]> = TableDefinition::new("markets");
 const EPOCHS: TableDefinition<(u16, u64), &[u8]> = TableDefinition::new("epochs");
+const AGENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("agents");
+const FEEDBACK: TableDefinition<(u64, [u8; 20]), &[u8]> = TableDefinition::new("feedback");
+const VALIDATIONS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("validations");
+const PAYMENTS: TableDefinition<[u8; 72], &[u8]> = TableDefinition::new("payments");
 
 /// The redb-backed ledger store.
 pub struct Db {
@@ -187,9 +196,87 @@ impl Db {
                     .insert((e.netuid, e.block), encode(e)?.as_slice())
                     .map_err(storage)?;
             }
+            write_registry(&txn, &c.diff)?;
         }
         txn.commit().map_err(storage)
     }
+}
+
+/// The registries' and settled payments' part of a block's diff.
+fn write_registry(txn: &redb::WriteTransaction, diff: &ledger::StateDiff) -> Result<()> {
+    let r = &diff.registry;
+    let mut agents = txn.open_table(AGENTS).map_err(storage)?;
+    for (id, a) in &r.agents {
+        agents.insert(*id, encode(a)?.as_slice()).map_err(storage)?;
+    }
+    let mut feedback = txn.open_table(FEEDBACK).map_err(storage)?;
+    for ((id, client), list) in &r.feedback {
+        feedback
+            .insert((*id, client.0.0), encode(list)?.as_slice())
+            .map_err(storage)?;
+    }
+    let mut validations = txn.open_table(VALIDATIONS).map_err(storage)?;
+    for (h, v) in &r.validations {
+        validations
+            .insert(h.0, encode(v)?.as_slice())
+            .map_err(storage)?;
+    }
+    let mut payments = txn.open_table(PAYMENTS).map_err(storage)?;
+    for ((asset, who, nonce), p) in &diff.payments {
+        payments
+            .insert(auth_key(asset, who, nonce), encode(p)?.as_slice())
+            .map_err(storage)?;
+    }
+    Ok(())
+}
+
+/// Every row of `table`, decoded, or nothing if the table was never written (databases from
+/// before it existed).
+fn read_all<K, T>(
+    txn: &redb::ReadTransaction,
+    table: TableDefinition<K, &[u8]>,
+    what: &'static str,
+    mut f: impl FnMut(K::SelfType<'_>, T),
+) -> Result<()>
+where
+    K: redb::Key + 'static,
+    T: serde::de::DeserializeOwned,
+{
+    let t = match txn.open_table(table) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+        Err(e) => return Err(storage(e)),
+    };
+    for row in t.iter().map_err(storage)? {
+        let (k, v) = row.map_err(storage)?;
+        let value: T = postcard::from_bytes(v.value()).map_err(corrupt(what))?;
+        f(k.value(), value);
+    }
+    Ok(())
+}
+
+/// Loads the registries and settled payments into `state`.
+fn load_registry(txn: &redb::ReadTransaction, state: &mut State) -> Result<()> {
+    let r = &mut state.registry;
+    read_all::<_, Agent>(txn, AGENTS, "agent", |k, a| {
+        r.agents.insert(k, a);
+    })?;
+    read_all::<_, Vec<Feedback>>(txn, FEEDBACK, "feedback", |(id, c), list| {
+        r.feedback.insert((id, Address::from(c)), list);
+    })?;
+    read_all::<_, Validation>(txn, VALIDATIONS, "validation", |h, v| {
+        r.validations.insert(B256::from(h), v);
+    })?;
+    let payments = &mut state.payments;
+    read_all::<_, SettledPayment>(txn, PAYMENTS, "payment", |k, p| {
+        let key = (
+            Address::from_slice(&k[..20]),
+            Address::from_slice(&k[20..40]),
+            B256::from_slice(&k[40..]),
+        );
+        payments.insert(key, p);
+    })?;
+    Ok(())
 }
 
 impl Store for Db {
@@ -241,7 +328,10 @@ impl Store for Db {
             network,
             markets: Default::default(),
             epochs: Default::default(),
+            registry: Default::default(),
+            payments: Default::default(),
         };
+        load_registry(&txn, &mut state)?;
         for row in txn
             .open_table(ACCOUNTS)
             .map_err(storage)?

@@ -322,7 +322,7 @@ pub fn summarize(values: impl Iterator<Item = (i128, u8)>) -> Summary {
     let mut per_decimals = [0u64; 19];
     for (value, decimals) in values {
         let d = usize::from(decimals.min(MAX_VALUE_DECIMALS));
-        // i128 always fits in I256 (the `unwrap_or` cannot apply); |value| < 2^127 and the factor ≤ 10^18 < 2^60: the product fits in 188 bits.
+        // An i128 always fits in I256 (the `unwrap_or` cannot apply); |value| < 2^127 and the factor ≤ 10^18 < 2^60: the product fits in 188 bits.
         sum = sum.saturating_add(
             I256::try_from(value)
                 .unwrap_or(I256::ZERO)
@@ -348,13 +348,18 @@ pub fn summarize(values: impl Iterator<Item = (i128, u8)>) -> Summary {
     let scaled = avg / wad_factor(mode);
     Summary {
         count,
-        value: i128::try_from(scaled).unwrap_or(if scaled.is_negative() {
-            i128::MIN
-        } else {
-            i128::MAX
-        }),
+        value: low_i128(scaled),
         decimals: u8::try_from(mode).unwrap_or(MAX_VALUE_DECIMALS),
     }
+}
+
+/// Solidity's `int128(x)` of an `int256`: the low 128 bits, two's complement. Only an
+/// average of values with fewer decimals than the mode can exceed `int128` (e.g. `1e38` at
+/// 0 decimals averaged into an 18-decimal mode); the contract wraps then, and so does this.
+fn low_i128(x: I256) -> i128 {
+    let limbs = x.into_raw().into_limbs();
+    let low = u128::from(limbs[0]) | (u128::from(limbs[1]) << 64);
+    low as i128
 }
 
 /// `10^(18 - decimals)`.

@@ -4,6 +4,7 @@
 
 use ledger::{
     Address, B256, Call, SignedTx, Tx,
+    agents::{self, FeedbackCall, MetadataEntry, PaymentRef},
     eip3009::{self, Authorization, Cancellation},
     tx::Signature,
 };
@@ -203,14 +204,173 @@ fn typed_data(tx: &Tx) -> Value {
             ]),
             json!({ "asset": c.asset, "authorizer": c.authorizer, "authNonce": c.nonce, "authSignature": format!("{:?}", c.signature) }),
         ),
+        Call::RegisterAgent { uri, metadata } => (
+            "RegisterAgent",
+            common(vec![
+                field("from", "address"),
+                field("agentURI", "string"),
+                field("metadata", "MetadataEntry[]"),
+            ]),
+            json!({ "agentURI": uri, "metadata": metadata.iter().map(|m| json!({
+                "metadataKey": m.key, "metadataValue": m.value })).collect::<Vec<_>>() }),
+        ),
+        Call::SetAgentUri { agent_id, uri } => (
+            "SetAgentUri",
+            common(vec![
+                field("from", "address"),
+                field("agentId", "uint256"),
+                field("newURI", "string"),
+            ]),
+            json!({ "agentId": agent_id.to_string(), "newURI": uri }),
+        ),
+        Call::SetAgentMetadata {
+            agent_id,
+            key,
+            value,
+        } => (
+            "SetAgentMetadata",
+            common(vec![
+                field("from", "address"),
+                field("agentId", "uint256"),
+                field("metadataKey", "string"),
+                field("metadataValue", "bytes"),
+            ]),
+            json!({ "agentId": agent_id.to_string(), "metadataKey": key, "metadataValue": value }),
+        ),
+        Call::SetAgentWallet {
+            agent_id,
+            wallet,
+            deadline,
+            signature,
+        } => (
+            "SetAgentWallet",
+            common(vec![
+                field("from", "address"),
+                field("agentId", "uint256"),
+                field("newWallet", "address"),
+                field("deadline", "uint256"),
+                field("signature", "bytes"),
+            ]),
+            json!({ "agentId": agent_id.to_string(), "newWallet": wallet,
+                    "deadline": deadline.to_string(), "signature": format!("{signature:?}") }),
+        ),
+        Call::UnsetAgentWallet { agent_id } => (
+            "UnsetAgentWallet",
+            common(vec![field("from", "address"), field("agentId", "uint256")]),
+            json!({ "agentId": agent_id.to_string() }),
+        ),
+        Call::TransferAgent { agent_id, to } => (
+            "TransferAgent",
+            common(vec![
+                field("from", "address"),
+                field("agentId", "uint256"),
+                field("to", "address"),
+            ]),
+            json!({ "agentId": agent_id.to_string(), "to": to }),
+        ),
+        Call::GiveFeedback(f) => (
+            "GiveFeedback",
+            common(vec![
+                field("from", "address"),
+                field("agentId", "uint256"),
+                field("value", "int128"),
+                field("valueDecimals", "uint8"),
+                field("tag1", "string"),
+                field("tag2", "string"),
+                field("endpoint", "string"),
+                field("feedbackURI", "string"),
+                field("feedbackHash", "bytes32"),
+                field("paymentAsset", "address"),
+                field("paymentNonce", "bytes32"),
+            ]),
+            json!({
+                "agentId": f.agent_id.to_string(), "value": f.value.to_string(),
+                "valueDecimals": f.value_decimals, "tag1": f.tag1, "tag2": f.tag2,
+                "endpoint": f.endpoint, "feedbackURI": f.feedback_uri,
+                "feedbackHash": f.feedback_hash,
+                "paymentAsset": f.payment.map_or(Address::ZERO, |p| p.asset),
+                "paymentNonce": f.payment.map_or(B256::ZERO, |p| p.nonce),
+            }),
+        ),
+        Call::RevokeFeedback { agent_id, index } => (
+            "RevokeFeedback",
+            common(vec![
+                field("from", "address"),
+                field("agentId", "uint256"),
+                field("feedbackIndex", "uint64"),
+            ]),
+            json!({ "agentId": agent_id.to_string(), "feedbackIndex": index.to_string() }),
+        ),
+        Call::AppendResponse {
+            agent_id,
+            client,
+            index,
+            uri,
+            hash,
+        } => (
+            "AppendResponse",
+            common(vec![
+                field("from", "address"),
+                field("agentId", "uint256"),
+                field("clientAddress", "address"),
+                field("feedbackIndex", "uint64"),
+                field("responseURI", "string"),
+                field("responseHash", "bytes32"),
+            ]),
+            json!({ "agentId": agent_id.to_string(), "clientAddress": client,
+                    "feedbackIndex": index.to_string(), "responseURI": uri, "responseHash": hash }),
+        ),
+        Call::ValidationRequest {
+            validator,
+            agent_id,
+            uri,
+            request_hash,
+        } => (
+            "ValidationRequest",
+            common(vec![
+                field("from", "address"),
+                field("validatorAddress", "address"),
+                field("agentId", "uint256"),
+                field("requestURI", "string"),
+                field("requestHash", "bytes32"),
+            ]),
+            json!({ "validatorAddress": validator, "agentId": agent_id.to_string(),
+                    "requestURI": uri, "requestHash": request_hash }),
+        ),
+        Call::ValidationResponse {
+            request_hash,
+            response,
+            uri,
+            hash,
+            tag,
+        } => (
+            "ValidationResponse",
+            common(vec![
+                field("from", "address"),
+                field("requestHash", "bytes32"),
+                field("response", "uint8"),
+                field("responseURI", "string"),
+                field("responseHash", "bytes32"),
+                field("tag", "string"),
+            ]),
+            json!({ "requestHash": request_hash, "response": response, "responseURI": uri,
+                    "responseHash": hash, "tag": tag }),
+        ),
     };
     message["from"] = json!(tx.from);
     message["nonce"] = json!(tx.nonce.to_string());
     message["fee"] = json!(tx.fee.to_string());
     message["expiry"] = json!(tx.expiry.to_string());
+    let mut types = json!({ primary: fields });
+    if primary == "RegisterAgent" {
+        types["MetadataEntry"] = json!([
+            field("metadataKey", "string"),
+            field("metadataValue", "bytes"),
+        ]);
+    }
     json!({
         "domain": { "name": "Symbiont", "version": "1", "chainId": CHAIN_ID },
-        "types": { primary: fields },
+        "types": types,
         "primaryType": primary,
         "message": message,
     })
@@ -362,6 +522,87 @@ fn typed_data_agrees_with_viem_both_ways() {
             salt: B256::repeat_byte(0x5a),
             version_key: 12,
         },
+        Call::RegisterAgent {
+            uri: "data:application/json;base64,eyJ9".into(),
+            metadata: vec![
+                MetadataEntry {
+                    key: "feedbackRequiresPayment".into(),
+                    value: vec![1u8].into(),
+                },
+                MetadataEntry {
+                    key: "skills".into(),
+                    value: b"search".to_vec().into(),
+                },
+            ],
+        },
+        Call::RegisterAgent {
+            uri: String::new(),
+            metadata: vec![],
+        },
+        Call::SetAgentUri {
+            agent_id: u64::MAX,
+            uri: "ipfs://x".into(),
+        },
+        Call::SetAgentMetadata {
+            agent_id: 3,
+            key: "k".into(),
+            value: vec![0u8, 255].into(),
+        },
+        wallet_call(),
+        Call::UnsetAgentWallet { agent_id: 0 },
+        Call::TransferAgent {
+            agent_id: 1,
+            to: addr(2),
+        },
+        Call::GiveFeedback(FeedbackCall {
+            agent_id: 0,
+            value: -32,
+            value_decimals: 1,
+            tag1: "tradingYield".into(),
+            tag2: "week".into(),
+            endpoint: "https://agent.example/api".into(),
+            feedback_uri: "ipfs://fb".into(),
+            feedback_hash: B256::repeat_byte(3),
+            payment: Some(PaymentRef {
+                asset: usd(),
+                nonce: B256::repeat_byte(4),
+            }),
+        }),
+        Call::GiveFeedback(FeedbackCall {
+            agent_id: 0,
+            value: i128::MIN,
+            value_decimals: 18,
+            tag1: String::new(),
+            tag2: String::new(),
+            endpoint: String::new(),
+            feedback_uri: String::new(),
+            feedback_hash: B256::ZERO,
+            payment: None,
+        }),
+        Call::RevokeFeedback {
+            agent_id: 0,
+            index: 1,
+        },
+        Call::AppendResponse {
+            agent_id: 0,
+            client: addr(1),
+            index: 2,
+            uri: "ipfs://r".into(),
+            hash: B256::repeat_byte(5),
+        },
+        Call::ValidationRequest {
+            validator: addr(2),
+            agent_id: 0,
+            uri: "ipfs://in".into(),
+            request_hash: B256::repeat_byte(6),
+        },
+        Call::ValidationResponse {
+            request_hash: B256::repeat_byte(6),
+            response: 100,
+            uri: "ipfs://ev".into(),
+            hash: B256::ZERO,
+            tag: "soft-finality".into(),
+        },
     ];
     let key_hex = key(0).to_hex();
     let mut requests = vec![];
@@ -400,5 +641,36 @@ fn typed_data_agrees_with_viem_both_ways() {
         // The ledger's wallet signs, viem recovers the signer.
         let recovered: Address = answers[2].parse().unwrap();
         assert_eq!(recovered, addr(0));
+    }
+}
+
+/// A `SetAgentWallet` from key 0 whose proof key 2 signed with viem, after checking that
+/// viem's hash of `AgentWalletSet` under the identity registry's domain equals ours.
+fn wallet_call() -> Call {
+    let deadline = 1_800_000_000u64;
+    let td = json!({
+        "domain": { "name": "ERC8004IdentityRegistry", "version": "1", "chainId": CHAIN_ID,
+                    "verifyingContract": agents::identity_registry() },
+        "types": { "AgentWalletSet": [
+            field("agentId", "uint256"), field("newWallet", "address"),
+            field("owner", "address"), field("deadline", "uint256"),
+        ]},
+        "primaryType": "AgentWalletSet",
+        "message": { "agentId": "5", "newWallet": addr(2), "owner": addr(0),
+                     "deadline": deadline.to_string() },
+    })
+    .to_string();
+    let out = viem(&[req(&["hash", &td]), req(&["sign", &key(2).to_hex(), &td])]);
+    let ours = agents::wallet_proof_hash(CHAIN_ID, 5, addr(2), addr(0), deadline);
+    assert_eq!(
+        out[0],
+        format!("{ours}"),
+        "AgentWalletSet hash differs from viem's"
+    );
+    Call::SetAgentWallet {
+        agent_id: 5,
+        wallet: addr(2),
+        deadline,
+        signature: sig_from_hex(&out[1]),
     }
 }

@@ -2,6 +2,7 @@
 //! (conservation of supply, determinism, replay).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod agents;
 mod common;
 mod eip3009;
 mod exec;

@@ -215,3 +215,73 @@ fn subnets_survive_a_reopen_and_replay() {
     }
     assert_eq!(r, final_state);
 }
+
+#[test]
+fn registry_state_and_settled_payments_survive_a_restart() {
+    use ledger::{
+        B256,
+        agents::{FeedbackCall, MetadataEntry, PaymentRef, REQUIRES_PAYMENT_KEY},
+        eip3009::{self, Authorization},
+        tx::Signature,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.redb");
+    let (g_state, g_commit) = genesis().build().unwrap();
+    let final_state = {
+        let db = Db::open(&path).unwrap();
+        db.init(&g_state, &g_commit).unwrap();
+        let register = Call::RegisterAgent {
+            uri: "ipfs://agent".into(),
+            metadata: vec![MetadataEntry {
+                key: REQUIRES_PAYMENT_KEY.into(),
+                value: vec![1u8].into(),
+            }],
+        };
+        let s = commit_calls(&db, g_state, vec![(0, register)]);
+        let usd = *s.assets.keys().next().unwrap();
+        let asset = &s.assets[&usd];
+        let mut auth = Authorization {
+            asset: usd,
+            from: key(1).address(),
+            to: key(0).address(),
+            value: 42,
+            valid_after: 0,
+            valid_before: u64::MAX,
+            nonce: B256::repeat_byte(1),
+            signature: Signature([0; 65]),
+        };
+        let d = eip3009::domain(&asset.name, &asset.version, 7, usd);
+        auth.signature = Signature(key(1).sign_hash(&auth.signing_hash(&d)).unwrap().to_bytes());
+        let s = commit_calls(&db, s, vec![(1, Call::TransferWithAuthorization(auth))]);
+        let feedback = Call::GiveFeedback(FeedbackCall {
+            agent_id: 0,
+            value: -15,
+            value_decimals: 1,
+            tag1: "starred".into(),
+            tag2: String::new(),
+            endpoint: String::new(),
+            feedback_uri: String::new(),
+            feedback_hash: B256::ZERO,
+            payment: Some(PaymentRef {
+                asset: usd,
+                nonce: B256::repeat_byte(1),
+            }),
+        });
+        let request = Call::ValidationRequest {
+            validator: key(2).address(),
+            agent_id: 0,
+            uri: String::new(),
+            request_hash: B256::repeat_byte(9),
+        };
+        let s = commit_calls(&db, s, vec![(1, feedback), (0, request)]);
+        assert_eq!(s.registry.feedback.len(), 1);
+        assert!(s.payments.values().all(|p| p.cited_by == Some((0, 1))));
+        s
+    };
+    let db = Db::open(&path).unwrap();
+    let loaded = db.load_state().unwrap().unwrap();
+    assert_eq!(loaded.registry, final_state.registry);
+    assert_eq!(loaded.payments, final_state.payments);
+    assert_eq!(loaded, final_state);
+    assert_eq!(loaded.registry.agents[&0].uri, "ipfs://agent");
+}
