@@ -42,6 +42,8 @@ enum Command {
     Weights(cmd::subnet::WeightsCmd),
     /// A subnet's metagraph as a table.
     Metagraph(cmd::subnet::MetagraphCmd),
+    /// Agents (ERC-8004): register, show, feedback, reputation, wallet, validation.
+    Agent(cmd::agent::AgentCmd),
     /// Yuma consensus: run one epoch from JSON, or simulate a scenario.
     Yuma(cmd::yuma::YumaCmd),
     /// Benchmarks.
@@ -79,6 +81,7 @@ pub fn main() -> eyre::Result<()> {
         Command::Stake(c) => c.run(),
         Command::Weights(c) => c.run(),
         Command::Metagraph(c) => c.run(),
+        Command::Agent(c) => c.run(),
         Command::Yuma(c) => c.run(),
         Command::Bench(c) => c.run(),
         Command::Models(c) => c.run(),

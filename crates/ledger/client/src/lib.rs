@@ -4,7 +4,11 @@
 use std::time::Duration;
 
 use eyre::{WrapErr, bail, eyre};
-use ledger::{Address, B256, Call, Tx, tx::SignedTx};
+use ledger::{
+    Address, B256, Call, Tx,
+    agents::{Agent, AgentId, Feedback, Summary, Validation},
+    tx::SignedTx,
+};
 use serde_json::Value;
 use wallet::PrivateKey;
 
@@ -177,5 +181,69 @@ impl Client {
             failed["code"].as_str().unwrap_or("dropped"),
             failed["message"].as_str().unwrap_or("")
         )
+    }
+
+    /// Agents from id `offset` on, at most `limit` (the node caps a page at 1000).
+    pub async fn agents(&self, offset: u64, limit: usize) -> eyre::Result<Vec<Agent>> {
+        let v = self
+            .get(&format!("/v1/agents?offset={offset}&limit={limit}"))
+            .await?;
+        Ok(serde_json::from_value(v["agents"].clone()).wrap_err("decoding the agent list")?)
+    }
+
+    /// One agent.
+    pub async fn agent(&self, id: AgentId) -> eyre::Result<Agent> {
+        let v = self.get(&format!("/v1/agents/{id}")).await?;
+        Ok(serde_json::from_value(v).wrap_err("decoding the agent")?)
+    }
+
+    /// Every feedback on an agent: (client, feedback), by client then index.
+    pub async fn feedback(&self, id: AgentId) -> eyre::Result<Vec<(Address, Feedback)>> {
+        let v = self.get(&format!("/v1/agents/{id}/feedback")).await?;
+        let mut out = Vec::new();
+        for f in v["feedback"].as_array().into_iter().flatten() {
+            let client: Address = serde_json::from_value(f["client"].clone())
+                .wrap_err("decoding a feedback's client")?;
+            out.push((
+                client,
+                serde_json::from_value(f.clone()).wrap_err("decoding a feedback")?,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The ERC-8004 reputation summary of an agent over `clients` (at least one), optionally
+    /// filtered by tags ("" for none).
+    pub async fn reputation(
+        &self,
+        id: AgentId,
+        clients: &[Address],
+        tag1: &str,
+        tag2: &str,
+    ) -> eyre::Result<Summary> {
+        let list: Vec<String> = clients.iter().map(|c| c.to_string()).collect();
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/v1/agents/{id}/reputation", self.base),
+            &[
+                ("clients", list.join(",")),
+                ("tag1", tag1.to_owned()),
+                ("tag2", tag2.to_owned()),
+            ],
+        )?;
+        let path = &url.as_str()[self.base.len()..];
+        let v = self.get(path).await?;
+        Ok(serde_json::from_value(v).wrap_err("decoding the reputation summary")?)
+    }
+
+    /// The validations of an agent.
+    pub async fn agent_validations(&self, id: AgentId) -> eyre::Result<Vec<Validation>> {
+        let v = self.get(&format!("/v1/agents/{id}/validations")).await?;
+        Ok(serde_json::from_value(v["validations"].clone()).wrap_err("decoding validations")?)
+    }
+
+    /// One validation request by its hash.
+    pub async fn validation(&self, request_hash: &B256) -> eyre::Result<Validation> {
+        let v = self.get(&format!("/v1/validations/{request_hash}")).await?;
+        Ok(serde_json::from_value(v).wrap_err("decoding the validation")?)
     }
 }

@@ -2,6 +2,7 @@
 //! document and the dashboard at `/` ([`crate::dashboard`]). Every error has the shape `{code, message}` ([`ApiError`]).
 
 mod activity;
+mod agents;
 mod error;
 mod subnets;
 mod ws;
@@ -68,6 +69,15 @@ pub fn router(app: Arc<App>) -> Router {
             "/v1/subnets/{netuid}/emissions",
             get(subnets::get_emissions),
         )
+        .route("/v1/agents", get(agents::list_agents))
+        .route("/v1/agents/{id}", get(agents::get_agent))
+        .route("/v1/agents/{id}/feedback", get(agents::get_feedback))
+        .route("/v1/agents/{id}/reputation", get(agents::get_reputation))
+        .route(
+            "/v1/agents/{id}/validations",
+            get(agents::get_agent_validations),
+        )
+        .route("/v1/validations/{hash}", get(agents::get_validation))
         .route("/v1/activity", get(activity::get_activity))
         .route("/v1/blocks/latest", get(get_latest_block))
         .route("/v1/blocks/{id}", get(get_block))

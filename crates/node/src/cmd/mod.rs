@@ -1,5 +1,6 @@
 //! One module per top-level subcommand.
 
+pub mod agent;
 pub mod bench;
 pub mod bench_gateway;
 pub mod bench_x402;

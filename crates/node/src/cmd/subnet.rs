@@ -24,7 +24,7 @@ pub struct NodeArgs {
         env = "SYMBIONT_NODE",
         default_value = "http://127.0.0.1:8420"
     )]
-    node: String,
+    pub(crate) node: String,
     /// Fee in native base units [default: the chain's minimum].
     #[arg(long, global = true)]
     fee: Option<u64>,
@@ -33,7 +33,9 @@ pub struct NodeArgs {
     no_wait: bool,
 }
 
-fn block_on<F: std::future::Future<Output = eyre::Result<()>>>(f: F) -> eyre::Result<()> {
+pub(crate) fn block_on<F: std::future::Future<Output = eyre::Result<()>>>(
+    f: F,
+) -> eyre::Result<()> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
@@ -41,7 +43,7 @@ fn block_on<F: std::future::Future<Output = eyre::Result<()>>>(f: F) -> eyre::Re
 }
 
 /// Signs `call` with `signer`, submits it and (unless `--no-wait`) prints the receipt.
-async fn send(node: &NodeArgs, signer: &SignerArgs, call: Call) -> eyre::Result<Value> {
+pub(crate) async fn send(node: &NodeArgs, signer: &SignerArgs, call: Call) -> eyre::Result<Value> {
     let client = Client::new(&node.node)?;
     let key = signer.unlock()?;
     let signed = client.sign(&key, call, node.fee).await?;
