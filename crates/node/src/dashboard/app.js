@@ -151,6 +151,7 @@ function onBlock(ev) {
   if (state.blocks.length > BLOCKS_SHOWN) state.blocks.splice(0, state.blocks.length - BLOCKS_SHOWN);
   renderHead();
   if (b.txCount > 0) schedule('activity', 300, () => refreshActivity());
+  if (b.txCount > 0) schedule('agents', 2000, refreshAgents);
   schedule('subnets', 1000, refreshSubnets);
   schedule('chain', 2000, refreshChain);
 }
@@ -464,6 +465,24 @@ function connect() {
   };
 }
 
+// ---------- agents (ERC-8004 identity registry) ----------
+
+async function refreshAgents() {
+  const a = await get('/v1/agents?limit=100');
+  const rows = await Promise.all(a.agents.map(async (x) => {
+    const d = await get(`/v1/agents/${x.id}`);
+    return h('tr', {},
+      h('td', { class: 'num' }, String(x.id)),
+      h('td', { title: x.owner }, short(x.owner)),
+      h('td', { title: x.wallet || '' }, x.wallet ? short(x.wallet) : '—'),
+      h('td', {}, x.uri),
+      h('td', { class: 'num' }, String(d.feedbackCount)));
+  }));
+  $('#agent-rows').replaceChildren(...rows);
+  $('#agents-table').hidden = rows.length === 0;
+  $('#no-agents').hidden = rows.length > 0;
+}
+
 async function loadBlocks() {
   const a = await get(`/v1/activity?blocks=${BLOCKS_SHOWN}&txs=0`);
   // Blocks the stream delivered while this was loading come after the ones read here.
@@ -474,7 +493,8 @@ async function loadBlocks() {
 
 async function loadAll() {
   await refreshAssets();
-  await Promise.all([refreshChain(), loadBlocks(), refreshActivity(200), refreshSubnets()]);
+  await Promise.all([refreshChain(), loadBlocks(), refreshActivity(200), refreshSubnets(),
+    refreshAgents()]);
 }
 
 function start() {

@@ -483,3 +483,66 @@ mod tests {
         assert!(e.reason.contains("limit"));
     }
 }
+
+#[cfg(test)]
+mod props {
+    #![allow(clippy::unwrap_used)]
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+
+    fn services(hosts: &[String]) -> Vec<Value> {
+        hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| json!({ "name": "MCP", "endpoint": format!("https://{h}/{i}") }))
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            if let Err(e) = RegistrationFile::parse(&bytes) {
+                prop_assert!(!e.reason.is_empty());
+            }
+        }
+
+        #[test]
+        fn a_bad_endpoint_is_named_by_its_index(
+            hosts in prop::collection::vec("[a-z]{1,10}", 1..6),
+            bad in any::<prop::sample::Index>(),
+        ) {
+            let mut s = services(&hosts);
+            let i = bad.index(hosts.len());
+            s[i]["endpoint"] = json!(hosts[i]);
+            let doc = json!({ "type": REGISTRATION_TYPE, "name": "a", "services": s });
+            let e = RegistrationFile::from_value(&doc).unwrap_err();
+            prop_assert_eq!(e.field, format!("services[{i}].endpoint"));
+            prop_assert_eq!(e.reason, "not an absolute URL");
+        }
+
+        #[test]
+        fn valid_files_round_trip(
+            name in "[a-zA-Z][a-zA-Z0-9 -]{0,20}",
+            hosts in prop::collection::vec("[a-z]{1,10}", 0..4),
+            ids in prop::collection::vec(any::<u64>(), 0..4),
+            x402 in any::<Option<bool>>(),
+            active in any::<Option<bool>>(),
+        ) {
+            let regs: Vec<Value> = ids
+                .iter()
+                .map(|id| json!({ "agentId": id, "agentRegistry": crate::agents::agent_registry(7) }))
+                .collect();
+            let doc = json!({
+                "type": REGISTRATION_TYPE, "name": name, "services": services(&hosts),
+                "x402Support": x402, "active": active, "registrations": regs,
+            });
+            let f = RegistrationFile::from_value(&doc).unwrap();
+            prop_assert_eq!(f.services.len(), hosts.len());
+            prop_assert_eq!(f.registrations.iter().map(|r| r.agent_id).collect::<Vec<_>>(), ids);
+            let again = RegistrationFile::parse(&serde_json::to_vec(&f).unwrap()).unwrap();
+            prop_assert_eq!(again, f);
+        }
+    }
+}
