@@ -24,7 +24,11 @@ fn register_feedback_and_reputation_through_the_cli() {
     let good = dir.path().join("good.json");
     std::fs::write(&good, GOOD).unwrap();
     let bad = dir.path().join("bad.json");
-    std::fs::write(&bad, GOOD.replace("https://flights.example/mcp", "flights/mcp")).unwrap();
+    std::fs::write(
+        &bad,
+        GOOD.replace("https://flights.example/mcp", "flights/mcp"),
+    )
+    .unwrap();
 
     // A malformed file is refused before anything is submitted, naming the field.
     let out = n.signed(
@@ -61,7 +65,9 @@ fn register_feedback_and_reputation_through_the_cli() {
 
     // Feedback from two clients; the owner's own is refused.
     ok(n.signed(
-        &["agent", "feedback", "0", "--value", "4.5", "--tag1", "starred"],
+        &[
+            "agent", "feedback", "0", "--value", "4.5", "--tag1", "starred",
+        ],
         1,
     ));
     ok(n.signed(&["agent", "feedback", "0", "--value", "-1"], 2));
@@ -93,7 +99,10 @@ fn register_feedback_and_reputation_through_the_cli() {
         "--tag1",
         "starred",
     ]);
-    assert!(out.contains("1 feedback, average 4.5 (1 decimals)"), "{out}");
+    assert!(
+        out.contains("1 feedback, average 4.5 (1 decimals)"),
+        "{out}"
+    );
     // Reputation needs clients.
     let none = symbiont()
         .args(["agent", "reputation", "0", "--node", &n.url])

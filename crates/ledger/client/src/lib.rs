@@ -188,13 +188,13 @@ impl Client {
         let v = self
             .get(&format!("/v1/agents?offset={offset}&limit={limit}"))
             .await?;
-        Ok(serde_json::from_value(v["agents"].clone()).wrap_err("decoding the agent list")?)
+        serde_json::from_value(v["agents"].clone()).wrap_err("decoding the agent list")
     }
 
     /// One agent.
     pub async fn agent(&self, id: AgentId) -> eyre::Result<Agent> {
         let v = self.get(&format!("/v1/agents/{id}")).await?;
-        Ok(serde_json::from_value(v).wrap_err("decoding the agent")?)
+        serde_json::from_value(v).wrap_err("decoding the agent")
     }
 
     /// Every feedback on an agent: (client, feedback), by client then index.
@@ -232,18 +232,18 @@ impl Client {
         )?;
         let path = &url.as_str()[self.base.len()..];
         let v = self.get(path).await?;
-        Ok(serde_json::from_value(v).wrap_err("decoding the reputation summary")?)
+        serde_json::from_value(v).wrap_err("decoding the reputation summary")
     }
 
     /// The validations of an agent.
     pub async fn agent_validations(&self, id: AgentId) -> eyre::Result<Vec<Validation>> {
         let v = self.get(&format!("/v1/agents/{id}/validations")).await?;
-        Ok(serde_json::from_value(v["validations"].clone()).wrap_err("decoding validations")?)
+        serde_json::from_value(v["validations"].clone()).wrap_err("decoding validations")
     }
 
     /// One validation request by its hash.
     pub async fn validation(&self, request_hash: &B256) -> eyre::Result<Validation> {
         let v = self.get(&format!("/v1/validations/{request_hash}")).await?;
-        Ok(serde_json::from_value(v).wrap_err("decoding the validation")?)
+        serde_json::from_value(v).wrap_err("decoding the validation")
     }
 }

@@ -30,7 +30,6 @@ fn feedback(agent_id: u64, value: i128, value_decimals: u8, tag1: &str) -> Call 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agents_feedback_reputation_and_validations_over_rest() {
     let n = start(FAST, 1000).await;
-    let commit = |tx| async { n.committed(n.submit(&tx).await.1["hash"].as_str().unwrap()).await };
     let register = |uri: &str| Call::RegisterAgent {
         uri: uri.into(),
         metadata: vec![],
@@ -62,7 +61,8 @@ async fn agents_feedback_reputation_and_validations_over_rest() {
             },
         ),
     ] {
-        let doc = commit(signed(&key(i), nonce, 1000, 0, call)).await;
+        let (_, v) = n.submit(&signed(&key(i), nonce, 1000, 0, call)).await;
+        let doc = n.committed(v["hash"].as_str().unwrap()).await;
         assert_eq!(doc["receipt"]["status"], "success", "{doc}");
     }
 
@@ -84,9 +84,15 @@ async fn agents_feedback_reputation_and_validations_over_rest() {
     let (s, r) = n.get(&q).await;
     assert_eq!(s, 200, "{r}");
     // (87 − 3.2) / 2 = 41.9; decimals 0 and 1 tie → 0: 41.
-    assert_eq!((r["count"].as_u64(), r["value"].as_str()), (Some(2), Some("41")));
+    assert_eq!(
+        (r["count"].as_u64(), r["value"].as_str()),
+        (Some(2), Some("41"))
+    );
     let (s, r) = n.get(&format!("{q}&tag1=yield")).await;
-    assert_eq!((s, r["value"].as_str(), r["decimals"].as_u64()), (200, Some("-32"), Some(1)));
+    assert_eq!(
+        (s, r["value"].as_str(), r["decimals"].as_u64()),
+        (200, Some("-32"), Some(1))
+    );
 
     for (path, status) in [
         ("/v1/agents/0/reputation".to_owned(), 400),
@@ -102,8 +108,13 @@ async fn agents_feedback_reputation_and_validations_over_rest() {
         assert!(!v["message"].as_str().unwrap().is_empty());
     }
 
-    let (_, v) = n.get(&format!("/v1/validations/{}", B256::repeat_byte(7))).await;
-    assert_eq!((v["response"].as_u64(), v["tag"].as_str()), (Some(100), Some("soft-finality")));
+    let (_, v) = n
+        .get(&format!("/v1/validations/{}", B256::repeat_byte(7)))
+        .await;
+    assert_eq!(
+        (v["response"].as_u64(), v["tag"].as_str()),
+        (Some(100), Some("soft-finality"))
+    );
     let (_, vs) = n.get("/v1/agents/0/validations").await;
     assert_eq!(vs["validations"].as_array().unwrap().len(), 1);
 
