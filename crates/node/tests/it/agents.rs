@@ -73,8 +73,8 @@ async fn agents_feedback_reputation_and_validations_over_rest() {
     assert_eq!(list["agents"][0]["uri"], "ipfs://b");
     let (s, a) = n.get("/v1/agents/0").await;
     assert_eq!(s, 200);
-    assert_eq!(a["owner"], addr(1).to_string());
-    assert_eq!(a["wallet"], addr(1).to_string());
+    assert_eq!(a["owner"], serde_json::json!(addr(1)));
+    assert_eq!(a["wallet"], serde_json::json!(addr(1)));
     assert_eq!(a["feedbackCount"], 2);
     let (_, fb) = n.get("/v1/agents/0/feedback").await;
     assert_eq!(fb["feedback"].as_array().unwrap().len(), 2);
