@@ -1,6 +1,7 @@
 //! End-to-end tests of the `symbiont` binary.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod agents;
 mod cli;
 mod crash;
 mod dashboard;
