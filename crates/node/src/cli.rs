@@ -18,6 +18,8 @@ enum Command {
     /// Run a whole network here: node, inference subnet with real models, honest and cheating
     /// miners, validators, a paid gateway and a paying agent.
     Devnet(cmd::devnet::DevnetCmd),
+    /// Runnable examples: `demo agents` runs three agents paying each other over x402.
+    Demo(cmd::demo::DemoCmd),
     /// Run a node: the embedded ledger and its REST API.
     Node(cmd::node::NodeCmd),
     /// Run the x402 facilitator on its own (EVM chains and Symbiont ledgers).
@@ -58,7 +60,7 @@ pub fn main() -> eyre::Result<()> {
     // The devnet and the benchmarks print their own tables; their components' logs are
     // warnings unless asked for.
     let default = match cli.command {
-        Command::Devnet(_) | Command::Bench(_) => "warn",
+        Command::Devnet(_) | Command::Bench(_) | Command::Demo(_) => "warn",
         _ => "info",
     };
     tracing_subscriber::fmt()
@@ -69,6 +71,7 @@ pub fn main() -> eyre::Result<()> {
         .init();
     match cli.command {
         Command::Devnet(c) => c.run(),
+        Command::Demo(c) => c.run(),
         Command::Node(c) => c.run(),
         Command::Facilitator(c) => c.run(),
         Command::Genesis(c) => c.run(),

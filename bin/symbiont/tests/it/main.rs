@@ -5,6 +5,7 @@ mod agents;
 mod cli;
 mod crash;
 mod dashboard;
+mod demo_agents;
 mod devnet;
 mod facilitator;
 mod keys;

@@ -4,6 +4,7 @@ pub mod agent;
 pub mod bench;
 pub mod bench_gateway;
 pub mod bench_x402;
+pub mod demo;
 pub mod devnet;
 pub mod facilitator;
 pub mod genesis;
