@@ -127,7 +127,7 @@ impl Directory {
     /// The registration file at `uri` (`http(s)://` or `data:`), validated.
     async fn fetch(&self, uri: &str) -> eyre::Result<RegistrationFile> {
         let bytes = if uri.starts_with("data:") {
-            crate::service::decode_data_uri(uri)?
+            crate::service::decode_data_uri(uri).map_err(|e| eyre::eyre!(e))?
         } else {
             let mut response = self.http.get(uri).send().await?.error_for_status()?;
             let mut body = Vec::new();

@@ -28,6 +28,11 @@ enum Command {
     Genesis(cmd::genesis::GenesisCmd),
     /// Create, import, list and export keys (Ethereum keystore v3).
     Keys(cmd::keys::KeysCmd),
+    /// Run the isolated signer: one key behind a Unix socket, signing only what a spend
+    /// policy allows.
+    Signer(cmd::signer::SignerCmd),
+    /// The owner's side of a signer: approve or reject held requests, verify the audit log.
+    Wallet(cmd::signer::WalletCmd),
     /// Sign and submit transactions.
     Tx(cmd::tx::TxCmd),
     /// Fetch a URL like curl, paying for it with x402 if the server answers 402.
@@ -76,6 +81,8 @@ pub fn main() -> eyre::Result<()> {
         Command::Facilitator(c) => c.run(),
         Command::Genesis(c) => c.run(),
         Command::Keys(c) => c.run(),
+        Command::Signer(c) => c.run(),
+        Command::Wallet(c) => c.run(),
         Command::Tx(c) => c.run(),
         Command::Pay(c) => c.run(),
         Command::Query(c) => c.run(),

@@ -9,4 +9,5 @@ mod demo_agents;
 mod devnet;
 mod facilitator;
 mod keys;
+mod signer;
 mod subnet;

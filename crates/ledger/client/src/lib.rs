@@ -169,7 +169,45 @@ impl Client {
     /// naming the failure code when the transaction did not succeed.
     pub async fn execute(&self, key: &PrivateKey, call: Call) -> eyre::Result<Value> {
         let signed = self.sign(key, call, None).await?;
-        let hash = self.submit(&signed).await?;
+        self.submit_and_wait(&signed).await
+    }
+
+    /// `call` from the signer's address at its next nonce with the chain's minimum fee,
+    /// signed by an isolated signer (`symbiont signer`), which applies its owner's policy.
+    pub async fn sign_via(
+        &self,
+        signer: &wallet_signer::Client,
+        call: Call,
+    ) -> eyre::Result<SignedTx> {
+        let (chain_id, min_fee) = self
+            .chain()
+            .await
+            .wrap_err("asking the node for the chain")?;
+        let from = signer.address();
+        let tx = Tx {
+            from,
+            nonce: self.nonce(&from).await?,
+            fee: min_fee,
+            expiry: 0,
+            call,
+        };
+        Ok(signer.sign_tx(chain_id, tx).await?)
+    }
+
+    /// [`Client::execute`] with the signature from an isolated signer.
+    pub async fn execute_via(
+        &self,
+        signer: &wallet_signer::Client,
+        call: Call,
+    ) -> eyre::Result<Value> {
+        let signed = self.sign_via(signer, call).await?;
+        self.submit_and_wait(&signed).await
+    }
+
+    /// Submits `signed` and waits (30 s at most) for it; returns the receipt, or an error
+    /// naming the failure code when the transaction did not succeed.
+    pub async fn submit_and_wait(&self, signed: &SignedTx) -> eyre::Result<Value> {
+        let hash = self.submit(signed).await?;
         let doc = self.wait(&hash, Duration::from_secs(30)).await?;
         let receipt = &doc["receipt"];
         if receipt["status"] == "success" {

@@ -159,8 +159,14 @@ impl AgentsDemoCmd {
         let usd = devnet::usd_asset()?;
         let facilitator = Arc::new(x402_server::HttpFacilitator::new(format!("{url}/x402")));
         let mut signers = Signers::default();
-        let flights_signer = signers.start(dir, "flight-search", FLIGHTS, usd, 10_000).await?;
-        let planner_signer = signers.start(dir, "trip-planner", PLANNER, usd, 20_000).await?;
+        let revenue = ledger::subnet::revenue_account(NETUID);
+        let flights_signer = signers
+            .start(dir, "flight-search", FLIGHTS, usd, 10_000, &[revenue])
+            .await?;
+        let flights_address = dev_key(FLIGHTS)?.address();
+        let planner_signer = signers
+            .start(dir, "trip-planner", PLANNER, usd, 20_000, &[flights_address, revenue])
+            .await?;
 
         let flights = Arc::new(Agent::new(
             "flight-search",
@@ -233,7 +239,6 @@ impl AgentsDemoCmd {
 
         // The traveller pays the planner with its own key.
         let traveller = dev_key(TRAVELLER)?;
-        let revenue = ledger::subnet::revenue_account(NETUID);
         let watched = [
             ("traveller", traveller.address()),
             ("trip planner", planner_agent.address()),
@@ -327,7 +332,11 @@ fn println_answer(plan: &Value, took: Duration) {
 fn print_balances(rows: &[Value]) {
     eprintln!("{:<16} {:>14} {:>14} {:>10}", "Devnet USD", "before", "after", "change");
     for r in rows {
-        let usd = |k: &str| crate::units::format_units(r[k].as_str().unwrap_or("0"), 6);
+        let usd = |k: &str| {
+            let v: i128 = r[k].as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
+            let sign = if v < 0 { "-" } else { "" };
+            format!("{sign}{}", crate::units::format_units(v.unsigned_abs(), 6))
+        };
         eprintln!(
             "{:<16} {:>14} {:>14} {:>10}",
             r["name"].as_str().unwrap_or(""),
@@ -500,7 +509,8 @@ impl Drop for Signers {
 
 impl Signers {
     /// Starts `symbiont signer` for dev key `key` under a policy capping each payment at
-    /// `per_payment` USD units (1 USD a day), and connects to it.
+    /// `per_payment` USD units (1 USD an hour and a day), paying only `payees`, and connects
+    /// to it.
     async fn start(
         &mut self,
         dir: &Path,
@@ -508,15 +518,19 @@ impl Signers {
         key: u32,
         usd: Address,
         per_payment: u64,
+        payees: &[Address],
     ) -> eyre::Result<Arc<wallet_signer::Client>> {
         let home = dir.join(name);
         std::fs::create_dir_all(&home)?;
         let passphrase = home.join("passphrase");
         std::fs::write(&passphrase, format!("{name} demo passphrase\n"))?;
         let keystore = home.join("keystore");
-        std::fs::create_dir_all(&keystore)?;
-        let encrypted = wallet::keystore::encrypt_light(&dev_key(key)?, format!("{name} demo passphrase").as_bytes())?;
-        std::fs::write(keystore.join(format!("{}.json", dev_key(key)?.address())), encrypted)?;
+        wallet::KeyStore::open(&keystore)?.store(
+            &dev_key(key)?,
+            format!("{name} demo passphrase").as_bytes(),
+            wallet::ScryptParams::LIGHT,
+        )?;
+        let allow: Vec<String> = payees.iter().map(|p| format!("\"{p}\"")).collect();
         let policy = home.join("policy.toml");
         std::fs::write(
             &policy,
@@ -524,10 +538,12 @@ impl Signers {
                 "chain_ids = [{DEV_CHAIN_ID}]\n\
                  allowed_calls = [\"registerAgent\", \"setAgentMetadata\", \"giveFeedback\"]\n\
                  rate_limit_per_minute = 600\n\n\
+                 [payees]\nallow = [{}]\n\n\
                  [[assets]]\naddress = \"{usd}\"\nsymbol = \"USD\"\ndecimals = 6\n\
-                 per_payment = {per_payment}\nper_day = 1000000\n\n\
+                 per_payment = {per_payment}\nper_hour = 1000000\nper_day = 1000000\n\n\
                  [[assets]]\naddress = \"{}\"\nsymbol = \"SYM\"\ndecimals = 9\n\
-                 per_payment = 10000000\nper_day = 1000000000\n",
+                 per_payment = 10000000\nper_hour = 1000000000\nper_day = 1000000000\n",
+                allow.join(", "),
                 Address::ZERO
             ),
         )?;
@@ -539,7 +555,7 @@ impl Signers {
             .arg(&policy)
             .arg("--keystore")
             .arg(&keystore)
-            .arg("--passphrase-file")
+            .arg("--password-file")
             .arg(&passphrase)
             .arg("--socket")
             .arg(&socket)
@@ -553,15 +569,9 @@ impl Signers {
             .spawn()
             .wrap_err("starting `symbiont signer`")?;
         self.0.push(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(c) = wallet_signer::Client::connect(&socket).await {
-                return Ok(Arc::new(c));
-            }
-            if Instant::now() > deadline {
-                bail!("the {name} signer did not come up on {}", socket.display());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let client = wallet_signer::Client::wait_for(&socket, Duration::from_secs(20))
+            .await
+            .wrap_err_with(|| format!("the {name} signer did not come up"))?;
+        Ok(Arc::new(client))
     }
 }

@@ -357,14 +357,14 @@ pub(crate) async fn create_subnet(
     Ok(())
 }
 
-fn usd_asset() -> eyre::Result<Address> {
+pub(crate) fn usd_asset() -> eyre::Result<Address> {
     Ok(ledger::Asset::derive_id(
         dev_key(0)?.address(),
         ledger::genesis::DEV_USD_NAME,
     ))
 }
 
-async fn usd_balance(
+pub(crate) async fn usd_balance(
     client: &ledger_client::Client,
     who: Address,
     usd: Address,

@@ -13,6 +13,7 @@ pub mod models;
 pub mod node;
 pub mod pay;
 pub mod query;
+pub mod signer;
 pub mod subnet;
 pub mod tx;
 pub mod yuma;
