@@ -109,7 +109,7 @@ impl Client {
     /// Connects to the signer at `socket` and learns its address.
     pub async fn connect(socket: impl Into<PathBuf>) -> Result<Self, ClientError> {
         let socket = socket.into();
-        let v = call(&socket, &Request::Address).await?;
+        let v = call(&socket, &Request::Address {}).await?;
         let address = v["address"]
             .as_str()
             .and_then(|s| s.parse().ok())
@@ -229,7 +229,7 @@ impl AdminClient {
 
     /// The held requests: `[{id, since, request}]`.
     pub async fn pending(&self) -> Result<Vec<Value>, ClientError> {
-        let v = call(&self.socket, &AdminRequest::Pending).await?;
+        let v = call(&self.socket, &AdminRequest::Pending {}).await?;
         Ok(v["pending"].as_array().cloned().unwrap_or_default())
     }
 

@@ -31,7 +31,7 @@ pub const MAX_REQUEST: usize = 64 * 1024;
 #[serde(tag = "method", rename_all = "camelCase", deny_unknown_fields)]
 pub enum Request {
     /// The signer's address.
-    Address,
+    Address {},
     /// Sign a ledger transaction for `chain_id`.
     #[serde(rename_all = "camelCase")]
     SignTransaction {
@@ -60,7 +60,7 @@ pub enum Request {
 #[serde(tag = "method", rename_all = "camelCase", deny_unknown_fields)]
 pub enum AdminRequest {
     /// Requests held for approval.
-    Pending,
+    Pending {},
     /// Approve held request `id`.
     Approve {
         /// Its id.
@@ -112,7 +112,7 @@ pub enum Unsignable {
 /// Reduces a signing request to an intent and a hash; `None` for `address`.
 pub fn prepare(request: &Request, me: Address) -> Option<Result<Prepared, Unsignable>> {
     Some(match request {
-        Request::Address => return None,
+        Request::Address {} => return None,
         Request::SignTransaction { chain_id, tx } => prepare_tx(*chain_id, tx, me),
         Request::SignAuthorization {
             domain,

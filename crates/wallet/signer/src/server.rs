@@ -414,7 +414,7 @@ impl State {
     fn admin(&self, request: AdminRequest) -> Response {
         let mut inner = self.lock();
         match request {
-            AdminRequest::Pending => {
+            AdminRequest::Pending {} => {
                 let held: Vec<Value> = inner
                     .held
                     .iter()
