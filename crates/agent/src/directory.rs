@@ -14,10 +14,7 @@ use eyre::WrapErr;
 use futures_util::{StreamExt, stream};
 use ledger::agents::{Agent as Registered, Feedback, registration::RegistrationFile};
 
-/// The metadata key under which an agent's owner names, on-chain, an x402 payee other than
-/// the agent wallet (20 bytes): a subnet gateway is paid into the subnet's revenue account,
-/// which no key controls and so cannot prove itself as a wallet.
-pub const PAY_TO_KEY: &str = "x402PayTo";
+pub use ledger::agents::PAY_TO_KEY;
 
 /// Largest registration file read.
 pub const MAX_FILE_BYTES: usize = 64 * 1024;
@@ -109,16 +106,10 @@ impl Directory {
             .endpoint
             .clone();
         let reputation = self.reputation(agent.id).await.ok().flatten();
-        let mut payees = vec![agent.payee()];
-        if let Some(named) = agent.metadata.get(PAY_TO_KEY)
-            && named.len() == 20
-        {
-            payees.push(Address::from_slice(named));
-        }
         Some(Provider {
             agent_id: agent.id,
             owner: agent.owner,
-            payees,
+            payees: agent.payees(),
             endpoint,
             reputation,
         })

@@ -30,6 +30,9 @@ pub struct Agent {
     controls: SpendControls,
     directory: Directory,
     id: OnceLock<u64>,
+    /// One ledger transaction at a time: each takes the account's next committed nonce, so
+    /// two in flight would collide (`nonce_pending`).
+    sending: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -58,6 +61,7 @@ impl Agent {
             signer,
             controls,
             id: OnceLock::new(),
+            sending: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -81,6 +85,13 @@ impl Agent {
         &self.node
     }
 
+    /// Signs `call` through the signer and submits it, one transaction of this agent's at a
+    /// time; returns the receipt.
+    pub async fn send(&self, call: ledger::Call) -> eyre::Result<Value> {
+        let _one_at_a_time = self.sending.lock().await;
+        self.node.execute_via(&self.signer, call).await
+    }
+
     /// The directory of other agents.
     pub fn directory(&self) -> &Directory {
         &self.directory
@@ -100,11 +111,7 @@ impl Agent {
         if let Some(id) = self.id() {
             return Ok(id);
         }
-        let receipt = self
-            .node
-            .execute_via(
-                &self.signer,
-                ledger::Call::RegisterAgent {
+        let receipt = self.send(ledger::Call::RegisterAgent {
                     uri: uri.to_owned(),
                     metadata: Vec::new(),
                 },
@@ -168,10 +175,7 @@ impl Agent {
         let id = self
             .id()
             .ok_or_else(|| eyre!("{} is not registered", self.name))?;
-        self.node
-            .execute_via(
-                &self.signer,
-                ledger::Call::SetAgentMetadata {
+        self.send(ledger::Call::SetAgentMetadata {
                     agent_id: id,
                     key: ledger::agents::REQUIRES_PAYMENT_KEY.into(),
                     value: vec![1u8].into(),
@@ -184,10 +188,7 @@ impl Agent {
 
     /// Rates `purchase`'s seller: `value` (0..=100) under `tag`, citing the payment.
     pub async fn rate(&self, purchase: &Purchase, value: i128, tag: &str) -> eyre::Result<()> {
-        self.node
-            .execute_via(
-                &self.signer,
-                ledger::Call::GiveFeedback(feedback(
+        self.send(ledger::Call::GiveFeedback(feedback(
                     purchase.seller.agent_id,
                     value,
                     tag,

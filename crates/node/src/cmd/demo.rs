@@ -1,7 +1,7 @@
 //! `symbiont demo`, runnable examples. `symbiont demo agents`: three agents and three hops of x402 payments on a real network.
 //!
 //! A traveller (dev 7) asks a **trip planner** (dev 8) for a trip. The planner finds a
-//! **flight search** agent (dev 9) in the ERC-8004 registry and pays it; the flight search finds
+//! **flight search** agent (dev 6) in the ERC-8004 registry and pays it; the flight search finds
 //! the subnet's **embedding gateway** in the registry and pays it to rank flights with
 //! all-MiniLM-L6-v2 served by a miner. The planner and the flight search hold no keys: each
 //! signs through its own `symbiont signer` process under a spend policy. Every payment settles
@@ -33,7 +33,7 @@ const TRAVELLER: u32 = 7;
 /// The trip planner's dev key.
 const PLANNER: u32 = 8;
 /// The flight search's dev key.
-const FLIGHTS: u32 = 9;
+const FLIGHTS: u32 = 6;
 /// What a trip plan costs: 0.05 Devnet USD.
 pub const PLAN_PRICE: u64 = 50_000;
 /// What a flight search costs: 0.02 Devnet USD.
@@ -563,6 +563,7 @@ impl Signers {
             .arg(home.join("admin.sock"))
             .arg("--audit-log")
             .arg(home.join("audit.log"))
+            .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

@@ -453,6 +453,7 @@ impl Overlay<'_> {
         check_uri("endpoint", &f.endpoint)?;
         check_uri("feedback URI", &f.feedback_uri)?;
         let payee = agent.payee();
+        let payees = agent.payees();
         let required = agent.requires_payment();
         let mut list = self.feedback_list(f.agent_id, from);
         let index = u64::try_from(list.len())
@@ -468,7 +469,7 @@ impl Overlay<'_> {
                 });
             }
             (None, false) => None,
-            (Some(p), _) => Some(self.check_payment(from, payee, p, (f.agent_id, index))?),
+            (Some(p), _) => Some(self.check_payment(from, &payees, p, (f.agent_id, index))?),
         };
         list.push(Feedback {
             index,
@@ -500,12 +501,12 @@ impl Overlay<'_> {
         Ok(())
     }
 
-    /// The settled payment `p` from `payer` to `payee`, not cited before, marked as cited by
-    /// `feedback`.
+    /// The settled payment `p` from `payer` to one of `payees`, not cited before, marked as
+    /// cited by `feedback`.
     fn check_payment(
         &self,
         payer: Address,
-        payee: Address,
+        payees: &[Address],
         p: PaymentRef,
         feedback: (AgentId, u64),
     ) -> Result<(AuthKey, SettledPayment), Reject> {
@@ -516,11 +517,11 @@ impl Overlay<'_> {
                 p.asset, p.nonce
             ),
         })?;
-        if settled.to != payee {
+        if !payees.contains(&settled.to) {
             return Err(Reject::PaymentProof {
                 reason: format!(
-                    "payment {} went to {}, not to the agent's wallet (or owner) {payee}",
-                    p.nonce, settled.to
+                    "payment {} went to {}, not to the agent's wallet (or owner) {}",
+                    p.nonce, settled.to, payees[0]
                 ),
             });
         }

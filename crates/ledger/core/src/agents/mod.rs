@@ -34,6 +34,11 @@ pub const AGENT_WALLET_KEY: &str = "agentWallet";
 /// The metadata key by which an agent requires payment-proven feedback: the value `0x01`
 /// requires it, `0x00` (or absence) does not.
 pub const REQUIRES_PAYMENT_KEY: &str = "feedbackRequiresPayment";
+/// The metadata key under which an agent's owner names, on-chain, one more x402 payee (20
+/// bytes) besides the agent wallet: a subnet gateway is paid into the subnet's revenue
+/// account, which no key controls and so cannot prove itself as a wallet. Payments to it
+/// count as payment proof, and buyers may pay it.
+pub const PAY_TO_KEY: &str = "x402PayTo";
 /// The most a feedback value may be in magnitude (the contract's `MAX_ABS_VALUE`).
 pub const MAX_ABS_VALUE: i128 = 100_000_000_000_000_000_000_000_000_000_000_000_000;
 /// The most decimals a feedback value may have.
@@ -131,6 +136,18 @@ impl Agent {
     /// Who payments proving feedback must go to: the wallet, or the owner without one.
     pub fn payee(&self) -> Address {
         self.wallet.unwrap_or(self.owner)
+    }
+
+    /// Everyone a payment to this agent may go to: [`Agent::payee`], and the payee its owner
+    /// named under [`PAY_TO_KEY`] (when that value is 20 bytes).
+    pub fn payees(&self) -> Vec<Address> {
+        let mut out = vec![self.payee()];
+        if let Some(named) = self.metadata.get(PAY_TO_KEY)
+            && named.len() == 20
+        {
+            out.push(Address::from_slice(named));
+        }
+        out
     }
 }
 

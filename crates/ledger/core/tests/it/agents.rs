@@ -638,6 +638,37 @@ fn feedback_requiring_payment_needs_a_settled_payment_from_the_giver_to_the_agen
 }
 
 #[test]
+fn a_payee_the_owner_names_on_chain_counts_as_payment_proof() {
+    // A gateway's payments go to an account no key controls; its owner names it under
+    // `x402PayTo`. Payments there prove feedback; payments elsewhere still do not.
+    let mut s = state(4);
+    let revenue = Address::repeat_byte(0xee);
+    let gateway = Call::RegisterAgent {
+        uri: "ipfs://gateway".into(),
+        metadata: vec![
+            MetadataEntry {
+                key: REQUIRES_PAYMENT_KEY.into(),
+                value: vec![1u8].into(),
+            },
+            MetadataEntry {
+                key: ledger::agents::PAY_TO_KEY.into(),
+                value: revenue.to_vec().into(),
+            },
+        ],
+    };
+    assert_eq!(run(&mut s, vec![(1, gateway)]), ["ok"]);
+    assert_eq!(s.registry.agents[&0].payees(), vec![addr(1), revenue]);
+    let calls = vec![
+        (2, pay(&s, 2, revenue, 250, 1)),
+        (2, pay(&s, 2, addr(3), 250, 2)),
+    ];
+    assert_eq!(run(&mut s, calls), ["ok", "ok"]);
+    let out = run(&mut s, vec![(2, paid_feedback(1)), (2, paid_feedback(2))]);
+    assert_eq!(out[0], "ok");
+    assert!(out[1].contains("not to the agent's wallet"), "{out:?}");
+}
+
+#[test]
 fn replaying_registry_blocks_gives_the_same_state_root() {
     let mut s = state(4);
     let start = s.clone();
