@@ -161,20 +161,30 @@ impl Decide for ChatModel {
 
     fn plan<'a>(&'a self, request: &'a str) -> BoxFuture<'a, eyre::Result<Search>> {
         Box::pin(async move {
+            // One worked example (with cities that are not served, so an echo of it names
+            // none): small models copy an example's format far better than an instruction.
             let prompt = format!(
-                "Cities: {}. A traveller writes: \"{request}\". Reply with the origin city, \
-                 then the destination city, separated by a comma.",
+                "Cities: {}. Write the origin city, then the destination city.\n\
+                 Traveller: \"Three days in Prague, flying from Oslo\"\nAnswer: Oslo, Prague\n\
+                 Traveller: \"{request}\"\nAnswer:",
                 flights::CITIES.join(", ")
             );
             let reply = self.complete(&prompt).await?;
-            let named = flights::cities_in(&reply);
+            let first_line = reply.lines().next().unwrap_or_default();
+            // The model only orders the cities the traveller named; any other is refused.
+            let asked = flights::cities_in(request);
+            let named = flights::cities_in(first_line);
             match named[..] {
-                [from, to, ..] if from != to => Ok(Search {
-                    from: from.to_owned(),
-                    to: to.to_owned(),
-                    wants: request.trim().to_owned(),
-                }),
-                _ => bail!("the model's plan {reply:?} does not name an origin and a destination"),
+                [from, to, ..] if from != to && asked.contains(&from) && asked.contains(&to) => {
+                    Ok(Search {
+                        from: from.to_owned(),
+                        to: to.to_owned(),
+                        wants: request.trim().to_owned(),
+                    })
+                }
+                _ => bail!(
+                    "the model's plan {first_line:?} does not order two of the cities asked for"
+                ),
             }
         })
     }

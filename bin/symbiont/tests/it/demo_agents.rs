@@ -55,3 +55,40 @@ fn three_hops_of_payments_settle_exactly_and_every_seller_is_rated() {
     }
     assert_eq!(doc["reputation"].as_array().unwrap().len(), 3, "{doc}");
 }
+
+/// The same example with the planner deciding through the subnet's chat model, paid per
+/// request through the gateway: two more x402 payments (plan and answer), settled exactly.
+#[test]
+fn the_planner_can_decide_with_the_subnets_chat_model() {
+    let out = Command::new(env!("CARGO_BIN_EXE_symbiont"))
+        .args(["demo", "agents", "--json", "--model-decisions"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(doc["plan"]["decidedBy"], "model", "{doc}");
+    let delta = |name: &str| -> i128 {
+        doc["balances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {doc}"))["delta"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    // The planner pays the gateway 0.01 for its plan and 0.01 for its answer.
+    assert_eq!(delta("traveller"), -50_000, "{doc}");
+    assert_eq!(delta("trip planner"), 50_000 - 20_000 - 2 * 10_000, "{doc}");
+    assert_eq!(delta("flight search"), 20_000 - 10_000, "{doc}");
+    assert_eq!(delta("subnet revenue"), 3 * 10_000, "{doc}");
+    // The model only ordered cities the traveller named.
+    let search = &doc["plan"]["search"];
+    let mut cities = [search["from"].as_str().unwrap(), search["to"].as_str().unwrap()];
+    cities.sort_unstable();
+    assert_eq!(cities, ["Berlin", "Lisbon"], "{search}");
+}
