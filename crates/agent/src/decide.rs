@@ -225,7 +225,10 @@ mod tests {
     fn recommendation_names_the_best_flight() {
         let options = flights::route("Berlin", "Lisbon");
         let text = Rules::recommend(&options);
-        assert!(text.contains(&options[0].code) && text.contains("Alternative"), "{text}");
+        assert!(
+            text.contains(&options[0].code) && text.contains("Alternative"),
+            "{text}"
+        );
         assert_eq!(Rules::recommend(&[]), "no flight matches");
     }
 }

@@ -56,7 +56,10 @@ impl Directory {
     /// Every active, x402-capable agent selling `service`, best reputation first (agents
     /// without feedback last, then by agent id).
     pub async fn find(&self, service: &str) -> eyre::Result<Vec<Provider>> {
-        let agents = self.registered().await.wrap_err("listing the agent registry")?;
+        let agents = self
+            .registered()
+            .await
+            .wrap_err("listing the agent registry")?;
         let found: Vec<Option<Provider>> = stream::iter(agents)
             .map(|a| async move { self.offer(&a, service).await })
             .buffer_unordered(FETCH_CONCURRENCY)
@@ -124,7 +127,10 @@ impl Directory {
             let mut body = Vec::new();
             while let Some(chunk) = response.chunk().await? {
                 body.extend_from_slice(&chunk);
-                eyre::ensure!(body.len() <= MAX_FILE_BYTES, "{uri}: over {MAX_FILE_BYTES} bytes");
+                eyre::ensure!(
+                    body.len() <= MAX_FILE_BYTES,
+                    "{uri}: over {MAX_FILE_BYTES} bytes"
+                );
             }
             body
         };

@@ -87,8 +87,7 @@ pub fn timetable() -> Vec<Flight> {
                     c if c.starts_with("premium") || c.starts_with("flexible") => 2,
                     _ => 1,
                 };
-                let fare = (4_900 + (seed * 733) % 12_000) * premium
-                    - u32::from(stops) * 1_500;
+                let fare = (4_900 + (seed * 733) % 12_000) * premium - u32::from(stops) * 1_500;
                 out.push(Flight {
                     code: format!("{} {}", CARRIERS[(seed % 4) as usize], 100 + seed % 900),
                     from: (*from).to_owned(),

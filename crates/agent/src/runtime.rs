@@ -5,8 +5,8 @@ use std::sync::{Arc, OnceLock};
 
 use alloy_primitives::{Address, B256};
 use eyre::{WrapErr, bail, eyre};
-use serde_json::Value;
 use ledger::agents::{FeedbackCall, PaymentRef};
+use serde_json::Value;
 use x402_client::{Payment, SpendControls};
 
 use crate::directory::{Directory, Provider};
@@ -111,11 +111,11 @@ impl Agent {
         if let Some(id) = self.id() {
             return Ok(id);
         }
-        let receipt = self.send(ledger::Call::RegisterAgent {
-                    uri: uri.to_owned(),
-                    metadata: Vec::new(),
-                },
-            )
+        let receipt = self
+            .send(ledger::Call::RegisterAgent {
+                uri: uri.to_owned(),
+                metadata: Vec::new(),
+            })
             .await
             .wrap_err_with(|| format!("registering {}", self.name))?;
         let id = registered_id(&receipt)
@@ -176,28 +176,26 @@ impl Agent {
             .id()
             .ok_or_else(|| eyre!("{} is not registered", self.name))?;
         self.send(ledger::Call::SetAgentMetadata {
-                    agent_id: id,
-                    key: ledger::agents::REQUIRES_PAYMENT_KEY.into(),
-                    value: vec![1u8].into(),
-                },
-            )
-            .await
-            .wrap_err_with(|| format!("{}: requiring paid feedback", self.name))?;
+            agent_id: id,
+            key: ledger::agents::REQUIRES_PAYMENT_KEY.into(),
+            value: vec![1u8].into(),
+        })
+        .await
+        .wrap_err_with(|| format!("{}: requiring paid feedback", self.name))?;
         Ok(())
     }
 
     /// Rates `purchase`'s seller: `value` (0..=100) under `tag`, citing the payment.
     pub async fn rate(&self, purchase: &Purchase, value: i128, tag: &str) -> eyre::Result<()> {
         self.send(ledger::Call::GiveFeedback(feedback(
-                    purchase.seller.agent_id,
-                    value,
-                    tag,
-                    &purchase.seller.endpoint,
-                    &purchase.payment,
-                )),
-            )
-            .await
-            .wrap_err_with(|| format!("rating agent {}", purchase.seller.agent_id))?;
+            purchase.seller.agent_id,
+            value,
+            tag,
+            &purchase.seller.endpoint,
+            &purchase.payment,
+        )))
+        .await
+        .wrap_err_with(|| format!("rating agent {}", purchase.seller.agent_id))?;
         Ok(())
     }
 }

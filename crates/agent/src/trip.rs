@@ -129,12 +129,18 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
     let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
     let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na * nb) }
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
 }
 
 /// The embeddings in an OpenAI `/v1/embeddings` answer, in input order.
 fn embeddings(answer: &Value, n: usize) -> Result<Vec<Vec<f32>>, String> {
-    let data = answer["data"].as_array().ok_or("no data in the embeddings answer")?;
+    let data = answer["data"]
+        .as_array()
+        .ok_or("no data in the embeddings answer")?;
     if data.len() != n {
         return Err(format!("{} embeddings for {n} inputs", data.len()));
     }
@@ -222,13 +228,21 @@ async fn plan(State(p): State<Arc<Planner>>, body: Bytes) -> Response {
     let search = json!({ "from": from, "to": to, "wants": wants });
     let purchase = match p.agent.buy(FLIGHT_SEARCH, &search).await {
         Ok(x) => x,
-        Err(e) => return error(StatusCode::BAD_GATEWAY, format!("flight search failed: {e:#}")),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_GATEWAY,
+                format!("flight search failed: {e:#}"),
+            );
+        }
     };
     let ranked: Vec<Ranked> = match serde_json::from_value(purchase.answer["flights"].clone()) {
         Ok(r) => r,
         Err(e) => {
             rate_later(&p.agent, purchase, 0);
-            return error(StatusCode::BAD_GATEWAY, format!("flight search answer: {e}"));
+            return error(
+                StatusCode::BAD_GATEWAY,
+                format!("flight search answer: {e}"),
+            );
         }
     };
     let options: Vec<Flight> = ranked.iter().map(|r| r.flight.clone()).collect();

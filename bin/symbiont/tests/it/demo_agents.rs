@@ -47,7 +47,10 @@ fn three_hops_of_payments_settle_exactly_and_every_seller_is_rated() {
         .map(|f| f["similarity"].as_f64().unwrap())
         .collect();
     assert!(sims.windows(2).all(|w| w[0] >= w[1]), "ranked: {sims:?}");
-    assert!(sims[0] > 0.2 && sims[0] < 1.0, "real cosine similarities: {sims:?}");
+    assert!(
+        sims[0] > 0.2 && sims[0] < 1.0,
+        "real cosine similarities: {sims:?}"
+    );
 
     // Every seller was rated once, citing the payment it received.
     for r in doc["reputation"].as_array().unwrap() {
@@ -88,7 +91,10 @@ fn the_planner_can_decide_with_the_subnets_chat_model() {
     assert_eq!(delta("subnet revenue"), 3 * 10_000, "{doc}");
     // The model only ordered cities the traveller named.
     let search = &doc["plan"]["search"];
-    let mut cities = [search["from"].as_str().unwrap(), search["to"].as_str().unwrap()];
+    let mut cities = [
+        search["from"].as_str().unwrap(),
+        search["to"].as_str().unwrap(),
+    ];
     cities.sort_unstable();
     assert_eq!(cities, ["Berlin", "Lisbon"], "{search}");
 }

@@ -123,7 +123,12 @@ fn a_held_payment_is_approved_from_the_cli_and_the_log_verifies() {
     };
     // Below the threshold: signed at once.
     let v = ask(&socket, &payment(500, 1));
-    assert!(v["ok"]["signature"].as_str().is_some_and(|s| s.len() == 132), "{v}");
+    assert!(
+        v["ok"]["signature"]
+            .as_str()
+            .is_some_and(|s| s.len() == 132),
+        "{v}"
+    );
     // Over the cap: refused naming the rule.
     let v = ask(&socket, &payment(200_000, 2));
     assert_eq!(v["error"]["rule"], "assets.USD.per_payment", "{v}");
@@ -136,7 +141,11 @@ fn a_held_payment_is_approved_from_the_cli_and_the_log_verifies() {
         let out = wallet(&["pending"], &admin);
         assert!(out.status.success());
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        if let Some(id) = text.split_whitespace().next().and_then(|w| w.parse::<u64>().ok()) {
+        if let Some(id) = text
+            .split_whitespace()
+            .next()
+            .and_then(|w| w.parse::<u64>().ok())
+        {
             assert!(text.contains("x402Payment"), "{text}");
             break id;
         }
@@ -144,22 +153,37 @@ fn a_held_payment_is_approved_from_the_cli_and_the_log_verifies() {
         std::thread::sleep(Duration::from_millis(50));
     };
     let out = wallet(&["approve", &id.to_string()], &admin);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = waiting.join().unwrap();
     assert!(v["ok"]["signature"].is_string(), "{v}");
     let out = wallet(&["approve", &id.to_string()], &admin);
     assert!(!out.status.success(), "approving twice");
 
     // The audit log verifies: signed, denied, held, approved, signed.
-    let out = symbiont().args(["wallet", "audit", "verify"]).arg(&log).output().unwrap();
+    let out = symbiont()
+        .args(["wallet", "audit", "verify"])
+        .arg(&log)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("5 entries, chain intact"), "{text}");
+    assert!(
+        out.status.success() && text.contains("5 entries, chain intact"),
+        "{text}"
+    );
 
     // Tampered with (the denied amount made smaller), it does not.
     let tampered = tmp.path().join("tampered.log");
     let content = std::fs::read_to_string(&log).unwrap();
     std::fs::write(&tampered, content.replacen("200000", "100000", 1)).unwrap();
-    let out = symbiont().args(["wallet", "audit", "verify"]).arg(&tampered).output().unwrap();
+    let out = symbiont()
+        .args(["wallet", "audit", "verify"])
+        .arg(&tampered)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("line 2"), "{err}");
 }
@@ -168,7 +192,11 @@ fn a_held_payment_is_approved_from_the_cli_and_the_log_verifies() {
 fn a_policy_with_an_unknown_field_is_refused_at_start() {
     let tmp = tempfile::tempdir().unwrap();
     let policy = tmp.path().join("policy.toml");
-    std::fs::write(&policy, "chain_ids = [1]\nrate_limit_per_minute = 5\nmax_spend = 10\n").unwrap();
+    std::fs::write(
+        &policy,
+        "chain_ids = [1]\nrate_limit_per_minute = 5\nmax_spend = 10\n",
+    )
+    .unwrap();
     let out = symbiont()
         .arg("signer")
         .arg("--policy")

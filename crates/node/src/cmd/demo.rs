@@ -147,8 +147,7 @@ impl AgentsDemoCmd {
             let _ = axum::serve(listener, app).await;
         }));
         subnet::miner::join(&client, &miner_key, NETUID, &endpoint).await?;
-        let gateway =
-            devnet::start_gateway(url, "127.0.0.1:0".parse()?, None, &mut tasks).await?;
+        let gateway = devnet::start_gateway(url, "127.0.0.1:0".parse()?, None, &mut tasks).await?;
         let gateway_id = register_gateway(&client, &owner, &gateway.url).await?;
         step(&format!(
             "embedding gateway {} registered as agent {gateway_id}",
@@ -165,7 +164,14 @@ impl AgentsDemoCmd {
             .await?;
         let flights_address = dev_key(FLIGHTS)?.address();
         let planner_signer = signers
-            .start(dir, "trip-planner", PLANNER, usd, 20_000, &[flights_address, revenue])
+            .start(
+                dir,
+                "trip-planner",
+                PLANNER,
+                usd,
+                20_000,
+                &[flights_address, revenue],
+            )
             .await?;
 
         let flights = Arc::new(Agent::new(
@@ -178,7 +184,8 @@ impl AgentsDemoCmd {
             &flights,
             Profile {
                 name: "flight-search".into(),
-                description: "Ranks flights by what the traveller wants, with sentence embeddings".into(),
+                description: "Ranks flights by what the traveller wants, with sentence embeddings"
+                    .into(),
             },
             vec![(
                 Offering {
@@ -235,7 +242,9 @@ impl AgentsDemoCmd {
         )
         .await?;
         let planner_id = planner_agent.id().unwrap_or_default();
-        step(&format!("trip planner {planner_url} registered as agent {planner_id}"));
+        step(&format!(
+            "trip planner {planner_url} registered as agent {planner_id}"
+        ));
 
         // The traveller pays the planner with its own key.
         let traveller = dev_key(TRAVELLER)?;
@@ -268,7 +277,9 @@ impl AgentsDemoCmd {
             bail!("the trip planner answered HTTP {status}: {plan}");
         }
         let took = started.elapsed();
-        let payment = paid.payment.ok_or_else(|| eyre!("the planner did not charge"))?;
+        let payment = paid
+            .payment
+            .ok_or_else(|| eyre!("the planner did not charge"))?;
         println_answer(&plan, took);
 
         // The traveller rates the planner, citing its payment; then wait for the agents'
@@ -296,8 +307,8 @@ impl AgentsDemoCmd {
 
         let mut rows = Vec::new();
         for ((name, who), (b, a)) in watched.iter().zip(before.iter().zip(&after)) {
-            let delta = i128::try_from(*a).unwrap_or(i128::MAX)
-                - i128::try_from(*b).unwrap_or(i128::MAX);
+            let delta =
+                i128::try_from(*a).unwrap_or(i128::MAX) - i128::try_from(*b).unwrap_or(i128::MAX);
             rows.push(json!({
                 "name": name, "address": who, "before": b.to_string(),
                 "after": a.to_string(), "delta": delta.to_string(),
@@ -330,7 +341,10 @@ fn println_answer(plan: &Value, took: Duration) {
 }
 
 fn print_balances(rows: &[Value]) {
-    eprintln!("{:<16} {:>14} {:>14} {:>10}", "Devnet USD", "before", "after", "change");
+    eprintln!(
+        "{:<16} {:>14} {:>14} {:>10}",
+        "Devnet USD", "before", "after", "change"
+    );
     for r in rows {
         let usd = |k: &str| {
             let v: i128 = r[k].as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -371,7 +385,11 @@ async fn register_gateway(
     let offering = Offering {
         name: trip::EMBEDDINGS.into(),
         path: "/v1/embeddings".into(),
-        price: price(devnet::usd_asset()?, ledger::subnet::revenue_account(NETUID), 0),
+        price: price(
+            devnet::usd_asset()?,
+            ledger::subnet::revenue_account(NETUID),
+            0,
+        ),
     };
     let chat = Offering {
         name: "chat".into(),

@@ -64,7 +64,9 @@ impl SignerCmd {
         let json = store
             .load(from)
             .wrap_err_with(|| format!("no key for {from} in {}", dir.display()))?;
-        let passphrase = self.keystore.passphrase(&format!("Passphrase for {from}: "))?;
+        let passphrase = self
+            .keystore
+            .passphrase(&format!("Passphrase for {from}: "))?;
         let key = wallet::decrypt(&json, passphrase.as_bytes())?;
         let config = Config {
             policy,
@@ -83,7 +85,10 @@ impl SignerCmd {
             let handle = wallet_signer::serve(config).await?;
             println!("signer for {} listening", handle.address());
             println!("  agents: {}", socket.display());
-            println!("  owner:  {} (symbiont wallet pending|approve|reject)", admin.display());
+            println!(
+                "  owner:  {} (symbiont wallet pending|approve|reject)",
+                admin.display()
+            );
             shutdown_signal().await;
             drop(handle);
             eyre::Ok(())

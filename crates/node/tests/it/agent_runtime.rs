@@ -89,11 +89,7 @@ fn price(pay_to: Address, amount: u64) -> x402_types::v2::PaymentRequirements {
 }
 
 /// Serves `(service, payTo, price)` offerings for `seller` and registers it; returns its id.
-async fn open_store(
-    n: &TestNode,
-    seller: &Arc<Agent>,
-    offerings: &[(&str, Address, u64)],
-) -> u64 {
+async fn open_store(n: &TestNode, seller: &Arc<Agent>, offerings: &[(&str, Address, u64)]) -> u64 {
     let facilitator = Arc::new(x402_server::HttpFacilitator::new(format!("{}/x402", n.url)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -108,9 +104,10 @@ async fn open_store(
             path: format!("/v1/{name}"),
             price: price(*pay_to, *amount),
         };
-        let route = post(|Json(body): Json<serde_json::Value>| async move {
-            Json(json!({ "echo": body }))
-        });
+        let route =
+            post(
+                |Json(body): Json<serde_json::Value>| async move { Json(json!({ "echo": body })) },
+            );
         store = store.sell(offering, route);
     }
     let file = service::registration_file(&profile, &base, store.offerings(), None);
@@ -137,7 +134,13 @@ async fn usd_of(n: &TestNode, who: Address) -> u128 {
 async fn register_raw(n: &TestNode, uri: String) {
     let client = ledger_client::Client::new(&n.url).unwrap();
     client
-        .execute(&key(0), Call::RegisterAgent { uri, metadata: vec![] })
+        .execute(
+            &key(0),
+            Call::RegisterAgent {
+                uri,
+                metadata: vec![],
+            },
+        )
         .await
         .unwrap();
 }
@@ -156,7 +159,10 @@ async fn discovery_payee_binding_policy_caps_and_ranking() {
     let honest_id = open_store(
         &n,
         &honest,
-        &[("echo", honest.address(), 1_000), ("pricey", honest.address(), 10_000)],
+        &[
+            ("echo", honest.address(), 1_000),
+            ("pricey", honest.address(), 10_000),
+        ],
     )
     .await;
 
@@ -164,14 +170,25 @@ async fn discovery_payee_binding_policy_caps_and_ranking() {
     // agent, an unreachable one.
     register_raw(&n, service::data_uri(&json!({"type": "nonsense"}))).await;
     let mut inactive = service::registration_file(
-        &Profile { name: "sleepy".into(), description: "closed".into() },
+        &Profile {
+            name: "sleepy".into(),
+            description: "closed".into(),
+        },
         "http://127.0.0.1:9",
-        &[Offering { name: "echo".into(), path: "/v1/echo".into(), price: price(addr(0), 1) }],
+        &[Offering {
+            name: "echo".into(),
+            path: "/v1/echo".into(),
+            price: price(addr(0), 1),
+        }],
         None,
     );
     inactive["active"] = json!(false);
     register_raw(&n, service::data_uri(&inactive)).await;
-    register_raw(&n, "http://127.0.0.1:9/.well-known/agent-registration.json".into()).await;
+    register_raw(
+        &n,
+        "http://127.0.0.1:9/.well-known/agent-registration.json".into(),
+    )
+    .await;
 
     let found = buyer.directory().find("echo").await.unwrap();
     let ids: Vec<u64> = found.iter().map(|p| p.agent_id).collect();
@@ -197,7 +214,10 @@ async fn discovery_payee_binding_policy_caps_and_ranking() {
 
     // Over the signer's per-payment cap: refused naming the policy rule; nothing moves.
     let err = buyer.buy("pricey", &json!({})).await.unwrap_err();
-    assert!(format!("{err:#}").contains("assets.USD.per_payment"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("assets.USD.per_payment"),
+        "{err:#}"
+    );
     assert_eq!(usd_of(&n, buyer.address()).await, before - 1_000);
 
     // Rated with its payment as proof, the honest seller now ranks first.

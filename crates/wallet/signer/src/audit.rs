@@ -270,9 +270,15 @@ mod tests {
         let mut l = lines(&path);
         l[2] = l[2].replace("\"i\":2", "\"i\":7");
         write(&path, &l);
-        let err = verify(&path).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = verify(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("line 3") && err.contains("edited"), "{err}");
-        assert!(AuditLog::open(&path).is_err(), "the signer refuses a broken log");
+        assert!(
+            AuditLog::open(&path).is_err(),
+            "the signer refuses a broken log"
+        );
     }
 
     #[test]
@@ -281,7 +287,10 @@ mod tests {
         let mut l = lines(&path);
         l.remove(1);
         write(&path, &l);
-        let err = verify(&path).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = verify(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("line 2") && err.contains("removed"), "{err}");
 
         let (_d, path) = log_with(4);
@@ -301,7 +310,10 @@ mod tests {
         e.hash = entry_hash(&e.prev, e.seq, e.time, &e.event);
         l[0] = serde_json::to_string(&e).unwrap_or_default();
         write(&path, &l);
-        let err = verify(&path).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = verify(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("line 2") && err.contains("prev"), "{err}");
     }
 
@@ -312,7 +324,8 @@ mod tests {
             .append(true)
             .open(&path)
             .unwrap_or_else(|e| unreachable!("{e}"));
-        f.write_all(b"{\"seq\":3,\"ti").unwrap_or_else(|e| unreachable!("{e}"));
+        f.write_all(b"{\"seq\":3,\"ti")
+            .unwrap_or_else(|e| unreachable!("{e}"));
         drop(f);
         assert!(verify(&path).is_ok_and(|v| v.partial_tail && v.entries == 3));
         let (mut log, entries) = AuditLog::open(&path).unwrap_or_else(|e| unreachable!("{e}"));

@@ -121,7 +121,10 @@ impl Client {
     }
 
     /// Waits up to `timeout` for a signer starting at `socket`, then connects.
-    pub async fn wait_for(socket: impl Into<PathBuf>, timeout: Duration) -> Result<Self, ClientError> {
+    pub async fn wait_for(
+        socket: impl Into<PathBuf>,
+        timeout: Duration,
+    ) -> Result<Self, ClientError> {
         let socket = socket.into();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -180,10 +183,11 @@ impl Client {
 
     /// Signs `eth_signTypedData_v4` JSON.
     pub async fn sign_typed_data(&self, typed_data: &Value) -> Result<[u8; 65], ClientError> {
-        let typed = serde_json::from_value(typed_data.clone()).map_err(|e| ClientError::Refused {
-            code: "bad_request".into(),
-            message: format!("not EIP-712 typed data: {e}"),
-        })?;
+        let typed =
+            serde_json::from_value(typed_data.clone()).map_err(|e| ClientError::Refused {
+                code: "bad_request".into(),
+                message: format!("not EIP-712 typed data: {e}"),
+            })?;
         let v = call(
             &self.socket,
             &Request::SignTypedData {
@@ -235,11 +239,15 @@ impl AdminClient {
 
     /// Approves held request `id`: the signer signs it.
     pub async fn approve(&self, id: u64) -> Result<(), ClientError> {
-        call(&self.socket, &AdminRequest::Approve { id }).await.map(drop)
+        call(&self.socket, &AdminRequest::Approve { id })
+            .await
+            .map(drop)
     }
 
     /// Rejects held request `id`.
     pub async fn reject(&self, id: u64) -> Result<(), ClientError> {
-        call(&self.socket, &AdminRequest::Reject { id }).await.map(drop)
+        call(&self.socket, &AdminRequest::Reject { id })
+            .await
+            .map(drop)
     }
 }

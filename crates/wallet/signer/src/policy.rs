@@ -189,7 +189,11 @@ impl Policy {
                 "chain_ids is empty: nothing could be signed".into(),
             ));
         }
-        if let Some(c) = self.allowed_calls.iter().find(|c| !CALLS.contains(&c.as_str())) {
+        if let Some(c) = self
+            .allowed_calls
+            .iter()
+            .find(|c| !CALLS.contains(&c.as_str()))
+        {
             return Err(PolicyError::Invalid(format!(
                 "allowed_calls: unknown call `{c}` (known: {})",
                 CALLS.join(", ")
@@ -261,7 +265,10 @@ impl Policy {
         for spend in &intent.spends {
             if let Some(payee) = spend.payee {
                 if self.payees.deny.contains(&payee) {
-                    return deny(Rule::PayeeDenied, format!("payee {payee} is in payees.deny"));
+                    return deny(
+                        Rule::PayeeDenied,
+                        format!("payee {payee} is in payees.deny"),
+                    );
                 }
                 if !self.payees.allow.is_empty() && !self.payees.allow.contains(&payee) {
                     return deny(
@@ -504,7 +511,11 @@ impl History {
         while self.spends.front().is_some_and(|(_, t, ..)| *t < horizon) {
             self.spends.pop_front();
         }
-        while self.requests.front().is_some_and(|t| *t < now.saturating_sub(60)) {
+        while self
+            .requests
+            .front()
+            .is_some_and(|t| *t < now.saturating_sub(60))
+        {
             self.requests.pop_front();
         }
     }

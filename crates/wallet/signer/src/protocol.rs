@@ -256,15 +256,22 @@ fn prepare_typed(typed: &TypedData, me: Address) -> Result<Prepared, Unsignable>
 }
 
 fn authorization_from(message: &Value) -> Result<Authorization, Unsignable> {
-    let bad = |f: &str| Unsignable::Unrecognised(format!("TransferWithAuthorization.{f} is invalid"));
+    let bad =
+        |f: &str| Unsignable::Unrecognised(format!("TransferWithAuthorization.{f} is invalid"));
     let address = |f: &str| -> Result<Address, Unsignable> {
-        message[f].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| bad(f))
+        message[f]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad(f))
     };
     let uint = |f: &str| -> Result<U256, Unsignable> {
         match &message[f] {
             Value::String(s) => s
                 .strip_prefix("0x")
-                .map_or_else(|| U256::from_str_radix(s, 10), |h| U256::from_str_radix(h, 16))
+                .map_or_else(
+                    || U256::from_str_radix(s, 10),
+                    |h| U256::from_str_radix(h, 16),
+                )
                 .map_err(|_| bad(f)),
             Value::Number(n) => n.as_u64().map(U256::from).ok_or_else(|| bad(f)),
             _ => Err(bad(f)),

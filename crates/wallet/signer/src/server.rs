@@ -329,7 +329,10 @@ impl State {
                             answer: tx,
                         },
                     );
-                    tracing::info!(id, "signing request held for approval: `symbiont wallet approve {id}`");
+                    tracing::info!(
+                        id,
+                        "signing request held for approval: `symbiont wallet approve {id}`"
+                    );
                     (id, rx)
                 }
             }
@@ -389,7 +392,11 @@ impl State {
 
 fn internal(e: AuditError) -> Response {
     tracing::error!(error = %e, "audit log write failed; not signing");
-    Response::error("internal", None, format!("audit log write failed, not signed: {e}"))
+    Response::error(
+        "internal",
+        None,
+        format!("audit log write failed, not signed: {e}"),
+    )
 }
 
 async fn serve_admin(state: Arc<State>, stream: UnixStream) {
@@ -432,7 +439,9 @@ impl State {
                     );
                 };
                 if approve {
-                    let _ = inner.audit.append(now(), json!({"kind": "approved", "id": id}));
+                    let _ = inner
+                        .audit
+                        .append(now(), json!({"kind": "approved", "id": id}));
                 }
                 // The waiting request logs the outcome (signed, or rejected) itself.
                 let _ = held.answer.send(approve);

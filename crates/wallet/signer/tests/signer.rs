@@ -114,7 +114,10 @@ async fn a_hundred_concurrent_payments_never_exceed_the_budget() {
         .sign_authorization(&domain(), &authorization(me, 10_000, 200))
         .await
         .unwrap_err();
-    assert!(matches!(err, ClientError::Denied { ref rule, .. } if rule == "assets.USD.per_hour"), "{err}");
+    assert!(
+        matches!(err, ClientError::Denied { ref rule, .. } if rule == "assets.USD.per_hour"),
+        "{err}"
+    );
     assert_eq!(
         client
             .sign_authorization(&domain(), &authorization(me, 5_000, 201))
@@ -130,9 +133,15 @@ async fn signatures_are_the_keys_and_wrong_requests_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (_h, client) = start(dir.path(), policy(100_000, None, 60)).await;
     assert_eq!(client.address(), key().address());
-    let mode = std::fs::metadata(dir.path().join("s.sock")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(dir.path().join("s.sock"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
-    let mode = std::fs::metadata(dir.path().join("a.sock")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(dir.path().join("a.sock"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
 
     // A payment signature recovers to the key.
@@ -147,7 +156,11 @@ async fn signatures_are_the_keys_and_wrong_requests_are_refused() {
         nonce: 0,
         fee: 100,
         expiry: 0,
-        call: Call::Transfer { to: SHOP, asset: USD, amount: 500 },
+        call: Call::Transfer {
+            to: SHOP,
+            asset: USD,
+            amount: 500,
+        },
     };
     let signed = client.sign_tx(1337, tx.clone()).await.unwrap();
     assert_eq!(
@@ -156,34 +169,64 @@ async fn signatures_are_the_keys_and_wrong_requests_are_refused() {
     );
 
     // Not this signer's transaction / authorization.
-    let other = Tx { from: SHOP, ..tx.clone() };
+    let other = Tx {
+        from: SHOP,
+        ..tx.clone()
+    };
     let err = client.sign_tx(1337, other).await.unwrap_err();
-    assert!(matches!(err, ClientError::Denied { ref rule, .. } if rule == "from"), "{err}");
+    assert!(
+        matches!(err, ClientError::Denied { ref rule, .. } if rule == "from"),
+        "{err}"
+    );
     let err = client
         .sign_authorization(&domain(), &authorization(SHOP, 1, 2))
         .await
         .unwrap_err();
-    assert!(matches!(err, ClientError::Denied { ref rule, .. } if rule == "from"), "{err}");
+    assert!(
+        matches!(err, ClientError::Denied { ref rule, .. } if rule == "from"),
+        "{err}"
+    );
 
     // A call the policy does not list; a chain it does not list; a fee over its cap.
-    let stake = Tx { call: Call::CreateSubnet { max_lock_cost: 1 }, ..tx.clone() };
+    let stake = Tx {
+        call: Call::CreateSubnet { max_lock_cost: 1 },
+        ..tx.clone()
+    };
     let err = client.sign_tx(1337, stake).await.unwrap_err();
-    assert!(matches!(err, ClientError::Denied { ref rule, .. } if rule == "allowed_calls"), "{err}");
+    assert!(
+        matches!(err, ClientError::Denied { ref rule, .. } if rule == "allowed_calls"),
+        "{err}"
+    );
     let err = client.sign_tx(1, tx.clone()).await.unwrap_err();
-    assert!(matches!(err, ClientError::Denied { ref rule, .. } if rule == "chain_ids"), "{err}");
-    let err = client.sign_tx(1337, Tx { fee: 1_001, ..tx }).await.unwrap_err();
-    assert!(matches!(err, ClientError::Denied { ref rule, .. } if rule == "assets.SYM.per_payment"), "{err}");
+    assert!(
+        matches!(err, ClientError::Denied { ref rule, .. } if rule == "chain_ids"),
+        "{err}"
+    );
+    let err = client
+        .sign_tx(1337, Tx { fee: 1_001, ..tx })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ClientError::Denied { ref rule, .. } if rule == "assets.SYM.per_payment"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn malformed_and_oversized_requests_get_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let (_h, client) = start(dir.path(), policy(100_000, None, 60)).await;
-    let stream = tokio::net::UnixStream::connect(dir.path().join("s.sock")).await.unwrap();
+    let stream = tokio::net::UnixStream::connect(dir.path().join("s.sock"))
+        .await
+        .unwrap();
     let (r, mut w) = stream.into_split();
     let mut r = BufReader::new(r);
     let mut line = String::new();
-    for bad in ["not json", r#"{"method":"signEverything"}"#, r#"{"method":"address","x":1}"#] {
+    for bad in [
+        "not json",
+        r#"{"method":"signEverything"}"#,
+        r#"{"method":"address","x":1}"#,
+    ] {
         w.write_all(format!("{bad}\n").as_bytes()).await.unwrap();
         line.clear();
         r.read_line(&mut line).await.unwrap();
@@ -193,7 +236,11 @@ async fn malformed_and_oversized_requests_get_clear_errors() {
     w.write_all(b"{\"method\":\"address\"}\n").await.unwrap();
     line.clear();
     r.read_line(&mut line).await.unwrap();
-    assert!(line.to_lowercase().contains(&format!("{:x}", client.address()).to_lowercase()[..10]), "{line}");
+    assert!(
+        line.to_lowercase()
+            .contains(&format!("{:x}", client.address()).to_lowercase()[..10]),
+        "{line}"
+    );
     // Oversized: an error, then the connection is closed.
     let big = vec![b'x'; wallet_signer::protocol::MAX_REQUEST + 10];
     w.write_all(&big).await.unwrap();
@@ -212,7 +259,8 @@ async fn held_payments_wait_for_the_owner() {
     // Approved: signed.
     let c = client.clone();
     let waiting = tokio::spawn(async move {
-        c.sign_authorization(&domain(), &authorization(me, 6_000, 1)).await
+        c.sign_authorization(&domain(), &authorization(me, 6_000, 1))
+            .await
     });
     let id = loop {
         let p = admin.pending().await.unwrap();
@@ -227,7 +275,8 @@ async fn held_payments_wait_for_the_owner() {
     // Rejected: denied naming the rule.
     let c = client.clone();
     let waiting = tokio::spawn(async move {
-        c.sign_authorization(&domain(), &authorization(me, 6_000, 2)).await
+        c.sign_authorization(&domain(), &authorization(me, 6_000, 2))
+            .await
     });
     let id = loop {
         if let Some(p) = admin.pending().await.unwrap().first() {
@@ -237,7 +286,10 @@ async fn held_payments_wait_for_the_owner() {
     };
     admin.reject(id).await.unwrap();
     let err = waiting.await.unwrap().unwrap_err();
-    assert!(matches!(err, ClientError::Denied { ref rule, ref message } if rule == "approve_above" && message.contains("rejected")), "{err}");
+    assert!(
+        matches!(err, ClientError::Denied { ref rule, ref message } if rule == "approve_above" && message.contains("rejected")),
+        "{err}"
+    );
     assert!(admin.approve(id).await.is_err(), "nothing left to approve");
 
     // Unanswered: rejected after the timeout (2 s).
@@ -248,13 +300,22 @@ async fn held_payments_wait_for_the_owner() {
     assert!(err.to_string().contains("not approved within"), "{err}");
 
     // Below the threshold: no wait.
-    assert!(client.sign_authorization(&domain(), &authorization(me, 4_000, 4)).await.is_ok());
+    assert!(
+        client
+            .sign_authorization(&domain(), &authorization(me, 4_000, 4))
+            .await
+            .is_ok()
+    );
     let v = audit::verify(&dir.path().join("audit.log")).unwrap();
     // held+approved+signed, held+rejected, held+expired, signed.
     assert_eq!(v.entries, 8);
 }
 
-fn typed(primary: &str, fields: serde_json::Value, message: serde_json::Value) -> serde_json::Value {
+fn typed(
+    primary: &str,
+    fields: serde_json::Value,
+    message: serde_json::Value,
+) -> serde_json::Value {
     json!({
         "types": {
             "EIP712Domain": [
@@ -292,25 +353,43 @@ async fn typed_data_is_understood_or_denied() {
     };
     // An EIP-3009 payment in v4 form is the same signature as the typed request, and counts.
     let sig = client
-        .sign_typed_data(&typed("TransferWithAuthorization", fields.clone(), message(6_000)))
+        .sign_typed_data(&typed(
+            "TransferWithAuthorization",
+            fields.clone(),
+            message(6_000),
+        ))
         .await
         .unwrap();
-    let auth = Authorization { nonce: B256::repeat_byte(9), ..authorization(me, 6_000, 0) };
+    let auth = Authorization {
+        nonce: B256::repeat_byte(9),
+        ..authorization(me, 6_000, 0)
+    };
     assert_eq!(
         wallet::recover_address(&auth.signing_hash(&domain()), &sig).unwrap(),
         me
     );
     let err = client
-        .sign_typed_data(&typed("TransferWithAuthorization", fields.clone(), message(6_000)))
+        .sign_typed_data(&typed(
+            "TransferWithAuthorization",
+            fields.clone(),
+            message(6_000),
+        ))
         .await
         .unwrap_err();
-    assert!(matches!(err, ClientError::Denied { ref rule, .. } if rule == "assets.USD.per_hour"), "{err}");
+    assert!(
+        matches!(err, ClientError::Denied { ref rule, .. } if rule == "assets.USD.per_hour"),
+        "{err}"
+    );
 
     // A look-alike with the fields in another order is not EIP-3009.
     let mut swapped = fields.as_array().unwrap().clone();
     swapped.swap(0, 1);
     let err = client
-        .sign_typed_data(&typed("TransferWithAuthorization", json!(swapped), message(1)))
+        .sign_typed_data(&typed(
+            "TransferWithAuthorization",
+            json!(swapped),
+            message(1),
+        ))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("not the EIP-3009 struct"), "{err}");
@@ -324,5 +403,8 @@ async fn typed_data_is_understood_or_denied() {
         ))
         .await
         .unwrap_err();
-    assert!(matches!(err, ClientError::Denied { ref rule, .. } if rule == "allowed_typed_data"), "{err}");
+    assert!(
+        matches!(err, ClientError::Denied { ref rule, .. } if rule == "allowed_typed_data"),
+        "{err}"
+    );
 }

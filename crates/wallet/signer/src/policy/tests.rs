@@ -96,7 +96,10 @@ fn inconsistent_policies_are_refused() {
             "base units",
         ),
     ] {
-        let err = Policy::parse(text).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = Policy::parse(text)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains(needle), "{needle}: {err}");
     }
 }
@@ -145,7 +148,10 @@ fn each_rule_refuses_and_names_itself() {
         ),
     ];
     for (intent, rule) in cases {
-        assert_eq!(denied_by(&p.evaluate(&h, &intent, 0)).as_deref(), Some(rule));
+        assert_eq!(
+            denied_by(&p.evaluate(&h, &intent, 0)).as_deref(),
+            Some(rule)
+        );
     }
 }
 
@@ -179,19 +185,31 @@ fn budgets_roll_over_the_hour_and_the_day() {
         Decision::Deny(d) => d.to_string(),
         _ => String::new(),
     };
-    assert!(msg.contains("0.24 USD") && msg.contains("0.25 USD"), "{msg}");
+    assert!(
+        msg.contains("0.24 USD") && msg.contains("0.25 USD"),
+        "{msg}"
+    );
     // An hour later the hourly window is clear but the day holds 240 000 of 400 000.
-    assert_eq!(p.evaluate(&h, &pay(80_000, SHOP), HOUR + 21), Decision::Allow);
+    assert_eq!(
+        p.evaluate(&h, &pay(80_000, SHOP), HOUR + 21),
+        Decision::Allow
+    );
     h.record(9, HOUR + 21, &pay(80_000, SHOP).spends);
     assert_eq!(
         denied_by(&p.evaluate(&h, &pay(80_001, SHOP), HOUR + 22)).as_deref(),
         Some("assets.USD.per_day")
     );
     // A day later everything is clear again.
-    assert_eq!(p.evaluate(&h, &pay(80_000, SHOP), DAY + HOUR + 22), Decision::Allow);
+    assert_eq!(
+        p.evaluate(&h, &pay(80_000, SHOP), DAY + HOUR + 22),
+        Decision::Allow
+    );
     // A released (rejected) hold frees its reservation.
     h.release(9);
-    assert_eq!(p.evaluate(&h, &pay(80_000, SHOP), HOUR + 22), Decision::Allow);
+    assert_eq!(
+        p.evaluate(&h, &pay(80_000, SHOP), HOUR + 22),
+        Decision::Allow
+    );
 }
 
 #[test]
