@@ -7,28 +7,36 @@ use std::process::Command;
 
 use serde_json::Value;
 
-#[test]
-fn three_hops_of_payments_settle_exactly_and_every_seller_is_rated() {
+/// `symbiont demo agents --json` with `extra` arguments: its JSON outcome.
+fn demo(extra: &[&str]) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_symbiont"))
         .args(["demo", "agents", "--json"])
+        .args(extra)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
 
-    // What each party paid or earned, in Devnet USD units (6 decimals): the traveller pays
-    // the planner 0.05, the planner pays the flight search 0.02, which pays the gateway 0.01.
-    let delta = |name: &str| -> i128 {
-        let row = doc["balances"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["name"] == name)
-            .unwrap_or_else(|| panic!("no {name} in {doc}"));
-        row["delta"].as_str().unwrap().parse().unwrap()
-    };
+/// The change of `name`'s balance in Devnet USD units (6 decimals).
+fn delta(doc: &Value, name: &str) -> i128 {
+    let row = doc["balances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {doc}"));
+    row["delta"].as_str().unwrap().parse().unwrap()
+}
+
+#[test]
+fn three_hops_of_payments_settle_exactly_and_every_seller_is_rated() {
+    let doc = demo(&[]);
+    // The traveller pays the planner 0.05, the planner pays the flight search 0.02, which
+    // pays the gateway 0.01.
+    let delta = |name: &str| delta(&doc, name);
     assert_eq!(delta("traveller"), -50_000, "{doc}");
     assert_eq!(delta("trip planner"), 50_000 - 20_000, "{doc}");
     assert_eq!(delta("flight search"), 20_000 - 10_000, "{doc}");
@@ -63,27 +71,9 @@ fn three_hops_of_payments_settle_exactly_and_every_seller_is_rated() {
 /// request through the gateway: two more x402 payments (plan and answer), settled exactly.
 #[test]
 fn the_planner_can_decide_with_the_subnets_chat_model() {
-    let out = Command::new(env!("CARGO_BIN_EXE_symbiont"))
-        .args(["demo", "agents", "--json", "--model-decisions"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let doc = demo(&["--model-decisions"]);
     assert_eq!(doc["plan"]["decidedBy"], "model", "{doc}");
-    let delta = |name: &str| -> i128 {
-        doc["balances"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["name"] == name)
-            .unwrap_or_else(|| panic!("no {name} in {doc}"))["delta"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
+    let delta = |name: &str| delta(&doc, name);
     // The planner pays the gateway 0.01 for its plan and 0.01 for its answer.
     assert_eq!(delta("traveller"), -50_000, "{doc}");
     assert_eq!(delta("trip planner"), 50_000 - 20_000 - 2 * 10_000, "{doc}");

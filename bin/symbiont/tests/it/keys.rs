@@ -10,7 +10,8 @@ use std::{
 
 use wallet::{Address, PrivateKey, keystore};
 
-fn symbiont() -> Command {
+/// The binary, with no keystore or password file from the environment.
+pub(crate) fn symbiont() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_symbiont"));
     cmd.env_remove("SYMBIONT_KEYSTORE")
         .env_remove("SYMBIONT_PASSWORD_FILE")

@@ -7,19 +7,13 @@ use std::{
     io::{BufRead, BufReader, Write},
     os::unix::net::UnixStream,
     path::Path,
-    process::{Child, Command, Stdio},
+    process::{Child, Stdio},
     time::{Duration, Instant},
 };
 
 use serde_json::{Value, json};
 
-fn symbiont() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_symbiont"));
-    cmd.env_remove("SYMBIONT_KEYSTORE")
-        .env_remove("SYMBIONT_PASSWORD_FILE")
-        .stdin(Stdio::null());
-    cmd
-}
+use crate::keys::symbiont;
 
 struct Killed(Child);
 

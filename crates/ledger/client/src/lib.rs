@@ -143,18 +143,18 @@ impl Client {
         }
     }
 
-    /// `call` signed by `key` at its next nonce, with `fee` or the chain's minimum fee.
-    pub async fn sign(
+    /// The chain id and `call` from `from` at its next nonce, with `fee` or the chain's
+    /// minimum fee, ready to sign.
+    pub async fn unsigned(
         &self,
-        key: &PrivateKey,
+        from: Address,
         call: Call,
         fee: Option<u64>,
-    ) -> eyre::Result<SignedTx> {
+    ) -> eyre::Result<(u64, Tx)> {
         let (chain_id, min_fee) = self
             .chain()
             .await
             .wrap_err("asking the node for the chain")?;
-        let from = key.address();
         let tx = Tx {
             from,
             nonce: self.nonce(&from).await?,
@@ -162,6 +162,17 @@ impl Client {
             expiry: 0,
             call,
         };
+        Ok((chain_id, tx))
+    }
+
+    /// `call` signed by `key` at its next nonce, with `fee` or the chain's minimum fee.
+    pub async fn sign(
+        &self,
+        key: &PrivateKey,
+        call: Call,
+        fee: Option<u64>,
+    ) -> eyre::Result<SignedTx> {
+        let (chain_id, tx) = self.unsigned(key.address(), call, fee).await?;
         Ok(tx.sign_with(chain_id, |h| key.sign_hash(h).map(|s| s.to_bytes()))?)
     }
 
@@ -179,18 +190,7 @@ impl Client {
         signer: &wallet_signer::Client,
         call: Call,
     ) -> eyre::Result<SignedTx> {
-        let (chain_id, min_fee) = self
-            .chain()
-            .await
-            .wrap_err("asking the node for the chain")?;
-        let from = signer.address();
-        let tx = Tx {
-            from,
-            nonce: self.nonce(&from).await?,
-            fee: min_fee,
-            expiry: 0,
-            call,
-        };
+        let (chain_id, tx) = self.unsigned(signer.address(), call, None).await?;
         Ok(signer.sign_tx(chain_id, tx).await?)
     }
 
