@@ -125,32 +125,45 @@ pub struct ChatModel {
 }
 
 impl ChatModel {
-    async fn complete(&self, prompt: &str) -> eyre::Result<String> {
+    /// Attempts per completion: a gateway answers 503 while it has no healthy miner ("try
+    /// again shortly"), and an unserved request is not charged.
+    const ATTEMPTS: u32 = 3;
+
+    async fn complete(&self, prompt: &str, max_tokens: u32) -> eyre::Result<String> {
         let body = json!({
             "messages": [{"role": "user", "content": prompt}],
-            "max_tokens": self.max_tokens,
+            "max_tokens": max_tokens.min(self.max_tokens),
             "temperature": 0,
         });
-        let request = self
-            .payer
-            .http()
-            .post(format!("{}/v1/chat/completions", self.url))
-            .json(&body)
-            .build()?;
-        let paid = self
-            .payer
-            .execute(request)
-            .await
-            .wrap_err("calling the chat model")?;
-        let status = paid.response.status();
-        let doc: Value = paid.response.json().await?;
-        if !status.is_success() {
-            bail!("chat model answered HTTP {status}: {doc}");
+        let mut attempt = 1;
+        loop {
+            let request = self
+                .payer
+                .http()
+                .post(format!("{}/v1/chat/completions", self.url))
+                .json(&body)
+                .build()?;
+            let paid = self
+                .payer
+                .execute(request)
+                .await
+                .wrap_err("calling the chat model")?;
+            let status = paid.response.status();
+            let doc: Value = paid.response.json().await?;
+            if status == reqwest::StatusCode::SERVICE_UNAVAILABLE && attempt < Self::ATTEMPTS {
+                tracing::warn!(attempt, "chat model unavailable; retrying: {doc}");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                attempt += 1;
+                continue;
+            }
+            if !status.is_success() {
+                bail!("chat model answered HTTP {status}: {doc}");
+            }
+            return doc["choices"][0]["message"]["content"]
+                .as_str()
+                .map(|s| s.trim().to_owned())
+                .ok_or_else(|| eyre!("chat model answer has no message: {doc}"));
         }
-        doc["choices"][0]["message"]["content"]
-            .as_str()
-            .map(|s| s.trim().to_owned())
-            .ok_or_else(|| eyre!("chat model answer has no message: {doc}"))
     }
 }
 
@@ -169,7 +182,8 @@ impl Decide for ChatModel {
                  Traveller: \"{request}\"\nAnswer:",
                 flights::CITIES.join(", ")
             );
-            let reply = self.complete(&prompt).await?;
+            // Two city names fit in a dozen tokens.
+            let reply = self.complete(&prompt, 12).await?;
             let first_line = reply.lines().next().unwrap_or_default();
             // The model only orders the cities the traveller named; any other is refused.
             let asked = flights::cities_in(request);
@@ -199,7 +213,7 @@ impl Decide for ChatModel {
             let prompt = format!(
                 "A traveller asked: \"{request}\". Recommend this flight in two sentences: {facts}"
             );
-            let text = self.complete(&prompt).await?;
+            let text = self.complete(&prompt, self.max_tokens).await?;
             // The model's words, with the facts they rest on (a small model may garble them).
             Ok(format!("{text}\n\nBooked option: {facts}"))
         })

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 /// `symbiont demo agents --json` with `extra` arguments: its JSON outcome.
 fn demo(extra: &[&str]) -> Value {
+    let _models = crate::models_lock();
     let out = Command::new(env!("CARGO_BIN_EXE_symbiont"))
         .args(["demo", "agents", "--json"])
         .args(extra)

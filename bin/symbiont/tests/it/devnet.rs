@@ -57,6 +57,7 @@ fn the_devnet_pays_honest_miners_and_nobody_else() {
 
 /// `symbiont devnet` for `epochs` epochs on `dir`, fast blocks, any free ports.
 fn devnet(dir: &std::path::Path, epochs: u32) -> std::process::Output {
+    let _models = crate::models_lock();
     Command::new(env!("CARGO_BIN_EXE_symbiont"))
         .args([
             "devnet",

@@ -11,3 +11,12 @@ mod facilitator;
 mod keys;
 mod signer;
 mod subnet;
+
+/// Held by the tests that run the real models (the devnet, the agents demo): on two cores,
+/// several at once would starve each other's miners into timeouts.
+pub(crate) static MODELS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Takes [`MODELS`], even after a test that held it failed.
+pub(crate) fn models_lock() -> std::sync::MutexGuard<'static, ()> {
+    MODELS.lock().unwrap_or_else(|p| p.into_inner())
+}
