@@ -112,8 +112,9 @@ impl Decide for Rules {
 }
 
 /// Decisions by a chat model behind an OpenAI-compatible `/v1/chat/completions`, paid with
-/// x402 when the endpoint asks. The search's cities must be ones the model was offered; a
-/// plan naming anything else is refused rather than guessed.
+/// x402 when the endpoint asks. The model's plan may only order the cities the traveller
+/// named; when it does not, the plan falls back to [`Rules`] (the model still writes the
+/// answer).
 #[derive(Debug, Clone)]
 pub struct ChatModel {
     /// The endpoint's base URL (without `/v1/...`).
@@ -196,9 +197,14 @@ impl Decide for ChatModel {
                         wants: request.trim().to_owned(),
                     })
                 }
-                _ => bail!(
-                    "the model's plan {first_line:?} does not order two of the cities asked for"
-                ),
+                // A small model often ignores the format; the traveller still gets a plan.
+                _ => {
+                    tracing::warn!(
+                        "the model's plan {first_line:?} does not order two of the cities \
+                         asked for; planning by the rules"
+                    );
+                    Rules::search(request)
+                }
             }
         })
     }
