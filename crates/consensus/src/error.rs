@@ -17,6 +17,9 @@ pub enum Error {
         /// Why it failed.
         reason: String,
     },
+    /// The ledger refused or failed (a block that does not apply, a store error).
+    #[error("ledger: {0}")]
+    Ledger(String),
     /// A value could not be encoded.
     #[error("cannot encode {what}: {reason}")]
     Encode {

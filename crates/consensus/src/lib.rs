@@ -14,14 +14,19 @@
 //! - [`codec`]: sign bytes and wire encodings.
 //! - [`stream`]: a block as proposal parts; assembling and authenticating a stream.
 //! - [`validate`]: the checks a validator runs on a proposed block (a dry run of `apply_block`).
+//! - [`host`]: the application side (build a block, check a stream, commit), behind the
+//!   [`host::Ledger`] seam.
+//! - [`app`]: the application message loop over Malachite's channels.
 //! - [`context`]: the [`SymbiontContext`] that ties them together.
 //! - [`error`]: the crate error.
 
 pub mod address;
+pub mod app;
 pub mod codec;
 pub mod context;
 pub mod error;
 pub mod height;
+pub mod host;
 pub mod proposal;
 pub mod signing;
 pub mod stream;
