@@ -12,6 +12,7 @@
 //! - [`vote`]: prevotes and precommits.
 //! - [`signing`]: ed25519 consensus keys (distinct from secp256k1 account keys).
 //! - [`codec`]: sign bytes and wire encodings.
+//! - [`wire`]: the engine's codecs for Malachite's own messages (WAL, network, sync).
 //! - [`stream`]: a block as proposal parts; assembling and authenticating a stream.
 //! - [`validate`]: the checks a validator runs on a proposed block (a dry run of `apply_block`).
 //! - [`host`]: the application side (build a block, check a stream, commit), behind the
@@ -34,6 +35,7 @@ pub mod validate;
 pub mod validator;
 pub mod value;
 pub mod vote;
+pub mod wire;
 
 pub use address::Address;
 pub use context::SymbiontContext;
