@@ -20,6 +20,9 @@ pub enum Error {
     /// The ledger refused or failed (a block that does not apply, a store error).
     #[error("ledger: {0}")]
     Ledger(String),
+    /// The engine could not start.
+    #[error("consensus engine: {0}")]
+    Engine(String),
     /// A value could not be encoded.
     #[error("cannot encode {what}: {reason}")]
     Encode {

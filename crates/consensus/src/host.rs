@@ -297,47 +297,7 @@ fn proposed(id: ValueId, u: &Undecided) -> ProposedValue<Ctx> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ledger::{Genesis, MemStore, Store};
-    use std::sync::RwLock;
-
-    const T0: u64 = 1_700_000_000_000;
-
-    /// The ledger seam over an in-memory store.
-    struct MemLedger {
-        state: RwLock<State>,
-        store: MemStore,
-    }
-
-    impl MemLedger {
-        fn genesis() -> Self {
-            let (state, commit) = Genesis::dev(1337, T0, &[ledger::Address::repeat_byte(9)])
-                .build()
-                .unwrap();
-            let store = MemStore::default();
-            store.init(&state, &commit).unwrap();
-            MemLedger {
-                state: RwLock::new(state),
-                store,
-            }
-        }
-    }
-
-    impl Ledger for MemLedger {
-        fn with_state<R>(&self, f: impl FnOnce(&State) -> R) -> R {
-            f(&self.state.read().unwrap())
-        }
-
-        fn candidates(&self, _: &State, _: usize) -> Vec<VerifiedTx> {
-            vec![]
-        }
-
-        fn commit(&self, c: Commit) -> Result<(), ledger::Error> {
-            self.store.commit(&c)?;
-            let head = c.block.header.head();
-            self.state.write().unwrap().apply_diff(&c.diff, head);
-            Ok(())
-        }
-    }
+    use crate::testing::{MemLedger, T0};
 
     /// Hosts for the round's proposer and for another validator, on fresh genesis ledgers.
     fn hosts(height: Height, round: Round) -> (Host<MemLedger>, Host<MemLedger>) {

@@ -18,6 +18,7 @@
 //! - [`host`]: the application side (build a block, check a stream, commit), behind the
 //!   [`host::Ledger`] seam.
 //! - [`app`]: the application message loop over Malachite's channels.
+//! - [`engine`]: starting Malachite's engine for one validator.
 //! - [`context`]: the [`SymbiontContext`] that ties them together.
 //! - [`error`]: the crate error.
 
@@ -25,12 +26,15 @@ pub mod address;
 pub mod app;
 pub mod codec;
 pub mod context;
+pub mod engine;
 pub mod error;
 pub mod height;
 pub mod host;
 pub mod proposal;
 pub mod signing;
 pub mod stream;
+#[cfg(test)]
+mod testing;
 pub mod validate;
 pub mod validator;
 pub mod value;
