@@ -164,4 +164,92 @@ mod tests {
             app.abort();
         });
     }
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    /// Four validators of equal power, each with its own engine and ledger, meshed over
+    /// loopback TCP: all commit the same blocks (same head hash and state root).
+    #[test]
+    fn four_validators_commit_the_same_blocks() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut rng = StdRng::seed_from_u64(44);
+            let keys: Vec<(Address, ConsensusKey)> = (1..=4u8)
+                .map(|i| {
+                    (
+                        Address(ledger::Address::repeat_byte(i)),
+                        ConsensusKey::generate(&mut rng),
+                    )
+                })
+                .collect();
+            let set = ValidatorSet::new(
+                keys.iter()
+                    .map(|(a, k)| Validator {
+                        address: *a,
+                        public_key: k.public_key(),
+                        voting_power: 1,
+                    })
+                    .collect(),
+            )
+            .unwrap();
+            let addrs: Vec<Multiaddr> = (0..4)
+                .map(|_| {
+                    format!("/ip4/127.0.0.1/tcp/{}", free_port())
+                        .parse()
+                        .unwrap()
+                })
+                .collect();
+            let dir = tempfile::tempdir().unwrap();
+            let mut views = vec![];
+            let mut handles = vec![];
+            let mut apps = vec![];
+            for (i, (me, key)) in keys.into_iter().enumerate() {
+                let peers = addrs
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, a)| a.clone())
+                    .collect();
+                let config = EngineConfig::new(format!("v{i}"), addrs[i].clone(), peers);
+                let home = dir.path().join(format!("v{i}"));
+                let (mut channels, handle) = start(config, me, &key, 1337, home).await.unwrap();
+                let ledger = MemLedger::genesis();
+                views.push(ledger.clone());
+                let mut host = Host::new(ledger, set.clone(), me, key, 1337, 100);
+                apps.push(tokio::spawn(async move {
+                    app::run(&mut host, &mut channels).await
+                }));
+                handles.push(handle);
+            }
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while views.iter().any(|v| v.height() < 3) {
+                let hs: Vec<u64> = views.iter().map(MemLedger::height).collect();
+                assert!(Instant::now() < deadline, "stuck at heights {hs:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let block = |v: &MemLedger, h: u64| v.block(h).unwrap().header;
+            for h in 1..=3 {
+                let first = block(&views[0], h);
+                for v in &views[1..] {
+                    assert_eq!(block(v, h), first, "height {h}");
+                }
+            }
+            for h in handles {
+                h.actor.stop(None);
+            }
+            for a in apps {
+                a.abort();
+            }
+        });
+    }
 }

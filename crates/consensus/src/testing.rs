@@ -30,6 +30,11 @@ impl MemLedger {
         }
     }
 
+    /// The committed block at `height`.
+    pub(crate) fn block(&self, height: u64) -> Option<ledger::Block> {
+        self.store.block(height).unwrap()
+    }
+
     /// The head height.
     pub(crate) fn height(&self) -> u64 {
         self.state.read().unwrap().head.height
