@@ -3,9 +3,9 @@
 //! The loop and its replies follow the contract documented in `app-channel/src/msgs.rs`
 //! (0.8.2) and the flow of upstream's example channel app (`code/examples/channel/src/app.rs`):
 //! every message with a `reply` is answered (consensus stalls otherwise), a failed send is
-//! logged rather than fatal. What is not done yet: persisting commit certificates and serving
-//! decided blocks to peers (`GetDecidedValues` answers nothing, so a lagging node cannot sync
-//! from us), and undecided blocks survive only in memory (a restart mid-height re-proposes).
+//! logged rather than fatal. Sync serves the ledger's blocks with the commit certificates kept
+//! since start. Not done yet: persisting certificates and undecided blocks (after a restart,
+//! sync serves only new heights, and a restart mid-height builds a new proposal).
 
 use std::{collections::BTreeMap, time::SystemTime};
 
@@ -15,7 +15,7 @@ use malachitebft_app_channel::{
     app::{
         engine::host::{HeightParams, Next, SyncedValueOutcome},
         streaming::{StreamContent, StreamId, StreamMessage},
-        types::core::{LinearTimeouts, Round},
+        types::core::{ExtendedCommitCertificate, LinearTimeouts, Round},
     },
 };
 
@@ -193,8 +193,7 @@ pub async fn run<L: Ledger>(host: &mut Host<L>, channels: &mut Channels<Ctx>) ->
                 }
             }
             AppMsg::GetHistoryMinHeight { reply } => {
-                // No decided history is served yet: the lowest height is the next one.
-                sent("GetHistoryMinHeight", reply.send(host.start_height()));
+                sent("GetHistoryMinHeight", reply.send(host.history_min_height()));
             }
             AppMsg::ReceivedProposalPart {
                 from,
@@ -213,11 +212,23 @@ pub async fn run<L: Ledger>(host: &mut Host<L>, channels: &mut Channels<Ctx>) ->
                 sent("Decided", reply.send(()));
             }
             AppMsg::Finalized {
-                certificate, reply, ..
+                certificate,
+                extensions,
+                reply,
+                ..
             } => {
                 let h = certificate.height;
-                let next = match host.finalize(h, certificate.value_id) {
-                    Ok(()) => Next::Start(host.start_height(), params(host)),
+                let id = certificate.value_id;
+                let next = match host.finalize(h, id) {
+                    Ok(()) => {
+                        host.keep_certificate(
+                            ExtendedCommitCertificate::from_commit_certificate_and_extensions(
+                                certificate,
+                                extensions,
+                            ),
+                        );
+                        Next::Start(host.start_height(), params(host))
+                    }
                     Err(e) => {
                         tracing::error!(height = %h, error = %e, "commit failed, restarting the height");
                         Next::Restart(h, params(host))
@@ -225,8 +236,9 @@ pub async fn run<L: Ledger>(host: &mut Host<L>, channels: &mut Channels<Ctx>) ->
                 };
                 sent("Finalized", reply.send(next));
             }
-            AppMsg::GetDecidedValues { reply, .. } => {
-                sent("GetDecidedValues", reply.send(vec![]));
+            AppMsg::GetDecidedValues { range, reply } => {
+                let values = host.decided(*range.start(), *range.end());
+                sent("GetDecidedValues", reply.send(values));
             }
             AppMsg::ProcessSyncedValue {
                 height,

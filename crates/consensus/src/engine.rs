@@ -119,7 +119,11 @@ pub async fn start(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Validator, ValidatorSet, app, host::Host, testing::MemLedger};
+    use crate::{
+        Validator, ValidatorSet, app,
+        host::{Host, Ledger},
+        testing::MemLedger,
+    };
     use rand::{SeedableRng, rngs::StdRng};
     use std::time::{Duration, Instant};
 
@@ -173,18 +177,22 @@ mod tests {
             .port()
     }
 
-    /// Four validators of equal power, each with its own engine and ledger, meshed over
-    /// loopback TCP: all commit the same blocks (same head hash and state root).
-    #[test]
-    fn four_validators_commit_the_same_blocks() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
+    /// Validators of equal power, each with its own engine, host and in-memory ledger,
+    /// meshed as persistent peers over loopback TCP.
+    struct Net {
+        views: Vec<MemLedger>,
+        nodes: Vec<Option<(EngineHandle, tokio::task::JoinHandle<Result<()>>)>>,
+        keys: Vec<(Address, [u8; 32])>,
+        set: ValidatorSet,
+        addrs: Vec<Multiaddr>,
+        dir: tempfile::TempDir,
+    }
+
+    impl Net {
+        /// `n` validators; those in `now` are started at once, the others by [`Net::launch`].
+        async fn start(n: u8, now: &[usize]) -> Self {
             let mut rng = StdRng::seed_from_u64(44);
-            let keys: Vec<(Address, ConsensusKey)> = (1..=4u8)
+            let keys: Vec<(Address, ConsensusKey)> = (1..=n)
                 .map(|i| {
                     (
                         Address(ledger::Address::repeat_byte(i)),
@@ -202,54 +210,138 @@ mod tests {
                     .collect(),
             )
             .unwrap();
-            let addrs: Vec<Multiaddr> = (0..4)
+            let addrs: Vec<Multiaddr> = keys
+                .iter()
                 .map(|_| {
                     format!("/ip4/127.0.0.1/tcp/{}", free_port())
                         .parse()
                         .unwrap()
                 })
                 .collect();
-            let dir = tempfile::tempdir().unwrap();
-            let mut views = vec![];
-            let mut handles = vec![];
-            let mut apps = vec![];
-            for (i, (me, key)) in keys.into_iter().enumerate() {
-                let peers = addrs
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, _)| *j != i)
-                    .map(|(_, a)| a.clone())
-                    .collect();
-                let config = EngineConfig::new(format!("v{i}"), addrs[i].clone(), peers);
-                let home = dir.path().join(format!("v{i}"));
-                let (mut channels, handle) = start(config, me, &key, 1337, home).await.unwrap();
-                let ledger = MemLedger::genesis();
-                views.push(ledger.clone());
-                let mut host = Host::new(ledger, set.clone(), me, key, 1337, 100);
-                apps.push(tokio::spawn(async move {
-                    app::run(&mut host, &mut channels).await
-                }));
-                handles.push(handle);
+            let mut net = Net {
+                views: keys.iter().map(|_| MemLedger::genesis()).collect(),
+                nodes: keys.iter().map(|_| None).collect(),
+                keys: keys.iter().map(|(a, k)| (*a, k.to_bytes())).collect(),
+                set,
+                addrs,
+                dir: tempfile::tempdir().unwrap(),
+            };
+            for i in now {
+                net.launch(*i).await;
             }
+            net
+        }
+
+        /// Starts validator `i` (engine and application loop) on its ledger.
+        async fn launch(&mut self, i: usize) {
+            let (me, seed) = self.keys[i];
+            let peers = self
+                .addrs
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, a)| a.clone())
+                .collect();
+            let config = EngineConfig::new(format!("v{i}"), self.addrs[i].clone(), peers);
+            let home = self.dir.path().join(format!("v{i}"));
+            let key = ConsensusKey::from_bytes(seed);
+            let (mut channels, handle) = start(config, me, &key, 1337, home).await.unwrap();
+            let mut host = Host::new(self.views[i].clone(), self.set.clone(), me, key, 1337, 100);
+            let app = tokio::spawn(async move { app::run(&mut host, &mut channels).await });
+            self.nodes[i] = Some((handle, app));
+        }
+
+        fn heights(&self) -> Vec<u64> {
+            self.views.iter().map(MemLedger::height).collect()
+        }
+
+        /// Waits until the validators in `who` have committed `height`.
+        async fn wait(&self, who: &[usize], height: u64) {
             let deadline = Instant::now() + Duration::from_secs(120);
-            while views.iter().any(|v| v.height() < 3) {
-                let hs: Vec<u64> = views.iter().map(MemLedger::height).collect();
-                assert!(Instant::now() < deadline, "stuck at heights {hs:?}");
+            while who.iter().any(|i| self.views[*i].height() < height) {
+                assert!(Instant::now() < deadline, "stuck at {:?}", self.heights());
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            let block = |v: &MemLedger, h: u64| v.block(h).unwrap().header;
-            for h in 1..=3 {
-                let first = block(&views[0], h);
-                for v in &views[1..] {
-                    assert_eq!(block(v, h), first, "height {h}");
-                }
+        }
+
+        /// Stops validator `i`'s engine and application loop.
+        fn stop(&mut self, i: usize) {
+            if let Some((handle, app)) = self.nodes[i].take() {
+                handle.actor.stop(None);
+                app.abort();
             }
-            for h in handles {
-                h.actor.stop(None);
+        }
+
+        /// Every committed height is the same block on every validator that has it.
+        fn assert_no_fork(&self) {
+            let top = self.heights().into_iter().max().unwrap_or(0);
+            for h in 1..=top {
+                let blocks: Vec<_> = self.views.iter().filter_map(|v| v.block(h)).collect();
+                assert!(
+                    blocks.windows(2).all(|w| w[0] == w[1]),
+                    "fork at height {h}"
+                );
             }
-            for a in apps {
-                a.abort();
+        }
+    }
+
+    impl Drop for Net {
+        fn drop(&mut self) {
+            for i in 0..self.nodes.len() {
+                self.stop(i);
             }
+        }
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    /// Four validators commit the same blocks; with one stopped the other three go on; with
+    /// two of four stopped nothing more is decided, and no validator ever forks.
+    #[test]
+    fn four_validators_agree_tolerate_one_fault_and_halt_without_a_quorum() {
+        runtime().block_on(async {
+            let mut net = Net::start(4, &[0, 1, 2, 3]).await;
+            net.wait(&[0, 1, 2, 3], 3).await;
+            net.assert_no_fork();
+
+            net.stop(3);
+            let h = net.heights()[..3].iter().copied().max().unwrap_or(0);
+            net.wait(&[0, 1, 2], h + 3).await;
+            net.assert_no_fork();
+
+            net.stop(2);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let before = net.heights();
+            tokio::time::sleep(Duration::from_secs(8)).await;
+            let after = net.heights();
+            // Two of four is below the 2/3 quorum: no new height is decided.
+            assert_eq!(before, after);
+            net.assert_no_fork();
+        });
+    }
+
+    /// A validator that starts after the others have decided a few heights catches up by
+    /// sync (blocks re-executed and committed) and then takes part in consensus.
+    #[test]
+    fn a_late_validator_catches_up_by_sync() {
+        runtime().block_on(async {
+            let mut net = Net::start(4, &[0, 1, 2]).await;
+            net.wait(&[0, 1, 2], 5).await;
+            net.launch(3).await;
+            let h = net.heights().into_iter().max().unwrap_or(0);
+            net.wait(&[3], h + 2).await;
+            net.assert_no_fork();
+            // With one of the first three stopped, progress needs the newcomer's votes.
+            net.stop(0);
+            let h = net.heights().into_iter().max().unwrap_or(0);
+            net.wait(&[1, 2, 3], h + 2).await;
+            net.assert_no_fork();
         });
     }
 }

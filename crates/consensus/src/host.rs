@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use ledger::{Block, BlockContext, Commit, State, tx::VerifiedTx};
 use malachitebft_app_channel::app::types::{
     LocallyProposedValue, ProposedValue,
-    core::{Round, Validity},
+    core::{ExtendedCommitCertificate, Round, Validity},
+    sync::RawDecidedValue,
 };
 
 use crate::{
@@ -29,7 +30,12 @@ pub trait Ledger: Send + Sync {
     /// Persists a decided block and its execution result and advances the head (the solo
     /// producer's storage path: one store transaction, state update, mempool pruning).
     fn commit(&self, commit: Commit) -> Result<(), ledger::Error>;
+    /// The committed block at `height`, if stored (served to nodes that fell behind).
+    fn block(&self, height: u64) -> Option<Block>;
 }
+
+/// Most decided values served in one sync response.
+pub const MAX_SYNC_BATCH: u64 = 64;
 
 /// A block this node built or received for a height and round, not yet decided.
 #[derive(Debug, Clone)]
@@ -54,6 +60,9 @@ pub struct Host<L> {
     /// What this node built per (height, round): it proposes the same block again after a
     /// restart of the round, never a second one.
     built: BTreeMap<(Height, Round), ValueId>,
+    /// The commit certificates of the heights finalized since start, served by sync with the
+    /// ledger's blocks. In memory for now: after a restart, sync serves only new heights.
+    certificates: BTreeMap<Height, ExtendedCommitCertificate<Ctx>>,
 }
 
 impl<L: Ledger> Host<L> {
@@ -75,6 +84,7 @@ impl<L: Ledger> Host<L> {
             max_block_txs,
             undecided: BTreeMap::new(),
             built: BTreeMap::new(),
+            certificates: BTreeMap::new(),
         }
     }
 
@@ -251,6 +261,38 @@ impl<L: Ledger> Host<L> {
         let value = proposed(id, &u);
         self.undecided.insert(id, u);
         Some(value)
+    }
+
+    /// Keeps the certificate of a finalized height for sync.
+    pub fn keep_certificate(&mut self, certificate: ExtendedCommitCertificate<Ctx>) {
+        self.certificates.insert(certificate.height, certificate);
+    }
+
+    /// `GetHistoryMinHeight`: the lowest height sync can serve (the next height if none).
+    pub fn history_min_height(&self) -> Height {
+        self.certificates
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or_else(|| self.start_height())
+    }
+
+    /// `GetDecidedValues`: the stored blocks with their certificates, from `from` up to `to`
+    /// (stopping at the first height that cannot be served).
+    pub fn decided(&self, from: Height, to: Height) -> Vec<RawDecidedValue<Ctx>> {
+        let mut out = vec![];
+        for h in from.0..=to.0.min(from.0.saturating_add(MAX_SYNC_BATCH)) {
+            let (Some(cert), Some(block)) =
+                (self.certificates.get(&Height(h)), self.ledger.block(h))
+            else {
+                break;
+            };
+            let Ok(bytes) = crate::codec::encode_block(&block) else {
+                break;
+            };
+            out.push(RawDecidedValue::new(bytes, cert.clone()));
+        }
+        out
     }
 
     /// `Finalized`: executes the decided block again on the head state and commits it through

@@ -30,11 +30,6 @@ impl MemLedger {
         }
     }
 
-    /// The committed block at `height`.
-    pub(crate) fn block(&self, height: u64) -> Option<ledger::Block> {
-        self.store.block(height).unwrap()
-    }
-
     /// The head height.
     pub(crate) fn height(&self) -> u64 {
         self.state.read().unwrap().head.height
@@ -55,5 +50,9 @@ impl Ledger for MemLedger {
         let head = c.block.header.head();
         self.state.write().unwrap().apply_diff(&c.diff, head);
         Ok(())
+    }
+
+    fn block(&self, height: u64) -> Option<ledger::Block> {
+        self.store.block(height).ok().flatten()
     }
 }
