@@ -344,4 +344,24 @@ mod tests {
             net.assert_no_fork();
         });
     }
+
+    /// A validator stopped and restarted on its ledger and home (WAL) resumes after its
+    /// stored head and catches up with the others.
+    #[test]
+    fn a_restarted_validator_resumes_from_its_store_and_catches_up() {
+        runtime().block_on(async {
+            let mut net = Net::start(4, &[0, 1, 2, 3]).await;
+            net.wait(&[0, 1, 2, 3], 3).await;
+            net.stop(3);
+            let stopped_at = net.heights()[3];
+            let h = net.heights().into_iter().max().unwrap_or(0);
+            net.wait(&[0, 1, 2], h + 3).await;
+            assert_eq!(net.heights()[3], stopped_at);
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            net.launch(3).await;
+            let h = net.heights().into_iter().max().unwrap_or(0);
+            net.wait(&[3], h + 1).await;
+            net.assert_no_fork();
+        });
+    }
 }
