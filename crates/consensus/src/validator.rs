@@ -2,29 +2,14 @@
 
 use ledger::keccak256;
 use malachitebft_core_types as mc;
-use serde::{Deserialize, Serialize};
 
 use crate::{
     Address, Height, PublicKey,
     error::{Error, Result},
 };
 
-/// A validator as the genesis file lists it: the ledger account it proposes blocks as, its
-/// ed25519 consensus public key (32 bytes, hex) and its voting power.
-///
-/// ```json
-/// { "address": "0x…", "consensusKey": "0x…64 hex digits…", "power": 1 }
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct GenesisValidator {
-    /// The validator's ledger account (the block header's `proposer`).
-    pub address: ledger::Address,
-    /// The ed25519 public key that signs its votes and proposals, hex with or without `0x`.
-    pub consensus_key: String,
-    /// Voting power, a positive integer.
-    pub power: u64,
-}
+/// A validator as the genesis file lists it (the ledger's `validators` field).
+pub use ledger::GenesisValidator;
 
 /// A validator: address, consensus public key and voting power.
 #[derive(Debug, Clone, PartialEq, Eq)]

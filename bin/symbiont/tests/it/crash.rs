@@ -122,6 +122,7 @@ async fn sigkill_mid_load_loses_nothing_committed() {
         alloc: addrs.iter().map(|a| (*a, AmountStr(BALANCE))).collect(),
         assets: vec![],
         share_rule: Default::default(),
+        validators: Vec::new(),
     };
     let gpath = dir.path().join("genesis.json");
     std::fs::write(&gpath, serde_json::to_vec(&genesis).unwrap()).unwrap();

@@ -111,6 +111,7 @@ fn chain(due: bool) -> State {
             .collect(),
         assets: vec![],
         share_rule: Default::default(),
+        validators: Vec::new(),
     };
     let mut state = g.build().unwrap().0;
     let mut rng = StdRng::seed_from_u64(7);

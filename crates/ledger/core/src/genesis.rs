@@ -40,6 +40,28 @@ pub struct Genesis {
     /// `taoflow`).
     #[serde(default)]
     pub share_rule: ShareRule,
+    /// The validator set of a chain run by BFT consensus (`symbiont node --validator-key`).
+    /// Empty, and left out of the file, for a solo chain. Not part of the state: listing
+    /// validators changes neither the genesis block nor the state root.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validators: Vec<GenesisValidator>,
+}
+
+/// A validator as the genesis file lists it: the ledger account it proposes blocks as, its
+/// ed25519 consensus public key (32 bytes, hex) and its voting power (ADR 0003).
+///
+/// ```json
+/// { "address": "0x…", "consensusKey": "0x…64 hex digits…", "power": 1 }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GenesisValidator {
+    /// The validator's ledger account (the block header's `proposer`).
+    pub address: Address,
+    /// The ed25519 public key that signs its votes and proposals, hex with or without `0x`.
+    pub consensus_key: String,
+    /// Voting power, a positive integer.
+    pub power: u64,
 }
 
 /// An amount written as a decimal string.
@@ -90,6 +112,7 @@ impl Genesis {
             alloc,
             assets,
             share_rule: ShareRule::default(),
+            validators: Vec::new(),
         }
     }
 

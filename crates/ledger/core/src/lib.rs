@@ -34,7 +34,7 @@ pub use asset::{Asset, AssetId, NATIVE};
 pub use block::{Block, Header};
 pub use error::{Error, Reject, Result};
 pub use exec::{BlockContext, BuiltBlock, apply_block, build_block};
-pub use genesis::Genesis;
+pub use genesis::{Genesis, GenesisValidator};
 pub use receipt::{Event, Receipt, Status};
 pub use state::{Account, State, StateDiff};
 pub use store::{Commit, MemStore, Store, TxRecord};

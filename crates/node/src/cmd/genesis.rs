@@ -117,6 +117,7 @@ impl GenesisCmd {
             alloc,
             assets,
             share_rule: a.share_rule.into(),
+            validators: Vec::new(),
         };
         g.build()?; // validate (cap, duplicates)
         std::fs::write(&a.out, serde_json::to_string_pretty(&g)?)?;

@@ -42,6 +42,7 @@ pub fn genesis(n: u32) -> Genesis {
             alloc: usd,
         }],
         share_rule: Default::default(),
+        validators: Vec::new(),
     }
 }
 
