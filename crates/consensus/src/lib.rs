@@ -43,8 +43,10 @@ pub mod wire;
 
 pub use address::Address;
 pub use context::SymbiontContext;
+pub use engine::EngineConfig;
 pub use error::{Error, Result};
 pub use height::Height;
+pub use malachitebft_app_channel::app::engine::network::Multiaddr;
 pub use malachitebft_signing_ed25519::{Ed25519, PublicKey, Signature};
 pub use proposal::{Proposal, ProposalInit, ProposalPart};
 pub use signing::{ChainVerifier, ConsensusKey, LocalSigner};

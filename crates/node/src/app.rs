@@ -233,6 +233,16 @@ impl App {
         Ok(TxStatus::Unknown)
     }
 
+    /// Up to `max` mempool transactions that apply in order on top of `state` (consecutive
+    /// nonces per sender, in arrival order). Lock order: the caller holds the state, this
+    /// takes the mempool.
+    pub fn candidates(&self, state: &State, max: usize) -> Vec<VerifiedTx> {
+        match self.mempool.lock() {
+            Ok(pool) => pool.candidates(max, |a| state.nonce(a)),
+            Err(_) => vec![],
+        }
+    }
+
     /// Builds, commits and publishes the next block at `timestamp_ms`. Blocking: call it
     /// from a blocking thread. Returns the committed head height.
     pub fn produce_block(&self, timestamp_ms: u64) -> Result<u64, ledger::Error> {
@@ -251,10 +261,23 @@ impl App {
         };
         let t_build = t0.elapsed();
         let excluded = built.excluded.clone();
-        let head = built.head();
-        let commit = Commit::from(built);
+        self.commit_block(Commit::from(built), excluded, t_build)
+    }
+
+    /// Commits a block (built here, or decided by consensus and executed again here),
+    /// advances the state, prunes the mempool of its transactions and of `excluded` ones,
+    /// and publishes it. The one storage path of the solo producer and of consensus.
+    /// Blocking. Returns the committed head height.
+    pub fn commit_block(
+        &self,
+        commit: Commit,
+        excluded: Vec<(B256, Reject)>,
+        t_build: std::time::Duration,
+    ) -> Result<u64, ledger::Error> {
+        let t0 = Instant::now();
+        let head = commit.block.header.head();
         self.store.commit(&commit)?;
-        let t_commit = t0.elapsed() - t_build;
+        let t_commit = t0.elapsed();
         match self.state.write() {
             Ok(mut s) => s.apply_diff(&commit.diff, head),
             Err(p) => p.into_inner().apply_diff(&commit.diff, head),

@@ -57,6 +57,19 @@ pub struct NodeArgs {
     /// with the transaction hash [default: 10000]
     #[arg(long, env = "SYMBIONT_SETTLE_TIMEOUT_MS")]
     pub settle_timeout_ms: Option<u64>,
+    /// Consensus key file of this validator (see `symbiont testnet` for one way to make it):
+    /// the node joins the validator set listed in the genesis file and runs BFT consensus
+    /// instead of producing blocks alone. Needs --genesis
+    #[arg(long, env = "SYMBIONT_VALIDATOR_KEY", value_name = "FILE")]
+    pub validator_key: Option<PathBuf>,
+    /// The other validators, comma-separated multiaddrs (`/ip4/10.0.0.2/tcp/26656`) or
+    /// `host:port` (with --validator-key)
+    #[arg(long, env = "SYMBIONT_PEERS", value_delimiter = ',')]
+    pub peers: Vec<String>,
+    /// Consensus (libp2p) listen address, multiaddr or `host:port` (with --validator-key)
+    /// [default: /ip4/0.0.0.0/tcp/26656]
+    #[arg(long, env = "SYMBIONT_CONSENSUS_LISTEN")]
+    pub consensus_listen: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -73,6 +86,9 @@ struct FileConfig {
     facilitator_keystore: Option<PathBuf>,
     facilitator_password_file: Option<PathBuf>,
     settle_timeout_ms: Option<u64>,
+    validator_key: Option<PathBuf>,
+    peers: Option<Vec<String>>,
+    consensus_listen: Option<String>,
 }
 
 /// The resolved configuration.
@@ -98,6 +114,19 @@ pub struct NodeConfig {
     pub facilitator_key: Option<(PathBuf, PathBuf)>,
     /// How long a settlement waits for inclusion.
     pub settle_timeout: Duration,
+    /// Run as a validator of the genesis set instead of the solo producer.
+    pub validator: Option<ValidatorConfig>,
+}
+
+/// A validator's consensus settings (`--validator-key`, `--peers`, `--consensus-listen`).
+#[derive(Debug, Clone)]
+pub struct ValidatorConfig {
+    /// The consensus key file.
+    pub key_file: PathBuf,
+    /// The other validators' addresses.
+    pub peers: Vec<consensus::Multiaddr>,
+    /// The consensus listen address.
+    pub listen: consensus::Multiaddr,
 }
 
 /// The default data directory, `~/.symbiont/node`.
@@ -121,6 +150,7 @@ impl NodeConfig {
             dev: false,
             facilitator_key: None,
             settle_timeout: Duration::from_secs(10),
+            validator: None,
         }
     }
 
@@ -178,6 +208,38 @@ impl NodeConfig {
             }
             (None, Some(_)) => {
                 eyre::bail!("--facilitator-password-file needs --facilitator-keystore")
+            }
+        };
+        let peers = if args.peers.is_empty() {
+            file.peers.unwrap_or_default()
+        } else {
+            args.peers.clone()
+        };
+        let listen = args.consensus_listen.clone().or(file.consensus_listen);
+        c.validator = match args.validator_key.clone().or(file.validator_key) {
+            Some(key_file) => {
+                eyre::ensure!(
+                    c.genesis.is_some(),
+                    "--validator-key needs --genesis (the file listing the validators)"
+                );
+                Some(ValidatorConfig {
+                    key_file,
+                    peers: peers
+                        .iter()
+                        .filter(|p| !p.trim().is_empty())
+                        .map(|p| crate::bft::parse_peer(p))
+                        .collect::<eyre::Result<_>>()?,
+                    listen: crate::bft::parse_peer(
+                        listen.as_deref().unwrap_or("/ip4/0.0.0.0/tcp/26656"),
+                    )?,
+                })
+            }
+            None => {
+                eyre::ensure!(
+                    peers.is_empty() && listen.is_none(),
+                    "--peers and --consensus-listen need --validator-key"
+                );
+                None
             }
         };
         Ok(c)

@@ -5,6 +5,7 @@
 //! - [`server`]: opening the chain, serving the API, producing blocks.
 //! - [`app`]: the shared state behind the API and the producer.
 //! - [`mempool`], [`producer`], [`events`], [`metrics`]: the node's parts.
+//! - [`bft`]: the BFT producer (the consensus engine over the node's ledger), key files.
 //! - [`api`]: the REST API, the event stream and the OpenAPI document.
 //! - [`dashboard`]: the web dashboard at `/` (embedded HTML, JavaScript and CSS).
 //! - [`client`]: a typed HTTP client for the API (used by the CLI and the benchmark).
@@ -14,6 +15,7 @@
 
 pub mod api;
 pub mod app;
+pub mod bft;
 pub mod cli;
 pub mod client;
 pub mod cmd;

@@ -1,4 +1,5 @@
-//! Starting and stopping a node: open the chain, serve the API, produce blocks.
+//! Starting and stopping a node: open the chain, serve the API, produce blocks (alone, or
+//! as a validator with the BFT producer when `--validator-key` is given).
 
 use std::{net::SocketAddr, path::Path, sync::Arc};
 
@@ -9,6 +10,7 @@ use tokio::{sync::watch, task::JoinHandle};
 use crate::{
     api,
     app::{App, AppConfig, now_ms},
+    bft::BftProducer,
     config::NodeConfig,
     dev,
     facilitator::LedgerBackend,
@@ -186,10 +188,30 @@ pub async fn start(config: &NodeConfig) -> eyre::Result<RunningNode> {
         .wrap_err_with(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
     let (shutdown, rx) = watch::channel(false);
-    let producer = SoloProducer {
-        block_time: config.block_time,
+    let producer = match &config.validator {
+        None => {
+            let solo = SoloProducer {
+                block_time: config.block_time,
+            };
+            tokio::spawn(solo.run(Arc::clone(&app), rx.clone()))
+        }
+        Some(v) => {
+            let genesis = match &config.genesis {
+                Some(p) => read_genesis(p)?,
+                None => bail!("--validator-key needs --genesis"),
+            };
+            let bft = BftProducer {
+                validators: crate::bft::validator_set(&genesis)?,
+                key: crate::bft::read_key_file(&v.key_file)?,
+                listen: v.listen.clone(),
+                peers: v.peers.clone(),
+                home: config.data_dir.join("consensus"),
+                max_block_txs: config.max_block_txs,
+            };
+            tracing::info!(validator = %bft.me()?, "joining the genesis validator set");
+            tokio::spawn(bft.run(Arc::clone(&app), rx.clone()))
+        }
     };
-    let producer = tokio::spawn(producer.run(Arc::clone(&app), rx.clone()));
     let mut facilitator = x402_facilitator::Service::new();
     if let Some(key) = facilitator_key(config)? {
         tracing::info!(relayer = %key.address(), "x402 facilitator on /x402");
