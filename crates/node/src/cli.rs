@@ -20,8 +20,11 @@ enum Command {
     Devnet(cmd::devnet::DevnetCmd),
     /// Runnable examples: `demo agents` runs three agents paying each other over x402.
     Demo(cmd::demo::DemoCmd),
-    /// Run a node: the embedded ledger and its REST API.
+    /// Run a node: the embedded ledger and its REST API (alone, or as a validator with
+    /// --validator-key).
     Node(cmd::node::NodeCmd),
+    /// Start a local testnet: N validators running BFT consensus on loopback ports.
+    Testnet(cmd::testnet::TestnetCmd),
     /// Run the x402 facilitator on its own (EVM chains and Symbiont ledgers).
     Facilitator(cmd::facilitator::FacilitatorCmd),
     /// Write a genesis file.
@@ -78,6 +81,7 @@ pub fn main() -> eyre::Result<()> {
         Command::Devnet(c) => c.run(),
         Command::Demo(c) => c.run(),
         Command::Node(c) => c.run(),
+        Command::Testnet(c) => c.run(),
         Command::Facilitator(c) => c.run(),
         Command::Genesis(c) => c.run(),
         Command::Keys(c) => c.run(),

@@ -15,5 +15,6 @@ pub mod pay;
 pub mod query;
 pub mod signer;
 pub mod subnet;
+pub mod testnet;
 pub mod tx;
 pub mod yuma;
