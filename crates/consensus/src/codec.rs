@@ -94,9 +94,11 @@ pub fn stream_sign_bytes(chain_id: u64, init: &ProposalInit, block_bytes_hash: B
     b
 }
 
-/// The canonical encoding of a block in proposal parts and in sync (`postcard`, as the store).
+/// The canonical encoding of a block in proposal parts and in sync (JSON, as the store).
 pub fn encode_block(block: &Block) -> Result<Bytes> {
-    postcard::to_stdvec(block)
+    // JSON, as `ledger-db` stores blocks: the ledger's transaction types use serde features
+    // postcard cannot decode (a block with transactions failed to decode with postcard).
+    serde_json::to_vec(block)
         .map(Bytes::from)
         .map_err(|e| Error::Encode {
             what: "block",
@@ -106,7 +108,7 @@ pub fn encode_block(block: &Block) -> Result<Bytes> {
 
 /// Decodes [`encode_block`]'s output.
 pub fn decode_block(bytes: &[u8]) -> Result<Block> {
-    postcard::from_bytes(bytes).map_err(decode_err("block"))
+    serde_json::from_slice(bytes).map_err(decode_err("block"))
 }
 
 /// keccak256 of a block's canonical encoding (what the `Fin` signature commits to).
@@ -118,7 +120,7 @@ pub fn block_bytes_hash(chunks: &[Bytes]) -> B256 {
     keccak256(buf)
 }
 
-fn decode_err(what: &'static str) -> impl Fn(postcard::Error) -> Error {
+fn decode_err<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> Error {
     move |e| Error::Decode {
         what,
         reason: e.to_string(),
@@ -301,6 +303,28 @@ mod tests {
             assert_eq!(decode_vote(&encode_vote(&vote).unwrap()).unwrap(), vote);
         }
         assert!(decode_vote(&[0xff]).is_err());
+    }
+
+    /// A block with transactions (the ledger's `Call` enum, string amounts) survives the
+    /// encoding; with postcard it did not decode, so no proposal with a transaction could pass.
+    #[test]
+    fn a_block_with_transactions_round_trips() {
+        let mut b = block(4, 77);
+        let tx = ledger::Tx {
+            from: ledger::Address::repeat_byte(7),
+            nonce: 3,
+            fee: 1_000,
+            expiry: 0,
+            call: ledger::Call::Transfer {
+                to: ledger::Address::repeat_byte(8),
+                asset: ledger::NATIVE,
+                amount: 12_345,
+            },
+        };
+        let signed = tx.sign_with(1337, |_| Ok::<_, ()>([9u8; 65])).unwrap();
+        b.txs.push(signed);
+        let bytes = encode_block(&b).unwrap();
+        assert_eq!(decode_block(&bytes).unwrap(), b);
     }
 
     #[test]
