@@ -11,6 +11,7 @@ mod facilitator;
 mod keys;
 mod signer;
 mod subnet;
+mod testnet;
 
 /// Held by the tests that run the real models (the devnet, the agents demo): on two cores,
 /// several at once would starve each other's miners into timeouts.
