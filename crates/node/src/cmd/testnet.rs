@@ -166,10 +166,13 @@ async fn watch(children: &mut [Child]) {
 /// Asks every node to stop (SIGTERM: each drains and closes its store), waits up to ten
 /// seconds, then kills what is left.
 fn stop(mut children: Vec<Child>) {
-    for c in &children {
-        let _ = Command::new("kill")
-            .args(["-TERM", &c.id().to_string()])
-            .status();
+    for c in &mut children {
+        if matches!(c.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     for c in &mut children {
