@@ -5,13 +5,9 @@
 use std::sync::Arc;
 
 use axum::{Json, Router, extract::State, routing::get};
-use ledger::{Asset, genesis::DEV_USD_NAME};
 use serde_json::{Value, json};
 use x402_server::PaymentLayer;
-use x402_types::{
-    Network, TokenAmount,
-    v2::{Extra, PaymentRequirements},
-};
+use x402_types::v2::PaymentRequirements;
 
 use crate::{app::App, dev};
 
@@ -20,16 +16,7 @@ pub const DEMO_PRICE: u64 = 10_000;
 
 /// The price of `/demo/paid` on this dev chain.
 pub fn demo_requirements(app: &App) -> eyre::Result<PaymentRequirements> {
-    let usd = Asset::derive_id(dev::dev_key(0)?.address(), DEV_USD_NAME);
-    Ok(PaymentRequirements {
-        scheme: "exact".into(),
-        network: Network::eip155(app.chain_id()),
-        amount: TokenAmount::from(DEMO_PRICE),
-        asset: usd.to_checksum(None),
-        pay_to: dev::dev_key(8)?.address().to_checksum(None),
-        max_timeout_seconds: 60,
-        extra: Extra::eip712(DEV_USD_NAME, "1"),
-    })
+    dev::usd_price(app.chain_id(), dev::dev_key(8)?.address(), DEMO_PRICE)
 }
 
 /// `/demo/paid` behind a paywall settling through `facilitator`.

@@ -16,6 +16,31 @@ pub fn dev_key(i: u32) -> eyre::Result<PrivateKey> {
     Ok(PrivateKey::from_bytes(&seed.0)?)
 }
 
+/// The "Devnet USD" stablecoin a dev genesis issues (dev key 0 is the issuer).
+pub fn usd_asset() -> eyre::Result<Address> {
+    Ok(ledger::Asset::derive_id(
+        dev_key(0)?.address(),
+        ledger::genesis::DEV_USD_NAME,
+    ))
+}
+
+/// An x402 price of `amount` Devnet USD units paid to `pay_to` on chain `chain_id`.
+pub fn usd_price(
+    chain_id: u64,
+    pay_to: Address,
+    amount: u64,
+) -> eyre::Result<x402_types::v2::PaymentRequirements> {
+    Ok(x402_types::v2::PaymentRequirements {
+        scheme: "exact".into(),
+        network: x402_types::Network::eip155(chain_id),
+        amount: x402_types::TokenAmount::from(amount),
+        asset: usd_asset()?.to_checksum(None),
+        pay_to: pay_to.to_checksum(None),
+        max_timeout_seconds: 60,
+        extra: x402_types::v2::Extra::eip712(ledger::genesis::DEV_USD_NAME, "1"),
+    })
+}
+
 /// The first `n` dev keys.
 pub fn dev_keys(n: u32) -> eyre::Result<Vec<PrivateKey>> {
     (0..n).map(dev_key).collect()

@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 
 use crate::cmd::devnet::{self, NETUID, Tasks};
 use crate::config::{NodeArgs, NodeConfig};
-use crate::dev::{DEV_CHAIN_ID, dev_key};
+use crate::dev::{DEV_CHAIN_ID, dev_key, usd_price};
 
 /// The traveller's dev key.
 const TRAVELLER: u32 = 7;
@@ -155,7 +155,7 @@ impl AgentsDemoCmd {
         ));
 
         // The two agents: each signs through its own signer process.
-        let usd = devnet::usd_asset()?;
+        let usd = crate::dev::usd_asset()?;
         let facilitator = Arc::new(x402_server::HttpFacilitator::new(format!("{url}/x402")));
         let mut signers = Signers::default();
         let revenue = ledger::subnet::revenue_account(NETUID);
@@ -191,7 +191,7 @@ impl AgentsDemoCmd {
                 Offering {
                     name: trip::FLIGHT_SEARCH.into(),
                     path: trip::SEARCH_PATH.into(),
-                    price: price(usd, flights.address(), SEARCH_PRICE),
+                    price: usd_price(DEV_CHAIN_ID, flights.address(), SEARCH_PRICE)?,
                 },
                 trip::flight_search_route(Arc::clone(&flights)),
             )],
@@ -233,7 +233,7 @@ impl AgentsDemoCmd {
                 Offering {
                     name: trip::TRIP_PLANNING.into(),
                     path: trip::PLAN_PATH.into(),
-                    price: price(usd, planner_agent.address(), PLAN_PRICE),
+                    price: usd_price(DEV_CHAIN_ID, planner_agent.address(), PLAN_PRICE)?,
                 },
                 trip::trip_planning_route(planner),
             )],
@@ -361,19 +361,6 @@ fn print_balances(rows: &[Value]) {
     }
 }
 
-/// `amount` of `usd` to `pay_to` on the dev chain, as an x402 price.
-fn price(usd: Address, pay_to: Address, amount: u64) -> x402_types::v2::PaymentRequirements {
-    x402_types::v2::PaymentRequirements {
-        scheme: "exact".into(),
-        network: x402_types::Network::eip155(DEV_CHAIN_ID),
-        amount: x402_types::TokenAmount::from(amount),
-        asset: usd.to_checksum(None),
-        pay_to: pay_to.to_checksum(None),
-        max_timeout_seconds: 60,
-        extra: x402_types::v2::Extra::eip712(ledger::genesis::DEV_USD_NAME, "1"),
-    }
-}
-
 /// Registers the gateway as an agent of dev 0 (the subnet owner), its registration file a
 /// `data:` URI on the ledger itself. Its payments go to the subnet's revenue account, which no
 /// key controls, so the owner names it on-chain as the agent's x402 payee.
@@ -385,11 +372,7 @@ async fn register_gateway(
     let offering = Offering {
         name: trip::EMBEDDINGS.into(),
         path: "/v1/embeddings".into(),
-        price: price(
-            devnet::usd_asset()?,
-            ledger::subnet::revenue_account(NETUID),
-            0,
-        ),
+        price: usd_price(DEV_CHAIN_ID, ledger::subnet::revenue_account(NETUID), 0)?,
     };
     let chat = Offering {
         name: "chat".into(),

@@ -217,7 +217,7 @@ impl DevnetCmd {
             Arc::clone(&agent),
         )));
 
-        let usd = usd_asset()?;
+        let usd = crate::dev::usd_asset()?;
         let accounts: Vec<Address> = roles.keys().copied().collect();
         let mut start_usd = BTreeMap::new();
         for a in &accounts {
@@ -357,13 +357,6 @@ pub(crate) async fn create_subnet(
     Ok(())
 }
 
-pub(crate) fn usd_asset() -> eyre::Result<Address> {
-    Ok(ledger::Asset::derive_id(
-        dev_key(0)?.address(),
-        ledger::genesis::DEV_USD_NAME,
-    ))
-}
-
 pub(crate) async fn usd_balance(
     client: &ledger_client::Client,
     who: Address,
@@ -404,15 +397,7 @@ pub(crate) async fn start_gateway(
     tasks: &mut Tasks,
 ) -> eyre::Result<RunningGateway> {
     let revenue = ledger::subnet::revenue_account(NETUID);
-    let price = x402_types::v2::PaymentRequirements {
-        scheme: "exact".into(),
-        network: x402_types::Network::eip155(crate::dev::DEV_CHAIN_ID),
-        amount: x402_types::TokenAmount::from(PRICE_UNITS),
-        asset: usd_asset()?.to_checksum(None),
-        pay_to: revenue.to_checksum(None),
-        max_timeout_seconds: 60,
-        extra: x402_types::v2::Extra::eip712(ledger::genesis::DEV_USD_NAME, "1"),
-    };
+    let price = crate::dev::usd_price(crate::dev::DEV_CHAIN_ID, revenue, PRICE_UNITS)?;
     let gateway = subnet::gateway::Gateway::new(subnet::gateway::GatewayConfig {
         netuid: NETUID,
         node_url: node_url.to_owned(),
