@@ -191,25 +191,7 @@ mod tests {
     impl Net {
         /// `n` validators; those in `now` are started at once, the others by [`Net::launch`].
         async fn start(n: u8, now: &[usize]) -> Self {
-            let mut rng = StdRng::seed_from_u64(44);
-            let keys: Vec<(Address, ConsensusKey)> = (1..=n)
-                .map(|i| {
-                    (
-                        Address(ledger::Address::repeat_byte(i)),
-                        ConsensusKey::generate(&mut rng),
-                    )
-                })
-                .collect();
-            let set = ValidatorSet::new(
-                keys.iter()
-                    .map(|(a, k)| Validator {
-                        address: *a,
-                        public_key: k.public_key(),
-                        voting_power: 1,
-                    })
-                    .collect(),
-            )
-            .unwrap();
+            let (set, keys) = crate::stream::tests::validators_seeded(n, 44);
             let addrs: Vec<Multiaddr> = keys
                 .iter()
                 .map(|_| {

@@ -112,8 +112,17 @@ pub(crate) mod tests {
 
     /// Four validators of power 1 and their keys (test fixture).
     pub(crate) fn validators() -> (ValidatorSet, Vec<(Address, ConsensusKey)>) {
-        let mut rng = StdRng::seed_from_u64(99);
-        let keys: Vec<(Address, ConsensusKey)> = (1..=4u8)
+        validators_seeded(4, 99)
+    }
+
+    /// `n` validators of power 1 (accounts `0x0101…`, `0x0202…`, …) with keys drawn from
+    /// `seed` (test fixture).
+    pub(crate) fn validators_seeded(
+        n: u8,
+        seed: u64,
+    ) -> (ValidatorSet, Vec<(Address, ConsensusKey)>) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let keys: Vec<(Address, ConsensusKey)> = (1..=n)
             .map(|i| {
                 (
                     Address(ledger::Address::repeat_byte(i)),
