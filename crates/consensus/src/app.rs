@@ -3,19 +3,29 @@
 //! The loop and its replies follow the contract documented in `app-channel/src/msgs.rs`
 //! (0.8.2) and the flow of upstream's example channel app (`code/examples/channel/src/app.rs`):
 //! every message with a `reply` is answered (consensus stalls otherwise), a failed send is
-//! logged rather than fatal. Sync serves the ledger's blocks with the commit certificates kept
-//! since start. Not done yet: persisting certificates and undecided blocks (after a restart,
-//! sync serves only new heights, and a restart mid-height builds a new proposal).
+//! logged rather than fatal. Sync serves the ledger's blocks with the commit certificates
+//! stored with them.
+//!
+//! Block pace: a proposer asked for a value before `block_time` has passed since the parent
+//! block's timestamp holds the request until then (bounded by half the engine's propose
+//! timeout), so an idle chain makes one block per `block_time`, like the solo producer, rather
+//! than empty blocks back to back. Other engine messages are served meanwhile.
 
-use std::{collections::BTreeMap, time::SystemTime};
+use std::{
+    collections::BTreeMap,
+    time::{Duration, SystemTime},
+};
 
 use bytes::Bytes;
 use malachitebft_app_channel::{
-    AppMsg, Channels, NetworkMsg,
+    AppMsg, Channels, NetworkMsg, Reply,
     app::{
         engine::host::{HeightParams, Next, SyncedValueOutcome},
         streaming::{StreamContent, StreamId, StreamMessage},
-        types::core::{ExtendedCommitCertificate, LinearTimeouts, Round},
+        types::{
+            LocallyProposedValue,
+            core::{ExtendedCommitCertificate, LinearTimeouts, Round},
+        },
     },
 };
 
@@ -136,10 +146,70 @@ fn sent<T>(what: &str, r: std::result::Result<(), T>) {
     }
 }
 
-/// Runs the application side of consensus until the engine closes its channel.
-pub async fn run<L: Ledger>(host: &mut Host<L>, channels: &mut Channels<Ctx>) -> Result<()> {
+/// A `GetValue` held until the block time has passed since the parent block.
+struct Held {
+    height: Height,
+    round: Round,
+    at: tokio::time::Instant,
+    reply: Reply<LocallyProposedValue<Ctx>>,
+}
+
+/// Builds the value for `(height, round)`, answers `reply` and publishes the proposal.
+async fn propose<L: Ledger>(
+    host: &mut Host<L>,
+    channels: &mut Channels<Ctx>,
+    height: Height,
+    round: Round,
+    reply: Reply<LocallyProposedValue<Ctx>>,
+) {
+    match host.get_value(height, round, now_ms()) {
+        Ok((value, parts)) => {
+            sent("GetValue", reply.send(value));
+            if let Err(e) = publish(channels, height, round, parts).await {
+                tracing::error!(error = %e, "cannot publish the proposal");
+            }
+        }
+        // No reply: the propose timeout expires and the round moves on.
+        Err(e) => tracing::error!(%height, %round, error = %e, "cannot build a block"),
+    }
+}
+
+/// How long to hold a `GetValue` whose propose timeout is `timeout`: until `block_time`
+/// after the parent's timestamp, at most half the timeout.
+fn hold_for<L: Ledger>(host: &Host<L>, block_time: Duration, timeout: Duration) -> Duration {
+    let parent = host.ledger().with_state(|s| s.head.timestamp_ms);
+    let ready = parent.saturating_add(u64::try_from(block_time.as_millis()).unwrap_or(u64::MAX));
+    Duration::from_millis(ready.saturating_sub(now_ms())).min(timeout / 2)
+}
+
+/// Runs the application side of consensus until the engine closes its channel, proposing
+/// at most one block per `block_time` (see the module docs).
+pub async fn run<L: Ledger>(
+    host: &mut Host<L>,
+    channels: &mut Channels<Ctx>,
+    block_time: Duration,
+) -> Result<()> {
     let mut streams = Streams::default();
-    while let Some(msg) = channels.consensus.recv().await {
+    let mut held: Option<Held> = None;
+    loop {
+        let wake = held.as_ref().map(|h| h.at);
+        let msg = tokio::select! {
+            m = channels.consensus.recv() => match m {
+                Some(m) => m,
+                None => break,
+            },
+            () = async {
+                match wake {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                if let Some(h) = held.take() {
+                    propose(host, channels, h.height, h.round, h.reply).await;
+                }
+                continue;
+            }
+        };
         match msg {
             AppMsg::ConsensusReady { reply } => {
                 let start = host.start_height();
@@ -160,18 +230,23 @@ pub async fn run<L: Ledger>(host: &mut Host<L>, channels: &mut Channels<Ctx>) ->
             AppMsg::GetValue {
                 height,
                 round,
+                timeout,
                 reply,
-                ..
-            } => match host.get_value(height, round, now_ms()) {
-                Ok((value, parts)) => {
-                    sent("GetValue", reply.send(value));
-                    if let Err(e) = publish(channels, height, round, parts).await {
-                        tracing::error!(error = %e, "cannot publish the proposal");
-                    }
+            } => {
+                // A newer request replaces a held one (its round has moved on).
+                let wait = hold_for(host, block_time, timeout);
+                if wait.is_zero() {
+                    held = None;
+                    propose(host, channels, height, round, reply).await;
+                } else {
+                    held = Some(Held {
+                        height,
+                        round,
+                        at: tokio::time::Instant::now() + wait,
+                        reply,
+                    });
                 }
-                // No reply: the propose timeout expires and the round moves on.
-                Err(e) => tracing::error!(%height, %round, error = %e, "cannot build a block"),
-            },
+            }
             AppMsg::ExtendVote { reply, .. } => sent("ExtendVote", reply.send(None)),
             AppMsg::VerifyVoteExtensions {
                 extensions, reply, ..
@@ -208,7 +283,7 @@ pub async fn run<L: Ledger>(host: &mut Host<L>, channels: &mut Channels<Ctx>) ->
                 sent("ReceivedProposalPart", reply.send(value));
             }
             AppMsg::Decided { reply, .. } => {
-                // The commit happens at `Finalized`; certificates are not persisted yet.
+                // The commit (with the certificate) happens at `Finalized`.
                 sent("Decided", reply.send(()));
             }
             AppMsg::Finalized {
@@ -218,17 +293,12 @@ pub async fn run<L: Ledger>(host: &mut Host<L>, channels: &mut Channels<Ctx>) ->
                 ..
             } => {
                 let h = certificate.height;
-                let id = certificate.value_id;
-                let next = match host.finalize(h, id) {
-                    Ok(()) => {
-                        host.keep_certificate(
-                            ExtendedCommitCertificate::from_commit_certificate_and_extensions(
-                                certificate,
-                                extensions,
-                            ),
-                        );
-                        Next::Start(host.start_height(), params(host))
-                    }
+                let certificate = ExtendedCommitCertificate::from_commit_certificate_and_extensions(
+                    certificate,
+                    extensions,
+                );
+                let next = match host.finalize(&certificate) {
+                    Ok(()) => Next::Start(host.start_height(), params(host)),
                     Err(e) => {
                         tracing::error!(height = %h, error = %e, "commit failed, restarting the height");
                         Next::Restart(h, params(host))

@@ -119,16 +119,13 @@ pub async fn start(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        Validator, ValidatorSet, app,
-        host::{Host, Ledger},
-        testing::MemLedger,
-    };
+    use crate::{Validator, ValidatorSet, app, host::Host, testing::MemLedger};
     use rand::{SeedableRng, rngs::StdRng};
     use std::time::{Duration, Instant};
 
     /// One validator holding all the power: the real engine (WAL, libp2p on loopback, sync,
-    /// consensus) drives the host through several heights, each committed to the ledger.
+    /// consensus) drives the host through several heights, each committed to the ledger, one
+    /// per block time.
     #[test]
     fn a_single_validator_decides_heights_through_the_engine() {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -153,8 +150,10 @@ mod tests {
             let (mut channels, handle) = start(config, me, &key, 1337, dir.path().to_path_buf())
                 .await
                 .unwrap();
-            let mut host = Host::new(ledger, set, me, key, 1337, 100);
-            let app = tokio::spawn(async move { app::run(&mut host, &mut channels).await });
+            let mut host = Host::new(ledger, set, me, key, 1337, 100).unwrap();
+            let block_time = Duration::from_millis(300);
+            let app =
+                tokio::spawn(async move { app::run(&mut host, &mut channels, block_time).await });
             let deadline = Instant::now() + Duration::from_secs(60);
             while view.height() < 3 {
                 assert!(
@@ -166,6 +165,16 @@ mod tests {
             }
             handle.actor.stop(None);
             app.abort();
+            // Paced: one block per block time, not empty blocks back to back.
+            let times: Vec<u64> = (1..=3)
+                .map(|h| view.block(h).unwrap().header.timestamp_ms)
+                .collect();
+            for w in times.windows(2) {
+                assert!(
+                    w[1] - w[0] >= 300,
+                    "blocks {times:?} closer than the block time"
+                );
+            }
         });
     }
 
@@ -228,8 +237,12 @@ mod tests {
             let home = self.dir.path().join(format!("v{i}"));
             let key = ConsensusKey::from_bytes(seed);
             let (mut channels, handle) = start(config, me, &key, 1337, home).await.unwrap();
-            let mut host = Host::new(self.views[i].clone(), self.set.clone(), me, key, 1337, 100);
-            let app = tokio::spawn(async move { app::run(&mut host, &mut channels).await });
+            let mut host =
+                Host::new(self.views[i].clone(), self.set.clone(), me, key, 1337, 100).unwrap();
+            let app =
+                tokio::spawn(
+                    async move { app::run(&mut host, &mut channels, Duration::ZERO).await },
+                );
             self.nodes[i] = Some((handle, app));
         }
 

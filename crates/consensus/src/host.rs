@@ -7,12 +7,13 @@
 
 use std::collections::BTreeMap;
 
-use ledger::{Block, BlockContext, Commit, State, tx::VerifiedTx};
+use ledger::{Block, BlockContext, Commit, State, Store, tx::VerifiedTx};
 use malachitebft_app_channel::app::types::{
     LocallyProposedValue, ProposedValue,
     core::{ExtendedCommitCertificate, Round, Validity},
     sync::RawDecidedValue,
 };
+use serde::{Deserialize, Serialize};
 
 use crate::{
     Address, ConsensusKey, Ctx, Height, ProposalPart, ValidatorSet, Value, ValueId,
@@ -30,8 +31,50 @@ pub trait Ledger: Send + Sync {
     /// Persists a decided block and its execution result and advances the head (the solo
     /// producer's storage path: one store transaction, state update, mempool pruning).
     fn commit(&self, commit: Commit) -> Result<(), ledger::Error>;
-    /// The committed block at `height`, if stored (served to nodes that fell behind).
-    fn block(&self, height: u64) -> Option<Block>;
+    /// The store: committed blocks and certificates (served to nodes that fell behind),
+    /// undecided proposals and the validator set the chain started with.
+    fn store(&self) -> &dyn Store;
+}
+
+/// The `consensus_meta` key of the validator set a store's chain runs with.
+const VALIDATORS_KEY: &str = "validators";
+
+/// Checks that `set` is the validator set `store`'s chain started with, recording it on the
+/// first start. A genesis file whose `validators` changed under an existing chain would
+/// otherwise run a different set than its peers.
+pub fn check_validator_set(store: &dyn Store, set: &ValidatorSet) -> Result<()> {
+    let listed: Vec<(String, String, u64)> = set
+        .validators()
+        .iter()
+        .map(|v| {
+            (
+                v.address.to_string(),
+                hex::encode(v.public_key.as_bytes()),
+                v.voting_power,
+            )
+        })
+        .collect();
+    let json = serde_json::to_vec(&listed).map_err(|e| Error::Ledger(e.to_string()))?;
+    let store_err = |e: ledger::Error| Error::Ledger(e.to_string());
+    match store.consensus_meta(VALIDATORS_KEY).map_err(store_err)? {
+        None => store
+            .put_consensus_meta(VALIDATORS_KEY, &json)
+            .map_err(store_err),
+        Some(kept) if kept == json => Ok(()),
+        Some(kept) => Err(Error::InvalidValidatorSet(format!(
+            "the genesis validators differ from the set this node's chain started with ({})",
+            String::from_utf8_lossy(&kept)
+        ))),
+    }
+}
+
+/// An undecided block as kept in the store across a restart.
+#[derive(Serialize, Deserialize)]
+struct Kept {
+    round: i64,
+    proposer: ledger::Address,
+    valid: bool,
+    block: Block,
 }
 
 /// Most decided values served in one sync response.
@@ -60,13 +103,13 @@ pub struct Host<L> {
     /// What this node built per (height, round): it proposes the same block again after a
     /// restart of the round, never a second one.
     built: BTreeMap<(Height, Round), ValueId>,
-    /// The commit certificates of the heights finalized since start, served by sync with the
-    /// ledger's blocks. In memory for now: after a restart, sync serves only new heights.
-    certificates: BTreeMap<Height, ExtendedCommitCertificate<Ctx>>,
 }
 
 impl<L: Ledger> Host<L> {
-    /// A host for validator `me` (signing with `key`) of `validators` on `chain_id`.
+    /// A host for validator `me` (signing with `key`) of `validators` on `chain_id`, with
+    /// the undecided blocks its store kept above the head (a restart mid-height proposes
+    /// the same block again and can finalize one it saw). Fails if `validators` is not the
+    /// set the store's chain started with.
     pub fn new(
         ledger: L,
         validators: ValidatorSet,
@@ -74,8 +117,9 @@ impl<L: Ledger> Host<L> {
         key: ConsensusKey,
         chain_id: u64,
         max_block_txs: usize,
-    ) -> Self {
-        Host {
+    ) -> Result<Self> {
+        check_validator_set(ledger.store(), &validators)?;
+        let mut host = Host {
             ledger,
             validators,
             me,
@@ -84,8 +128,57 @@ impl<L: Ledger> Host<L> {
             max_block_txs,
             undecided: BTreeMap::new(),
             built: BTreeMap::new(),
-            certificates: BTreeMap::new(),
+        };
+        let head = host.ledger.with_state(|s| s.head.height);
+        let kept = host
+            .ledger
+            .store()
+            .proposals()
+            .map_err(|e| Error::Ledger(e.to_string()))?;
+        for (height, id, bytes) in kept {
+            let Ok(k) = serde_json::from_slice::<Kept>(&bytes) else {
+                tracing::warn!(height, %id, "skipping an unreadable kept proposal");
+                continue;
+            };
+            if height <= head {
+                continue;
+            }
+            let u = Undecided {
+                height: Height(height),
+                round: Round::from(k.round),
+                proposer: Address(k.proposer),
+                block: k.block,
+                validity: Validity::from_bool(k.valid),
+            };
+            if u.proposer == host.me {
+                host.built.insert((u.height, u.round), ValueId(id));
+            }
+            host.undecided.insert(ValueId(id), u);
         }
+        Ok(host)
+    }
+
+    /// Remembers an undecided block, in memory and durably in the store.
+    fn keep(&mut self, id: ValueId, u: Undecided) {
+        let kept = Kept {
+            round: u.round.as_i64(),
+            proposer: u.proposer.0,
+            valid: u.validity.is_valid(),
+            block: u.block.clone(),
+        };
+        let stored = serde_json::to_vec(&kept)
+            .map_err(|e| e.to_string())
+            .and_then(|b| {
+                self.ledger
+                    .store()
+                    .put_proposal(u.height.0, &id.0, &b)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = stored {
+            // Still usable from memory; only a restart before the decision loses it.
+            tracing::warn!(height = %u.height, %id, error = %e, "cannot keep a proposal in the store");
+        }
+        self.undecided.insert(id, u);
     }
 
     /// The ledger.
@@ -159,7 +252,7 @@ impl<L: Ledger> Host<L> {
             Ok(ledger::build_block(state, ctx, candidates).block)
         })?;
         let id = Value::of(&block).id();
-        self.undecided.insert(
+        self.keep(
             id,
             Undecided {
                 height,
@@ -212,7 +305,7 @@ impl<L: Ledger> Host<L> {
             valid_round: init.pol_round,
             ..proposed(id, &u)
         };
-        self.undecided.insert(id, u);
+        self.keep(id, u);
         Some(value)
     }
 
@@ -263,18 +356,13 @@ impl<L: Ledger> Host<L> {
         Some(value)
     }
 
-    /// Keeps the certificate of a finalized height for sync.
-    pub fn keep_certificate(&mut self, certificate: ExtendedCommitCertificate<Ctx>) {
-        self.certificates.insert(certificate.height, certificate);
-    }
-
-    /// `GetHistoryMinHeight`: the lowest height sync can serve (the next height if none).
+    /// `GetHistoryMinHeight`: the lowest height sync can serve, the first committed with a
+    /// certificate (the next height if none).
     pub fn history_min_height(&self) -> Height {
-        self.certificates
-            .keys()
-            .next()
-            .copied()
-            .unwrap_or_else(|| self.start_height())
+        match self.ledger.store().first_certificate() {
+            Ok(Some(h)) => Height(h),
+            _ => self.start_height(),
+        }
     }
 
     /// `GetDecidedValues`: the stored blocks with their certificates, from `from` up to `to`
@@ -282,22 +370,27 @@ impl<L: Ledger> Host<L> {
     pub fn decided(&self, from: Height, to: Height) -> Vec<RawDecidedValue<Ctx>> {
         let mut out = vec![];
         for h in from.0..=to.0.min(from.0.saturating_add(MAX_SYNC_BATCH)) {
-            let (Some(cert), Some(block)) =
-                (self.certificates.get(&Height(h)), self.ledger.block(h))
-            else {
+            let store = self.ledger.store();
+            let (Ok(Some(cert)), Ok(Some(block))) = (store.certificate(h), store.block(h)) else {
                 break;
             };
-            let Ok(bytes) = crate::codec::encode_block(&block) else {
+            let (Ok(cert), Ok(bytes)) = (
+                crate::wire::decode_certificate(&cert),
+                crate::codec::encode_block(&block),
+            ) else {
+                tracing::error!(height = h, "a stored block or certificate does not decode");
                 break;
             };
-            out.push(RawDecidedValue::new(bytes, cert.clone()));
+            out.push(RawDecidedValue::new(bytes, cert));
         }
         out
     }
 
-    /// `Finalized`: executes the decided block again on the head state and commits it through
-    /// the ledger, then forgets undecided blocks at or below its height.
-    pub fn finalize(&mut self, height: Height, id: ValueId) -> Result<()> {
+    /// `Finalized`: executes the decided block again on the head state and commits it with
+    /// its certificate through the ledger, then forgets undecided blocks at or below its
+    /// height.
+    pub fn finalize(&mut self, certificate: &ExtendedCommitCertificate<Ctx>) -> Result<()> {
+        let (height, id) = (certificate.height, certificate.value_id);
         let block = match self.undecided.get(&id) {
             Some(u) if u.height == height => u.block.clone(),
             _ => return Err(Error::Ledger(format!("no block {id} at height {height}"))),
@@ -317,6 +410,7 @@ impl<L: Ledger> Host<L> {
                 tx_hashes,
                 receipts,
                 diff,
+                certificate: Some(crate::wire::encode_certificate(certificate)?.to_vec()),
             })
             .map_err(|e| Error::Ledger(e.to_string()))?;
         self.undecided.retain(|_, u| u.height > height);
@@ -348,8 +442,18 @@ mod tests {
         let i = keys.iter().position(|(a, _)| *a == p).unwrap();
         let (pa, pk) = keys.remove(i);
         let (qa, qk) = keys.remove(0);
-        let host = |a, k| Host::new(MemLedger::genesis(), set.clone(), a, k, 1337, 100);
+        let host = |a, k| Host::new(MemLedger::genesis(), set.clone(), a, k, 1337, 100).unwrap();
         (host(pa, pk), host(qa, qk))
+    }
+
+    /// A certificate for `id` at `height` (its signatures are not checked by the host).
+    fn cert(height: Height, id: ValueId) -> ExtendedCommitCertificate<Ctx> {
+        ExtendedCommitCertificate {
+            height,
+            round: Round::new(0),
+            value_id: id,
+            commit_signatures: vec![],
+        }
     }
 
     #[test]
@@ -371,8 +475,8 @@ mod tests {
         assert_eq!(other.undecided_for(h1, r0), vec![seen.clone()]);
 
         let id = value.value.id();
-        proposer.finalize(h1, id).unwrap();
-        other.finalize(h1, id).unwrap();
+        proposer.finalize(&cert(h1, id)).unwrap();
+        other.finalize(&cert(h1, id)).unwrap();
         let head = |h: &Host<MemLedger>| h.ledger().with_state(|s| s.head);
         assert_eq!(head(&proposer), head(&other));
         assert_eq!(head(&proposer).hash, id.0);
@@ -380,14 +484,16 @@ mod tests {
         assert_eq!(proposer.start_height(), Height(2));
         assert!(proposer.undecided_for(h1, r0).is_empty());
         // Finalizing again, or an unknown value, fails without touching the head.
-        assert!(other.finalize(h1, id).is_err());
+        assert!(other.finalize(&cert(h1, id)).is_err());
         assert_eq!(head(&other).height, 1);
         // A host restarted over the same ledger resumes after its head.
         let Host { ledger, .. } = other;
         let (set, mut keys) = stream::tests::validators();
         let (a, k) = keys.remove(0);
         assert_eq!(
-            Host::new(ledger, set, a, k, 1337, 100).start_height(),
+            Host::new(ledger, set, a, k, 1337, 100)
+                .unwrap()
+                .start_height(),
             Height(2)
         );
     }
@@ -407,7 +513,57 @@ mod tests {
         assert_eq!(other.received_stream(&forged, T0 + 60_000), None);
         // Decided by the others, the block commits (the clock bound only sways a prevote);
         // afterwards a stream for that height is stale and dropped.
-        other.finalize(h1, seen.value.id()).unwrap();
+        other.finalize(&cert(h1, seen.value.id())).unwrap();
         assert_eq!(other.received_stream(&parts, T0 + 60_000), None);
+    }
+
+    /// Restarted mid-height over its store, a host proposes the block it built before and
+    /// can finalize a block it received before; after the commit, sync serves the block with
+    /// its stored certificate; a changed validator set is refused.
+    #[test]
+    fn a_restart_keeps_undecided_blocks_certificates_and_the_validator_set() {
+        let (h1, r0) = (Height(1), Round::new(0));
+        let (mut proposer, mut other) = hosts(h1, r0);
+        let (value, parts) = proposer.get_value(h1, r0, T0 + 1_000).unwrap();
+        let seen = other.received_stream(&parts, T0 + 1_000).unwrap();
+        let restart = |h: Host<MemLedger>| {
+            let Host {
+                ledger,
+                validators,
+                me,
+                key,
+                ..
+            } = h;
+            Host::new(ledger, validators, me, key, 1337, 100).unwrap()
+        };
+        let mut proposer = restart(proposer);
+        let mut other = restart(other);
+        let (again, _) = proposer.get_value(h1, r0, T0 + 5_000).unwrap();
+        assert_eq!(
+            again.value, value.value,
+            "a second block for the same round"
+        );
+        assert_eq!(other.undecided_for(h1, r0), vec![seen.clone()]);
+
+        let c = cert(h1, seen.value.id());
+        other.finalize(&c).unwrap();
+        assert!(other.ledger().store().proposals().unwrap().is_empty());
+        assert_eq!(other.history_min_height(), h1);
+        let served = restart(other).decided(h1, Height(5));
+        assert_eq!(served.len(), 1);
+        assert_eq!(served[0].certificate, c);
+        let block = &proposer.undecided[&seen.value.id()].block;
+        assert_eq!(
+            &crate::codec::decode_block(&served[0].value_bytes).unwrap(),
+            block
+        );
+
+        // The same store under another validator set: refused.
+        let (other_set, _) = stream::tests::validators_seeded(4, 7);
+        let Host {
+            ledger, me, key, ..
+        } = proposer;
+        let refused = Host::new(ledger, other_set, me, key, 1337, 100);
+        assert!(matches!(refused, Err(Error::InvalidValidatorSet(_))));
     }
 }

@@ -34,6 +34,11 @@ impl MemLedger {
     pub(crate) fn height(&self) -> u64 {
         self.state.read().unwrap().head.height
     }
+
+    /// The committed block at `height`.
+    pub(crate) fn block(&self, height: u64) -> Option<ledger::Block> {
+        self.store.block(height).ok().flatten()
+    }
 }
 
 impl Ledger for MemLedger {
@@ -52,7 +57,7 @@ impl Ledger for MemLedger {
         Ok(())
     }
 
-    fn block(&self, height: u64) -> Option<ledger::Block> {
-        self.store.block(height).ok().flatten()
+    fn store(&self) -> &dyn Store {
+        self.store.as_ref()
     }
 }

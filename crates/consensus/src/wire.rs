@@ -161,12 +161,17 @@ struct WRequest {
 }
 
 #[derive(Serialize, Deserialize)]
-struct WDecided {
-    value: Vec<u8>,
+struct WCert {
     height: u64,
     round: i64,
     value_id: B256,
     sigs: Vec<WSig>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WDecided {
+    value: Vec<u8>,
+    cert: WCert,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -187,6 +192,52 @@ fn signed_vote_from(w: WSigned) -> R<SignedMessage<Ctx, Vote>> {
         codec::decode_vote(&w.msg)?,
         sig_from(&w.sig)?,
     ))
+}
+
+fn cert_to(c: &ExtendedCommitCertificate<Ctx>) -> WCert {
+    WCert {
+        height: c.height.0,
+        round: c.round.as_i64(),
+        value_id: c.value_id.0,
+        sigs: c
+            .commit_signatures
+            .iter()
+            .map(|s| WSig {
+                address: s.address.0,
+                sig: sig_to(&s.signature),
+            })
+            .collect(),
+    }
+}
+
+fn cert_from(w: WCert) -> R<ExtendedCommitCertificate<Ctx>> {
+    let commit_signatures = w
+        .sigs
+        .into_iter()
+        .map(|s| {
+            Ok(ExtendedCommitSignature {
+                address: Address(s.address),
+                signature: sig_from(&s.sig)?,
+                extension: None,
+            })
+        })
+        .collect::<R<_>>()?;
+    Ok(ExtendedCommitCertificate {
+        height: Height(w.height),
+        round: Round::from(w.round),
+        value_id: ValueId(w.value_id),
+        commit_signatures,
+    })
+}
+
+/// A commit certificate as stored with its block (the sync response's encoding of one).
+pub fn encode_certificate(c: &ExtendedCommitCertificate<Ctx>) -> R<Bytes> {
+    enc("commit certificate", &cert_to(c))
+}
+
+/// The inverse of [`encode_certificate`].
+pub fn decode_certificate(b: &[u8]) -> R<ExtendedCommitCertificate<Ctx>> {
+    cert_from(dec("commit certificate", b)?)
 }
 
 fn peer_from(b: &[u8]) -> R<PeerId> {
@@ -462,25 +513,9 @@ impl Codec<Response<Ctx>> for WireCodec {
             .values
             .into_iter()
             .map(|d| {
-                let sigs = d
-                    .sigs
-                    .into_iter()
-                    .map(|s| {
-                        Ok(ExtendedCommitSignature {
-                            address: Address(s.address),
-                            signature: sig_from(&s.sig)?,
-                            extension: None,
-                        })
-                    })
-                    .collect::<R<_>>()?;
                 Ok(RawDecidedValue::new(
                     Bytes::from(d.value),
-                    ExtendedCommitCertificate {
-                        height: Height(d.height),
-                        round: Round::from(d.round),
-                        value_id: ValueId(d.value_id),
-                        commit_signatures: sigs,
-                    },
+                    cert_from(d.cert)?,
                 ))
             })
             .collect::<R<_>>()?;
@@ -499,18 +534,7 @@ impl Codec<Response<Ctx>> for WireCodec {
                 .iter()
                 .map(|v| WDecided {
                     value: v.value_bytes.to_vec(),
-                    height: v.certificate.height.0,
-                    round: v.certificate.round.as_i64(),
-                    value_id: v.certificate.value_id.0,
-                    sigs: v
-                        .certificate
-                        .commit_signatures
-                        .iter()
-                        .map(|s| WSig {
-                            address: s.address.0,
-                            sig: sig_to(&s.signature),
-                        })
-                        .collect(),
+                    cert: cert_to(&v.certificate),
                 })
                 .collect(),
         };
@@ -640,6 +664,9 @@ mod tests {
                 }],
             },
         );
+        let stored = encode_certificate(&decided.certificate).unwrap();
+        assert_eq!(decode_certificate(&stored).unwrap(), decided.certificate);
+        assert!(decode_certificate(&stored[..stored.len() - 1]).is_err());
         round_trip(Response::<Ctx>::ValueResponse(ValueResponse::new(
             Height(3),
             vec![decided],

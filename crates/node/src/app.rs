@@ -3,7 +3,7 @@
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::{Arc, Mutex, RwLock, RwLockReadGuard},
+    sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard},
     time::Instant,
 };
 
@@ -12,7 +12,7 @@ use ledger::{
     exec::{BlockContext, build_block, precheck},
     tx::SignedTx,
 };
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::{
     events::Event,
@@ -72,6 +72,17 @@ pub struct App {
     /// Counters for `/metrics`.
     pub metrics: Metrics,
     started: Instant,
+    /// Where transactions submitted by this node's clients go to be relayed to other nodes.
+    relay: OnceLock<mpsc::Sender<Vec<SignedTx>>>,
+}
+
+/// Where submitted transactions come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// This node's clients (the API, the facilitator): relayed to other nodes.
+    Client,
+    /// Another node's relay: not relayed again.
+    Relay,
 }
 
 impl std::fmt::Debug for App {
@@ -100,7 +111,14 @@ impl App {
             events,
             metrics: Metrics::default(),
             started: Instant::now(),
+            relay: OnceLock::new(),
         }
+    }
+
+    /// Relays the transactions this node's clients submit into `to` from now on (see
+    /// [`crate::relay`]). Only the first call takes effect.
+    pub fn relay_to(&self, to: mpsc::Sender<Vec<SignedTx>>) {
+        let _ = self.relay.set(to);
     }
 
     /// The committed state (read lock: hold it briefly).
@@ -151,10 +169,21 @@ impl App {
     }
 
     /// Verifies signatures of `txs` in parallel (on the rayon pool), then admits each in
-    /// order. One result per input, in order.
+    /// order. One result per input, in order. Submissions from clients are relayed.
     pub async fn submit_many(
         self: &Arc<Self>,
         txs: Vec<SignedTx>,
+    ) -> Vec<Result<B256, SubmitError>> {
+        self.submit_from(txs, Origin::Client).await
+    }
+
+    /// [`App::submit_many`] for transactions from `origin`: those a client submitted and
+    /// the mempool admitted are handed to the relay (if any); relayed ones are not relayed
+    /// again.
+    pub async fn submit_from(
+        self: &Arc<Self>,
+        txs: Vec<SignedTx>,
+        origin: Origin,
     ) -> Vec<Result<B256, SubmitError>> {
         let (send, recv) = tokio::sync::oneshot::channel();
         let app = Arc::clone(self);
@@ -171,7 +200,18 @@ impl App {
                 .into_par_iter()
                 .map(|t| t.verify(chain_id, &assets))
                 .collect();
-            let _ = send.send(app.admit(verified));
+            let relay = app.relay.get().filter(|_| origin == Origin::Client);
+            let mut admitted = vec![];
+            let results = app.admit(verified, relay.map(|_| &mut admitted));
+            if let Some(relay) = relay
+                && !admitted.is_empty()
+                && relay.try_send(admitted).is_err()
+            {
+                // A slow relay loses nothing here: the transactions are in this node's
+                // mempool and go out when it proposes.
+                app.metrics.relay_failures.inc();
+            }
+            let _ = send.send(results);
         });
         match recv.await {
             Ok(r) => r,
@@ -179,8 +219,13 @@ impl App {
         }
     }
 
-    /// Admits verified transactions into the mempool.
-    fn admit(&self, verified: Vec<Result<VerifiedTx, Reject>>) -> Vec<Result<B256, SubmitError>> {
+    /// Admits verified transactions into the mempool, copying those admitted into `admitted`
+    /// if given.
+    fn admit(
+        &self,
+        verified: Vec<Result<VerifiedTx, Reject>>,
+        mut admitted: Option<&mut Vec<SignedTx>>,
+    ) -> Vec<Result<B256, SubmitError>> {
         let state = self.state();
         let now = now_secs();
         let mut pool = match self.mempool.lock() {
@@ -200,10 +245,14 @@ impl App {
                 }
                 precheck(&state, &vtx, now).map_err(SubmitError::Rejected)?;
                 let hash = vtx.hash;
+                let signed = admitted.as_ref().map(|_| vtx.signed.clone());
                 pool.insert(vtx, next).map_err(|a| match a {
                     Admit::Reject(r) => SubmitError::Rejected(r),
                     Admit::Full => SubmitError::MempoolFull(pool.len()),
                 })?;
+                if let (Some(out), Some(tx)) = (admitted.as_deref_mut(), signed) {
+                    out.push(tx);
+                }
                 Ok(hash)
             })
             .collect();

@@ -18,7 +18,7 @@ use consensus::{
     host::{Host, Ledger},
 };
 use eyre::{WrapErr, bail, eyre};
-use ledger::{Block, Commit, State, VerifiedTx};
+use ledger::{Commit, State, VerifiedTx};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use zeroize::Zeroizing;
@@ -47,8 +47,8 @@ impl Ledger for NodeLedger {
         })
     }
 
-    fn block(&self, height: u64) -> Option<Block> {
-        self.0.store().block(height).ok().flatten()
+    fn store(&self) -> &dyn ledger::Store {
+        self.0.store()
     }
 }
 
@@ -66,6 +66,8 @@ pub struct BftProducer {
     pub home: std::path::PathBuf,
     /// Most transactions per block.
     pub max_block_txs: usize,
+    /// The least time between blocks (an idle chain makes one block per `block_time`).
+    pub block_time: std::time::Duration,
 }
 
 impl BftProducer {
@@ -90,6 +92,7 @@ impl BlockProducer for BftProducer {
     async fn run(self, app: Arc<App>, mut shutdown: watch::Receiver<bool>) -> eyre::Result<()> {
         let me = self.me()?;
         let chain_id = app.chain_id();
+        consensus::host::check_validator_set(app.store(), &self.validators)?;
         let config = EngineConfig::new(me.to_string(), self.listen.clone(), self.peers.clone());
         let (mut channels, handle) =
             consensus::engine::start(config, me, &self.key, chain_id, self.home.clone())
@@ -103,9 +106,9 @@ impl BlockProducer for BftProducer {
             self.key,
             chain_id,
             self.max_block_txs,
-        );
+        )?;
         let result = tokio::select! {
-            r = consensus::app::run(&mut host, &mut channels) => match r {
+            r = consensus::app::run(&mut host, &mut channels, self.block_time) => match r {
                 Ok(()) => Err(eyre!("the consensus engine stopped")),
                 Err(e) => Err(eyre!(e).wrap_err("consensus failed")),
             },

@@ -70,6 +70,16 @@ pub struct NodeArgs {
     /// [default: /ip4/0.0.0.0/tcp/26656]
     #[arg(long, env = "SYMBIONT_CONSENSUS_LISTEN")]
     pub consensus_listen: Option<String>,
+    /// REST URLs of other nodes (comma-separated, `http://10.0.0.2:8420`) to which this node
+    /// relays the transactions its clients submit, so that whichever validator proposes
+    /// next includes them
+    #[arg(
+        long,
+        env = "SYMBIONT_TX_RELAY",
+        value_delimiter = ',',
+        value_name = "URLS"
+    )]
+    pub tx_relay: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -89,6 +99,7 @@ struct FileConfig {
     validator_key: Option<PathBuf>,
     peers: Option<Vec<String>>,
     consensus_listen: Option<String>,
+    tx_relay: Option<Vec<String>>,
 }
 
 /// The resolved configuration.
@@ -116,6 +127,8 @@ pub struct NodeConfig {
     pub settle_timeout: Duration,
     /// Run as a validator of the genesis set instead of the solo producer.
     pub validator: Option<ValidatorConfig>,
+    /// Nodes this node relays its clients' transactions to.
+    pub tx_relay: Vec<reqwest::Url>,
 }
 
 /// A validator's consensus settings (`--validator-key`, `--peers`, `--consensus-listen`).
@@ -151,6 +164,7 @@ impl NodeConfig {
             facilitator_key: None,
             settle_timeout: Duration::from_secs(10),
             validator: None,
+            tx_relay: vec![],
         }
     }
 
@@ -242,6 +256,26 @@ impl NodeConfig {
                 None
             }
         };
+        let relay = if args.tx_relay.is_empty() {
+            file.tx_relay.unwrap_or_default()
+        } else {
+            args.tx_relay.clone()
+        };
+        c.tx_relay = relay
+            .iter()
+            .map(|u| u.trim())
+            .filter(|u| !u.is_empty())
+            .map(|u| {
+                let url: reqwest::Url = u
+                    .parse()
+                    .map_err(|e| eyre::eyre!("--tx-relay {u:?} is not a URL: {e}"))?;
+                eyre::ensure!(
+                    matches!(url.scheme(), "http" | "https"),
+                    "--tx-relay {u:?}: want an http(s) URL"
+                );
+                Ok(url)
+            })
+            .collect::<eyre::Result<_>>()?;
         Ok(c)
     }
 }
@@ -292,5 +326,12 @@ mod tests {
             ..NodeArgs::default()
         };
         assert!(NodeConfig::resolve(&args).is_err());
+        let args = NodeArgs {
+            data_dir: Some(dir.path().join("other")),
+            tx_relay: vec!["ftp://10.0.0.2:8420".into()],
+            ..NodeArgs::default()
+        };
+        let e = format!("{:#}", NodeConfig::resolve(&args).unwrap_err());
+        assert!(e.contains("--tx-relay"), "{e}");
     }
 }

@@ -6,6 +6,7 @@
 //! - [`app`]: the shared state behind the API and the producer.
 //! - [`mempool`], [`producer`], [`events`], [`metrics`]: the node's parts.
 //! - [`bft`]: the BFT producer (the consensus engine over the node's ledger), key files.
+//! - [`relay`]: relaying submitted transactions to other nodes.
 //! - [`api`]: the REST API, the event stream and the OpenAPI document.
 //! - [`dashboard`]: the web dashboard at `/` (embedded HTML, JavaScript and CSS).
 //! - [`client`]: a typed HTTP client for the API (used by the CLI and the benchmark).
@@ -28,5 +29,6 @@ pub mod facilitator;
 pub mod mempool;
 pub mod metrics;
 pub mod producer;
+pub mod relay;
 pub mod server;
 pub mod units;

@@ -58,6 +58,10 @@ pub struct Metrics {
     pub mempool_size: Gauge,
     /// HTTP requests served.
     pub http_requests: Counter,
+    /// Transactions relayed to other nodes (counted once per peer that admitted them).
+    pub txs_relayed: Counter,
+    /// Relay batches not sent to a peer (queue full, peer down or refusing).
+    pub relay_failures: Counter,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
     /// Last block's build and commit time, microseconds.
     last_build_us: Gauge,
@@ -122,6 +126,18 @@ impl Metrics {
             "counter",
             "HTTP requests served.",
             self.http_requests.get(),
+        );
+        metric(
+            "symbiont_txs_relayed_total",
+            "counter",
+            "Transactions relayed to other nodes, per peer.",
+            self.txs_relayed.get(),
+        );
+        metric(
+            "symbiont_relay_failures_total",
+            "counter",
+            "Relay batches not delivered to a peer.",
+            self.relay_failures.get(),
         );
         metric(
             "symbiont_block_build_microseconds",

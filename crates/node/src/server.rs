@@ -207,11 +207,15 @@ pub async fn start(config: &NodeConfig) -> eyre::Result<RunningNode> {
                 peers: v.peers.clone(),
                 home: config.data_dir.join("consensus"),
                 max_block_txs: config.max_block_txs,
+                block_time: config.block_time,
             };
             tracing::info!(validator = %bft.me()?, "joining the genesis validator set");
             tokio::spawn(bft.run(Arc::clone(&app), rx.clone()))
         }
     };
+    if !config.tx_relay.is_empty() {
+        crate::relay::start(&app, config.tx_relay.clone(), rx.clone())?;
+    }
     let mut facilitator = x402_facilitator::Service::new();
     if let Some(key) = facilitator_key(config)? {
         tracing::info!(relayer = %key.address(), "x402 facilitator on /x402");

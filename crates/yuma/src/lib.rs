@@ -35,6 +35,14 @@
 //! - [`sim`]: multi-epoch scenarios for subnet designers.
 //! - `wire` (feature `serde`): the JSON shape of `symbiont yuma epoch`.
 
+// The fixed-point code estimates some quotients in `f64` (`fixed.rs`); the reciprocal estimates
+// are exact only with IEEE-754 binary64 rounding, which x87 (32-bit x86 without SSE2) does
+// not give. Every validator must compute epochs bit for bit alike, so refuse that target.
+#[cfg(all(target_arch = "x86", not(target_feature = "sse2")))]
+compile_error!(
+    "yuma needs IEEE-754 binary64 floating point: build for x86 with SSE2 (i686) or a 64-bit target"
+);
+
 mod bonds;
 mod consensus;
 mod epoch;

@@ -1,7 +1,9 @@
 //! `symbiont testnet --validators 4` end to end: four `symbiont node` processes run BFT
-//! consensus on loopback; transfers sent to different nodes are committed on every node, all
-//! at the same heights with the same blocks and state roots; after `kill -9` of one validator
-//! the other three keep committing.
+//! consensus on loopback; transfers sent to different nodes are relayed and committed on
+//! every node, all at the same heights with the same blocks and state roots; after `kill -9`
+//! of one validator the other three keep committing, and restarted it catches up; with two of
+//! four down nothing is committed and nothing forks, and with one of them back the chain goes
+//! on.
 
 use std::{
     io::{BufRead, BufReader},
@@ -35,15 +37,72 @@ fn base_port() -> u16 {
     panic!("no free ports");
 }
 
-/// The testnet process; stopped with SIGTERM (it stops its nodes) when dropped.
+/// The block time the testnet runs with.
+const BLOCK_TIME_MS: u64 = 250;
+
+/// The testnet process; stopped with SIGTERM (it stops its nodes) when dropped, with the
+/// nodes the test restarted itself.
 struct Testnet {
     child: Child,
     urls: Vec<String>,
     pids: Vec<u32>,
+    dir: std::path::PathBuf,
+    base: u16,
+    restarted: Vec<Child>,
+}
+
+impl Testnet {
+    /// `kill -9` of node `i`.
+    fn kill(&mut self, i: usize) {
+        Command::new("kill")
+            .args(["-KILL", &self.pids[i].to_string()])
+            .status()
+            .unwrap();
+    }
+
+    /// Starts node `i` again on its data directory, as `symbiont testnet` started it.
+    fn restart(&mut self, i: usize) {
+        let args =
+            node::cmd::testnet::node_args(&self.dir, N as u32, i as u32, self.base, BLOCK_TIME_MS)
+                .unwrap();
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir.join(format!("node-{i}/node.log")))
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_symbiont"))
+            .args(args)
+            .env(
+                "RUST_LOG",
+                std::env::var("TESTNET_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.pids[i] = child.id();
+        self.restarted.push(child);
+    }
 }
 
 impl Drop for Testnet {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // What the nodes said last, for the failure report.
+            for i in 0..N {
+                let log = self.dir.join(format!("node-{i}/node.log"));
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                eprintln!("--- node {i}: last lines of {}", log.display());
+                for l in &lines[lines.len().saturating_sub(40)..] {
+                    eprintln!("{l}");
+                }
+            }
+        }
+        for c in &mut self.restarted {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -70,9 +129,14 @@ fn start(dir: &std::path::Path) -> Testnet {
     let mut child = Command::new(env!("CARGO_BIN_EXE_symbiont"))
         .args(["testnet", "--validators", &N.to_string(), "--base-port"])
         .arg(base.to_string())
+        .arg("--block-time-ms")
+        .arg(BLOCK_TIME_MS.to_string())
         .arg("--dir")
         .arg(dir)
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("TESTNET_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -95,7 +159,14 @@ fn start(dir: &std::path::Path) -> Testnet {
     }
     // Keep draining its output so it never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Testnet { child, urls, pids }
+    Testnet {
+        child,
+        urls,
+        pids,
+        dir: dir.to_path_buf(),
+        base,
+        restarted: vec![],
+    }
 }
 
 async fn get(http: &reqwest::Client, url: String) -> Option<Value> {
@@ -147,6 +218,8 @@ async fn send(http: &reqwest::Client, url: &str, key: u32, nonce: u64, to: u8) -
         .await
         .unwrap();
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["results"][0]["hash"], hash.as_str(), "{body}");
     hash
 }
 
@@ -174,9 +247,9 @@ async fn same_block(http: &reqwest::Client, urls: &[String], h: u64) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn four_validators_commit_the_same_chain_and_survive_a_kill() {
+async fn four_validators_agree_survive_kills_catch_up_and_halt_without_a_quorum() {
     let dir = tempfile::tempdir().unwrap();
-    let net = start(dir.path());
+    let mut net = start(dir.path());
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
@@ -207,19 +280,7 @@ async fn four_validators_commit_the_same_chain_and_survive_a_kill() {
         .await;
     }
     // Every node reaches the same height with the same blocks and state roots.
-    let mut top = 0;
-    for u in &urls {
-        top = top.max(height(&http, u).await.unwrap());
-    }
-    until("every node at the top height", 20, async || {
-        for u in &urls {
-            if height(&http, u).await.is_none_or(|h| h < top) {
-                return false;
-            }
-        }
-        true
-    })
-    .await;
+    let top = level(&http, &urls).await;
     for h in 1..=top {
         same_block(&http, &urls, h).await;
     }
@@ -232,35 +293,117 @@ async fn four_validators_commit_the_same_chain_and_survive_a_kill() {
         }
     }
 
+    // Each node relayed its client's transfer to the other three.
+    for u in &urls {
+        assert!(
+            metric(&http, u, "symbiont_txs_relayed_total").await >= 3,
+            "{u}"
+        );
+    }
+
     // kill -9 one validator: the other three (a 3/4 quorum) keep committing.
-    let killed = net.pids[N - 1];
-    Command::new("kill")
-        .args(["-KILL", &killed.to_string()])
-        .status()
-        .unwrap();
+    net.kill(N - 1);
     let live = &urls[..N - 1];
     let hash = send(&http, &live[0], 4, 1, 0xf0).await;
     until("a transfer committed by the three left", 30, async || {
         committed_everywhere(&http, live, &hash).await
     })
     .await;
-    let mut after = 0;
-    for u in live {
-        after = after.max(height(&http, u).await.unwrap());
-    }
+    let after = top_height(&http, live).await;
     assert!(after > top, "no progress after the kill: {after} <= {top}");
-    until("the three left at the same height", 20, async || {
-        for u in live {
-            if height(&http, u).await.is_none_or(|h| h < after) {
+    assert!(
+        height(&http, &urls[N - 1]).await.is_none(),
+        "the killed node still answers"
+    );
+
+    // Restarted on its store, it catches up; a transfer sent to it is committed everywhere.
+    net.restart(N - 1);
+    let target = top_height(&http, live).await;
+    until("the restarted node catches up", 60, async || {
+        height(&http, &urls[N - 1])
+            .await
+            .is_some_and(|h| h >= target)
+    })
+    .await;
+    let hash = send(&http, &urls[N - 1], 7, 1, 0xf1).await;
+    until(
+        "a transfer sent to the restarted node committed",
+        30,
+        async || committed_everywhere(&http, &urls, &hash).await,
+    )
+    .await;
+    let top = level(&http, &urls).await;
+    for h in 1..=top {
+        same_block(&http, &urls, h).await;
+    }
+
+    // Two of four down: below the 2/3 quorum nothing is committed, and nothing forks.
+    net.kill(N - 1);
+    net.kill(N - 2);
+    let pair = &urls[..2];
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let stalled = level(&http, pair).await;
+    let pending = send(&http, &pair[0], 8, 0, 0xf2).await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    for u in pair {
+        assert_eq!(
+            height(&http, u).await,
+            Some(stalled),
+            "{u} went on without a quorum"
+        );
+    }
+    assert!(!committed_everywhere(&http, &pair[..1], &pending).await);
+    same_block(&http, pair, stalled).await;
+
+    // One of them back: three of four again, the chain goes on, the held transfer commits.
+    net.restart(N - 2);
+    let three = &urls[..3];
+    until("the pending transfer committed by three", 60, async || {
+        committed_everywhere(&http, three, &pending).await
+    })
+    .await;
+    let top = level(&http, three).await;
+    assert!(top > stalled);
+    for h in 1..=top {
+        same_block(&http, three, h).await;
+    }
+}
+
+/// The highest head among `urls`.
+async fn top_height(http: &reqwest::Client, urls: &[String]) -> u64 {
+    let mut top = 0;
+    for u in urls {
+        top = top.max(height(http, u).await.unwrap_or(0));
+    }
+    top
+}
+
+/// Waits until every node in `urls` is at the highest head among them; returns it.
+async fn level(http: &reqwest::Client, urls: &[String]) -> u64 {
+    let top = top_height(http, urls).await;
+    until("the nodes at the same height", 30, async || {
+        for u in urls {
+            if height(http, u).await.is_none_or(|h| h < top) {
                 return false;
             }
         }
         true
     })
     .await;
-    same_block(&http, live, after).await;
-    assert!(
-        height(&http, &urls[N - 1]).await.is_none(),
-        "the killed node still answers"
-    );
+    top
+}
+
+/// A counter from a node's `/metrics`.
+async fn metric(http: &reqwest::Client, url: &str, name: &str) -> u64 {
+    let text = http
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0)
 }

@@ -58,9 +58,12 @@ impl BuiltBlock {
 }
 
 /// Builds the next block from `candidates` (in order), leaving out those that fail the
-/// inclusion checks at their turn.
+/// inclusion checks at their turn. The block's time is `ctx.timestamp_ms`, raised to the
+/// parent's if the clock went back; execution sees exactly the header's time, as
+/// [`apply_block`] does on every other node.
 pub fn build_block(state: &State, ctx: BlockContext, candidates: Vec<VerifiedTx>) -> BuiltBlock {
-    let now = ctx.timestamp_ms / 1000;
+    let timestamp_ms = ctx.timestamp_ms.max(state.head.timestamp_ms);
+    let now = timestamp_ms / 1000;
     let mut ov = Overlay::new(state);
     ov.begin_block();
     let mut txs = Vec::with_capacity(candidates.len());
@@ -81,7 +84,7 @@ pub fn build_block(state: &State, ctx: BlockContext, candidates: Vec<VerifiedTx>
     let header = Header {
         height: state.head.height.saturating_add(1),
         parent_hash: state.head.hash,
-        timestamp_ms: ctx.timestamp_ms.max(state.head.timestamp_ms),
+        timestamp_ms,
         proposer: ctx.proposer,
         tx_root: tx_root(&tx_hashes),
         receipts_root: receipts_root(&receipts),
@@ -117,10 +120,14 @@ pub fn apply_block(state: &State, block: &Block) -> Result<(StateDiff, Vec<Recei
         return Err(invalid("timestamp goes backwards".into()));
     }
     let chain_id = state.params.chain_id;
+    // Verified in parallel, then checked in block order, so that every node names the same
+    // (first) bad transaction.
     let verified: Vec<VerifiedTx> = block
         .txs
         .par_iter()
         .map(|tx| tx.clone().verify(chain_id, state))
+        .collect::<Vec<_>>()
+        .into_iter()
         .collect::<Result<_, Reject>>()
         .map_err(|r| invalid(format!("transaction signature: {r}")))?;
     let hashes: Vec<B256> = verified.iter().map(|v| v.hash).collect();

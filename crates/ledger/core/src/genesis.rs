@@ -191,6 +191,7 @@ impl Genesis {
                 tx_hashes: vec![],
                 receipts: vec![],
                 diff,
+                certificate: None,
             },
         ))
     }

@@ -1,6 +1,9 @@
 //! The storage seam: what the node needs from a database, and an in-memory implementation.
 
-use std::{collections::HashMap, sync::RwLock};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::RwLock,
+};
 
 use alloy_primitives::B256;
 use serde::{Deserialize, Serialize};
@@ -24,6 +27,9 @@ pub struct Commit {
     pub receipts: Vec<Receipt>,
     /// What it changes.
     pub diff: crate::state::StateDiff,
+    /// The consensus proof that the block was decided (a BFT commit certificate, opaque
+    /// here), stored with it; `None` for blocks of the solo producer.
+    pub certificate: Option<Vec<u8>>,
 }
 
 impl Commit {
@@ -40,6 +46,7 @@ impl From<BuiltBlock> for Commit {
             tx_hashes: b.tx_hashes,
             receipts: b.receipts,
             diff: b.diff,
+            certificate: None,
         }
     }
 }
@@ -73,6 +80,23 @@ pub trait Store: Send + Sync {
     fn tx(&self, hash: &B256) -> Result<Option<TxRecord>>;
     /// The head, or `None` for an empty store.
     fn head(&self) -> Result<Option<Head>>;
+
+    // Consensus's records (see `crates/consensus`), opaque bytes to the store.
+
+    /// The certificate committed with block `height`, if any.
+    fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>>;
+    /// The lowest height committed with a certificate.
+    fn first_certificate(&self) -> Result<Option<u64>>;
+    /// Keeps an undecided proposal for `height` under `id`, durably, until a block at
+    /// `height` or above is committed (which drops it in the same write).
+    fn put_proposal(&self, height: u64, id: &B256, bytes: &[u8]) -> Result<()>;
+    /// The undecided proposals kept, by height then id.
+    fn proposals(&self) -> Result<Vec<(u64, B256, Vec<u8>)>>;
+    /// A consensus setting kept across restarts (such as the validator set the chain
+    /// started with).
+    fn consensus_meta(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Sets a consensus setting, durably.
+    fn put_consensus_meta(&self, key: &str, value: &[u8]) -> Result<()>;
 }
 
 /// An in-memory [`Store`] for tests.
@@ -87,6 +111,9 @@ struct MemInner {
     blocks: Vec<Block>,
     by_hash: HashMap<B256, u64>,
     txs: HashMap<B256, TxRecord>,
+    certificates: BTreeMap<u64, Vec<u8>>,
+    proposals: BTreeMap<(u64, B256), Vec<u8>>,
+    consensus_meta: BTreeMap<String, Vec<u8>>,
 }
 
 fn poisoned<T>(_: T) -> Error {
@@ -133,6 +160,10 @@ impl Store for MemStore {
         }
         g.by_hash.insert(head.hash, head.height);
         g.blocks.push(c.block.clone());
+        if let Some(cert) = &c.certificate {
+            g.certificates.insert(head.height, cert.clone());
+        }
+        g.proposals.retain(|(h, _), _| *h > head.height);
         Ok(())
     }
 
@@ -170,5 +201,40 @@ impl Store for MemStore {
             .state
             .as_ref()
             .map(|s| s.head))
+    }
+
+    fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>> {
+        let g = self.inner.read().map_err(poisoned)?;
+        Ok(g.certificates.get(&height).cloned())
+    }
+
+    fn first_certificate(&self) -> Result<Option<u64>> {
+        let g = self.inner.read().map_err(poisoned)?;
+        Ok(g.certificates.keys().next().copied())
+    }
+
+    fn put_proposal(&self, height: u64, id: &B256, bytes: &[u8]) -> Result<()> {
+        let mut g = self.inner.write().map_err(poisoned)?;
+        g.proposals.insert((height, *id), bytes.to_vec());
+        Ok(())
+    }
+
+    fn proposals(&self) -> Result<Vec<(u64, B256, Vec<u8>)>> {
+        let g = self.inner.read().map_err(poisoned)?;
+        Ok(g.proposals
+            .iter()
+            .map(|((h, id), b)| (*h, *id, b.clone()))
+            .collect())
+    }
+
+    fn consensus_meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let g = self.inner.read().map_err(poisoned)?;
+        Ok(g.consensus_meta.get(key).cloned())
+    }
+
+    fn put_consensus_meta(&self, key: &str, value: &[u8]) -> Result<()> {
+        let mut g = self.inner.write().map_err(poisoned)?;
+        g.consensus_meta.insert(key.to_owned(), value.to_vec());
+        Ok(())
     }
 }

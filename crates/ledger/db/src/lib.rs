@@ -23,6 +23,9 @@
 //! | `feedback` | (agent id, client) | the client's [`ledger::agents::Feedback`] list |
 //! | `validations` | request hash | [`ledger::agents::Validation`] |
 //! | `payments` | asset ‖ payer ‖ nonce | [`ledger::eip3009::SettledPayment`] |
+//! | `certificates` | height | the block's consensus commit certificate (BFT only) |
+//! | `proposals` | (height, value id) | an undecided proposal, dropped when its height commits |
+//! | `consensus_meta` | name | consensus settings kept across restarts |
 //!
 //! `meta` also holds `network` ([`ledger::subnet::Network`]) once a subnet was created.
 
@@ -52,6 +55,9 @@ const AGENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("agents");
 const FEEDBACK: TableDefinition<(u64, [u8; 20]), &[u8]> = TableDefinition::new("feedback");
 const VALIDATIONS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("validations");
 const PAYMENTS: TableDefinition<[u8; 72], &[u8]> = TableDefinition::new("payments");
+const CERTIFICATES: TableDefinition<u64, &[u8]> = TableDefinition::new("certificates");
+const PROPOSALS: TableDefinition<(u64, [u8; 32]), &[u8]> = TableDefinition::new("proposals");
+const CONSENSUS_META: TableDefinition<&str, &[u8]> = TableDefinition::new("consensus_meta");
 
 /// The redb-backed ledger store.
 pub struct Db {
@@ -197,8 +203,57 @@ impl Db {
                     .map_err(storage)?;
             }
             write_registry(&txn, &c.diff)?;
+            if let Some(cert) = &c.certificate {
+                txn.open_table(CERTIFICATES)
+                    .map_err(storage)?
+                    .insert(head.height, cert.as_slice())
+                    .map_err(storage)?;
+            }
+            txn.open_table(PROPOSALS)
+                .map_err(storage)?
+                .retain_in(..=(head.height, [0xff; 32]), |_, _| false)
+                .map_err(storage)?;
         }
         txn.commit().map_err(storage)
+    }
+
+    /// One small durable write of `value` under `key` in `table`.
+    fn put<'k, K: redb::Key + 'static>(
+        &self,
+        table: TableDefinition<K, &[u8]>,
+        key: impl std::borrow::Borrow<K::SelfType<'k>>,
+        value: &[u8],
+    ) -> Result<()> {
+        let txn = self.db.begin_write().map_err(storage)?;
+        txn.open_table(table)
+            .map_err(storage)?
+            .insert(key, value)
+            .map_err(storage)?;
+        txn.commit().map_err(storage)
+    }
+
+    /// The value under `key` in `table` (`None` if the table was never written).
+    fn get<'k, K: redb::Key + 'static>(
+        &self,
+        table: TableDefinition<K, &[u8]>,
+        key: impl std::borrow::Borrow<K::SelfType<'k>>,
+    ) -> Result<Option<Vec<u8>>> {
+        let Some(t) = open_read(&self.db.begin_read().map_err(storage)?, table)? else {
+            return Ok(None);
+        };
+        Ok(t.get(key).map_err(storage)?.map(|v| v.value().to_vec()))
+    }
+}
+
+/// `table` for reading, or `None` if it was never written.
+fn open_read<K: redb::Key + 'static, V: redb::Value + 'static>(
+    txn: &redb::ReadTransaction,
+    table: TableDefinition<K, V>,
+) -> Result<Option<redb::ReadOnlyTable<K, V>>> {
+    match txn.open_table(table) {
+        Ok(t) => Ok(Some(t)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(storage(e)),
     }
 }
 
@@ -463,5 +518,41 @@ impl Store for Db {
             )),
             None => Ok(None),
         }
+    }
+
+    fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>> {
+        self.get(CERTIFICATES, height)
+    }
+
+    fn first_certificate(&self) -> Result<Option<u64>> {
+        let Some(t) = open_read(&self.db.begin_read().map_err(storage)?, CERTIFICATES)? else {
+            return Ok(None);
+        };
+        Ok(t.first().map_err(storage)?.map(|(k, _)| k.value()))
+    }
+
+    fn put_proposal(&self, height: u64, id: &B256, bytes: &[u8]) -> Result<()> {
+        self.put(PROPOSALS, (height, id.0), bytes)
+    }
+
+    fn proposals(&self) -> Result<Vec<(u64, B256, Vec<u8>)>> {
+        let Some(t) = open_read(&self.db.begin_read().map_err(storage)?, PROPOSALS)? else {
+            return Ok(vec![]);
+        };
+        let mut out = vec![];
+        for row in t.iter().map_err(storage)? {
+            let (k, v) = row.map_err(storage)?;
+            let (h, id) = k.value();
+            out.push((h, B256::from(id), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    fn consensus_meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.get(CONSENSUS_META, key)
+    }
+
+    fn put_consensus_meta(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.put(CONSENSUS_META, key, value)
     }
 }

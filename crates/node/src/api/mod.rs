@@ -25,7 +25,7 @@ use ledger::{
 use serde::{Deserialize, Serialize};
 use serde_json::{json, value::RawValue};
 
-use crate::app::{App, TxStatus};
+use crate::app::{App, Origin, TxStatus};
 
 /// Largest body for a single transaction.
 pub const MAX_TX_BODY: usize = 64 * 1024;
@@ -141,8 +141,14 @@ async fn submit_tx(
 
 async fn submit_batch(
     State(app): AppState,
+    headers: axum::http::HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let origin = if headers.contains_key(crate::relay::RELAY_HEADER) {
+        Origin::Relay
+    } else {
+        Origin::Client
+    };
     let body = body?;
     let text = std::str::from_utf8(&body).map_err(|_| ApiError::malformed("body is not UTF-8"))?;
     let raw: Vec<&RawValue> = serde_json::from_str(text)
@@ -169,7 +175,7 @@ async fn submit_batch(
             Err(e) => slots.push(Err(ApiError::malformed(format!("transaction {i}: {e}")))),
         }
     }
-    let results = app.submit_many(decoded).await;
+    let results = app.submit_from(decoded, origin).await;
     let items: Vec<serde_json::Value> = slots
         .into_iter()
         .map(|slot| {

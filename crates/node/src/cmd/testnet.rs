@@ -1,9 +1,10 @@
 //! `symbiont testnet`: a local BFT testnet of `symbiont node` processes on loopback.
 //!
 //! Writes one consensus key per validator and a dev genesis listing them (validator `i`
-//! proposes as dev account `i`), starts one `symbiont node --validator-key … --peers …` child
-//! per validator, prints how to reach each, and stops them all on Ctrl-C or SIGTERM. Run again
-//! on the same `--dir`, it restarts the same chain.
+//! proposes as dev account `i`), starts one `symbiont node --validator-key … --peers …
+//! --tx-relay …` child per validator (each relays its clients' transactions to the others),
+//! prints how to reach each, and stops them all on Ctrl-C or SIGTERM. Run again on the same
+//! `--dir`, it restarts the same chain.
 
 use std::{
     path::{Path, PathBuf},
@@ -29,6 +30,9 @@ pub struct TestnetCmd {
     /// REST port of node 0: node i serves its API on BASE+i and consensus on BASE+100+i
     #[arg(long, default_value_t = 8520)]
     base_port: u16,
+    /// Least milliseconds between blocks
+    #[arg(long, default_value_t = 250)]
+    block_time_ms: u64,
 }
 
 /// Ports of node `i`: (REST, consensus).
@@ -52,33 +56,18 @@ impl TestnetCmd {
                 .parent()
                 .map_or_else(|| PathBuf::from("testnet"), |p| p.join("testnet"))
         });
-        let genesis = prepare(&dir, n)?;
+        prepare(&dir, n)?;
         let exe = std::env::current_exe()?;
         let mut children = vec![];
         for i in 0..n {
             let (rest, p2p) = ports(self.base_port, i)?;
-            let peers: Vec<String> = (0..n)
-                .filter(|j| *j != i)
-                .map(|j| ports(self.base_port, j).map(|(_, p)| format!("127.0.0.1:{p}")))
-                .collect::<eyre::Result<_>>()?;
             let home = node_dir(&dir, i);
-            let log = std::fs::File::create(home.join("node.log"))?;
-            let mut cmd = Command::new(&exe);
-            cmd.arg("node")
-                .arg("--data-dir")
-                .arg(&home)
-                .arg("--genesis")
-                .arg(&genesis)
-                .arg("--listen")
-                .arg(format!("127.0.0.1:{rest}"))
-                .arg("--validator-key")
-                .arg(home.join("consensus-key.json"))
-                .arg("--consensus-listen")
-                .arg(format!("/ip4/127.0.0.1/tcp/{p2p}"));
-            if !peers.is_empty() {
-                cmd.arg("--peers").arg(peers.join(","));
-            }
-            let child = cmd
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(home.join("node.log"))?;
+            let child = Command::new(&exe)
+                .args(node_args(&dir, n, i, self.base_port, self.block_time_ms)?)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(log)
@@ -109,9 +98,54 @@ fn node_dir(dir: &Path, i: u32) -> PathBuf {
     dir.join(format!("node-{i}"))
 }
 
+/// The `symbiont` arguments that run validator `i` of the `n` in `dir` (REST on `base + i`,
+/// consensus on `base + 100 + i`): what `symbiont testnet` starts, and what restarts one node
+/// of it by hand.
+pub fn node_args(
+    dir: &Path,
+    n: u32,
+    i: u32,
+    base: u16,
+    block_time_ms: u64,
+) -> eyre::Result<Vec<std::ffi::OsString>> {
+    let (rest, p2p) = ports(base, i)?;
+    let home = node_dir(dir, i);
+    let mut peers = vec![];
+    let mut relay = vec![];
+    for j in (0..n).filter(|j| *j != i) {
+        let (r, p) = ports(base, j)?;
+        peers.push(format!("127.0.0.1:{p}"));
+        relay.push(format!("http://127.0.0.1:{r}"));
+    }
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "node".into(),
+        "--data-dir".into(),
+        home.clone().into(),
+        "--genesis".into(),
+        dir.join("genesis.json").into(),
+        "--listen".into(),
+        format!("127.0.0.1:{rest}").into(),
+        "--block-time-ms".into(),
+        block_time_ms.to_string().into(),
+        "--validator-key".into(),
+        home.join("consensus-key.json").into(),
+        "--consensus-listen".into(),
+        format!("/ip4/127.0.0.1/tcp/{p2p}").into(),
+    ];
+    if !peers.is_empty() {
+        args.extend([
+            "--peers".into(),
+            peers.join(",").into(),
+            "--tx-relay".into(),
+            relay.join(",").into(),
+        ]);
+    }
+    Ok(args)
+}
+
 /// Writes the keys and the genesis file unless `dir` already holds a testnet of `n`
-/// validators; returns the genesis path.
-fn prepare(dir: &Path, n: u32) -> eyre::Result<PathBuf> {
+/// validators.
+fn prepare(dir: &Path, n: u32) -> eyre::Result<()> {
     let path = dir.join("genesis.json");
     if path.exists() {
         let text = std::fs::read_to_string(&path)?;
@@ -123,7 +157,7 @@ fn prepare(dir: &Path, n: u32) -> eyre::Result<PathBuf> {
             dir.display(),
             g.validators.len()
         );
-        return Ok(path);
+        return Ok(());
     }
     let accounts = dev::dev_addresses(10)?;
     let mut genesis = Genesis::dev(dev::DEV_CHAIN_ID, now_ms(), &accounts);
@@ -139,7 +173,7 @@ fn prepare(dir: &Path, n: u32) -> eyre::Result<PathBuf> {
         });
     }
     std::fs::write(&path, serde_json::to_string_pretty(&genesis)?)?;
-    Ok(path)
+    Ok(())
 }
 
 /// Waits for Ctrl-C or SIGTERM, reporting nodes that exit on their own meanwhile.

@@ -269,3 +269,38 @@ fn json_wire_format_round_trips_and_is_strict() {
     let short_sig = json.replace(&format!("{:?}", tx.signature), "0x1234");
     assert!(serde_json::from_str::<ledger::SignedTx>(&short_sig).is_err());
 }
+
+/// A producer whose clock went back builds a block at its parent's time, and executes it at
+/// that time too: a transaction expiring in between is left out, so every node applying the
+/// block computes the same receipts and roots.
+#[test]
+fn a_block_built_with_a_clock_behind_the_parent_executes_at_the_header_time() {
+    let mut s = state(2);
+    step(&mut s, vec![]);
+    let parent_secs = s.head.timestamp_ms / 1000;
+    let tx = Tx {
+        from: addr(0),
+        nonce: 0,
+        fee: MIN_FEE,
+        expiry: parent_secs,
+        call: Call::Transfer {
+            to: addr(1),
+            asset: NATIVE,
+            amount: 1,
+        },
+    };
+    let k0 = key(0);
+    let signed = tx
+        .sign_with(CHAIN_ID, |h| k0.sign_hash(h).map(|s| s.to_bytes()))
+        .unwrap();
+    let ctx = BlockContext {
+        timestamp_ms: s.head.timestamp_ms - 5_000,
+        proposer: Address::ZERO,
+    };
+    let built = build_block(&s, ctx, vec![verify(&s, signed)]);
+    assert_eq!(built.block.header.timestamp_ms, s.head.timestamp_ms);
+    assert_eq!(built.excluded.len(), 1, "expired at the header's time");
+    let (diff, receipts) = apply_block(&s, &built.block).unwrap();
+    assert_eq!(diff, built.diff);
+    assert_eq!(receipts, built.receipts);
+}

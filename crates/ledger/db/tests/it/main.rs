@@ -285,3 +285,57 @@ fn registry_state_and_settled_payments_survive_a_restart() {
     assert_eq!(loaded, final_state);
     assert_eq!(loaded.registry.agents[&0].uri, "ipfs://agent");
 }
+
+/// Consensus's records in `store`, the same for redb and the in-memory store: a certificate
+/// commits with its block, proposals are kept until their height commits, settings persist.
+fn consensus_records_follow_the_chain(store: &dyn Store, g_state: &State) {
+    let id = |b: u8| ledger::B256::repeat_byte(b);
+    assert_eq!(store.first_certificate().unwrap(), None);
+    store.put_proposal(1, &id(1), b"p1").unwrap();
+    store.put_proposal(2, &id(2), b"p2").unwrap();
+    store.put_proposal(1, &id(3), b"p1'").unwrap();
+    assert_eq!(store.proposals().unwrap().len(), 3);
+
+    let ctx = BlockContext {
+        timestamp_ms: g_state.head.timestamp_ms + 1000,
+        proposer: Address::ZERO,
+    };
+    let mut commit = Commit::from(build_block(g_state, ctx, vec![]));
+    commit.certificate = Some(b"cert 1".to_vec());
+    store.commit(&commit).unwrap();
+    assert_eq!(
+        store.certificate(1).unwrap().as_deref(),
+        Some(&b"cert 1"[..])
+    );
+    assert_eq!(store.certificate(2).unwrap(), None);
+    assert_eq!(store.first_certificate().unwrap(), Some(1));
+    // Height 1 committed: its proposals are gone, height 2's stays.
+    assert_eq!(store.proposals().unwrap(), vec![(2, id(2), b"p2".to_vec())]);
+
+    assert_eq!(store.consensus_meta("validators").unwrap(), None);
+    store.put_consensus_meta("validators", b"v").unwrap();
+    assert_eq!(
+        store.consensus_meta("validators").unwrap().as_deref(),
+        Some(&b"v"[..])
+    );
+}
+
+#[test]
+fn consensus_records_commit_with_blocks_and_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.redb");
+    let (g_state, g_commit) = genesis().build().unwrap();
+    {
+        let db = Db::open(&path).unwrap();
+        db.init(&g_state, &g_commit).unwrap();
+        consensus_records_follow_the_chain(&db, &g_state);
+    }
+    let db = Db::open(&path).unwrap();
+    assert_eq!(db.certificate(1).unwrap().as_deref(), Some(&b"cert 1"[..]));
+    assert_eq!(db.proposals().unwrap().len(), 1);
+    assert!(db.consensus_meta("validators").unwrap().is_some());
+
+    let mem = ledger::MemStore::default();
+    mem.init(&g_state, &g_commit).unwrap();
+    consensus_records_follow_the_chain(&mem, &g_state);
+}
