@@ -67,8 +67,12 @@ pub fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
     // The devnet and the benchmarks print their own tables; their components' logs are
     // warnings unless asked for.
+    // Malachite's network logs missing peers as errors (expected while a testnet starts or a
+    // validator is down): the tables of these commands leave them out.
     let default = match cli.command {
-        Command::Devnet(_) | Command::Bench(_) | Command::Demo(_) => "warn",
+        Command::Devnet(_) | Command::Bench(_) | Command::Demo(_) => {
+            "warn,arc_malachitebft_network=off,arc_malachitebft_discovery=off"
+        }
         _ => "info",
     };
     tracing_subscriber::fmt()

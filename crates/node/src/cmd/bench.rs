@@ -38,6 +38,9 @@ enum Sub {
     /// Inference through the paid gateway vs. straight to a miner: p50/p99 and their ratio
     /// (real models; fetched on first use).
     Gateway(crate::cmd::bench_gateway::GatewayArgs),
+    /// The ledger on BFT validators vs. the solo producer on this machine: committed
+    /// transfers/s and submit-to-finality latency (p50, p99).
+    Consensus(crate::cmd::bench_consensus::ConsensusArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -69,6 +72,7 @@ impl BenchCmd {
             Sub::Ledger(args) => args,
             Sub::X402(args) => return crate::cmd::bench_x402::run(args),
             Sub::Gateway(args) => return crate::cmd::bench_gateway::run(args),
+            Sub::Consensus(args) => return crate::cmd::bench_consensus::run(args),
         };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -129,7 +133,7 @@ impl std::fmt::Display for LedgerReport {
     }
 }
 
-fn bench_key(i: usize) -> eyre::Result<PrivateKey> {
+pub(crate) fn bench_key(i: usize) -> eyre::Result<PrivateKey> {
     let seed = alloy_primitives::keccak256(format!("symbiont bench key {i}"));
     Ok(PrivateKey::from_bytes(&seed.0)?)
 }

@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod bench;
+pub mod bench_consensus;
 pub mod bench_gateway;
 pub mod bench_x402;
 pub mod demo;
