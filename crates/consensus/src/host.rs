@@ -88,6 +88,9 @@ struct Undecided {
     proposer: Address,
     block: Block,
     validity: Validity,
+    /// The block's execution on its parent (by hash), when this node built or checked it
+    /// since start: `Finalized` commits it instead of executing the block a second time.
+    executed: Option<(ledger::B256, validate::Executed)>,
 }
 
 /// The validator's application state between engine messages.
@@ -149,6 +152,7 @@ impl<L: Ledger> Host<L> {
                 proposer: Address(k.proposer),
                 block: k.block,
                 validity: Validity::from_bool(k.valid),
+                executed: None,
             };
             if u.proposer == host.me {
                 host.built.insert((u.height, u.round), ValueId(id));
@@ -237,7 +241,7 @@ impl<L: Ledger> Host<L> {
     fn build(&mut self, height: Height, round: Round, now_ms: u64) -> Result<ValueId> {
         let me = self.me;
         let max = self.max_block_txs;
-        let block = self.ledger.with_state(|state| {
+        let (block, executed) = self.ledger.with_state(|state| {
             if state.head.height.saturating_add(1) != height.0 {
                 return Err(Error::Ledger(format!(
                     "asked to propose at {height} on top of {}",
@@ -249,7 +253,8 @@ impl<L: Ledger> Host<L> {
                 proposer: me.0,
             };
             let candidates = self.ledger.candidates(state, max);
-            Ok(ledger::build_block(state, ctx, candidates).block)
+            let built = ledger::build_block(state, ctx, candidates);
+            Ok((built.block, (state.head.hash, (built.diff, built.receipts))))
         })?;
         let id = Value::of(&block).id();
         self.keep(
@@ -260,6 +265,7 @@ impl<L: Ledger> Host<L> {
                 proposer: me,
                 block,
                 validity: Validity::Valid,
+                executed: Some(executed),
             },
         );
         self.built.insert((height, round), id);
@@ -282,15 +288,19 @@ impl<L: Ledger> Host<L> {
                 return None;
             }
         };
-        let checked = self.ledger.with_state(|state| {
-            (state.head.height.saturating_add(1) == init.height.0)
-                .then(|| validate::check_block(state, &block, init.proposer, Some(now_ms)))
+        let (parent, checked) = self.ledger.with_state(|state| {
+            (state.head.height.saturating_add(1) == init.height.0).then(|| {
+                (
+                    state.head.hash,
+                    validate::check_block(state, &block, init.proposer, Some(now_ms)),
+                )
+            })
         })?;
-        let validity = match checked {
-            Ok(()) => Validity::Valid,
+        let (validity, executed) = match checked {
+            Ok(executed) => (Validity::Valid, Some((parent, executed))),
             Err(e) => {
                 tracing::warn!(height = %init.height, round = %init.round, error = %e, "invalid proposal");
-                Validity::Invalid
+                (Validity::Invalid, None)
             }
         };
         let id = Value::of(&block).id();
@@ -300,6 +310,7 @@ impl<L: Ledger> Host<L> {
             proposer: init.proposer,
             block,
             validity,
+            executed,
         };
         let value = ProposedValue {
             valid_round: init.pol_round,
@@ -339,9 +350,11 @@ impl<L: Ledger> Host<L> {
         block_bytes: &[u8],
     ) -> Option<ProposedValue<Ctx>> {
         let block = crate::codec::decode_block(block_bytes).ok()?;
-        let valid = self.ledger.with_state(|state| {
-            state.head.height.saturating_add(1) == height.0
-                && validate::check_block(state, &block, proposer, None).is_ok()
+        let executed = self.ledger.with_state(|state| {
+            (state.head.height.saturating_add(1) == height.0)
+                .then(|| validate::check_block(state, &block, proposer, None).ok())
+                .flatten()
+                .map(|e| (state.head.hash, e))
         });
         let id = Value::of(&block).id();
         let u = Undecided {
@@ -349,7 +362,8 @@ impl<L: Ledger> Host<L> {
             round,
             proposer,
             block,
-            validity: Validity::from_bool(valid),
+            validity: Validity::from_bool(executed.is_some()),
+            executed,
         };
         let value = proposed(id, &u);
         self.undecided.insert(id, u);
@@ -391,14 +405,19 @@ impl<L: Ledger> Host<L> {
     /// height.
     pub fn finalize(&mut self, certificate: &ExtendedCommitCertificate<Ctx>) -> Result<()> {
         let (height, id) = (certificate.height, certificate.value_id);
-        let block = match self.undecided.get(&id) {
-            Some(u) if u.height == height => u.block.clone(),
+        let (block, executed) = match self.undecided.get_mut(&id) {
+            Some(u) if u.height == height => (u.block.clone(), u.executed.take()),
             _ => return Err(Error::Ledger(format!("no block {id} at height {height}"))),
         };
-        let (diff, receipts) = self
-            .ledger
-            .with_state(|state| ledger::apply_block(state, &block))
-            .map_err(|e| Error::Ledger(e.to_string()))?;
+        // The execution from the check, if it ran on the same parent; otherwise run it now.
+        let head = self.ledger.with_state(|s| s.head.hash);
+        let (diff, receipts) = match executed {
+            Some((parent, executed)) if parent == head => executed,
+            _ => self
+                .ledger
+                .with_state(|state| ledger::apply_block(state, &block))
+                .map_err(|e| Error::Ledger(e.to_string()))?,
+        };
         let tx_hashes = block
             .txs
             .iter()

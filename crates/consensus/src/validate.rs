@@ -4,7 +4,7 @@
 //! arguments. Execution is [`ledger::apply_block`], the same pure function every replica runs,
 //! so a block valid here commits to the same state everywhere.
 
-use ledger::{Block, State};
+use ledger::{Block, Receipt, State, StateDiff};
 
 use crate::Address;
 
@@ -43,16 +43,20 @@ pub enum Invalid {
     Execution(String),
 }
 
+/// What executing an acceptable block on its parent gives: its state diff and receipts.
+pub type Executed = (StateDiff, Vec<Receipt>);
+
 /// Checks `block` on top of `state`: proposed by `proposer`, timestamp strictly after the
 /// parent's and, if `now_ms` is given (a live proposal, not sync or replay), at most
 /// [`MAX_FUTURE_DRIFT_MS`] ahead of it; then dry-runs [`ledger::apply_block`] (height, parent,
-/// signatures, execution, tx/receipts/state roots). `state` is unchanged.
+/// signatures, execution, tx/receipts/state roots) and returns its result. `state` is
+/// unchanged.
 pub fn check_block(
     state: &State,
     block: &Block,
     proposer: Address,
     now_ms: Option<u64>,
-) -> Result<(), Invalid> {
+) -> Result<Executed, Invalid> {
     let h = &block.header;
     if h.proposer != proposer.0 {
         return Err(Invalid::WrongProposer {
@@ -74,9 +78,7 @@ pub fn check_block(
             got: h.timestamp_ms,
         });
     }
-    ledger::apply_block(state, block)
-        .map(|_| ())
-        .map_err(|e| Invalid::Execution(e.to_string()))
+    ledger::apply_block(state, block).map_err(|e| Invalid::Execution(e.to_string()))
 }
 
 /// The timestamp a proposer puts in its block: its clock, but always after the parent's.
@@ -107,16 +109,11 @@ mod tests {
     #[test]
     fn a_block_built_by_the_proposer_is_valid() {
         let (state, proposer, block) = setup();
-        assert_eq!(
-            check_block(&state, &block, proposer, Some(T0 + 1_000)),
-            Ok(())
-        );
-        assert_eq!(check_block(&state, &block, proposer, None), Ok(()));
+        let executed = check_block(&state, &block, proposer, Some(T0 + 1_000)).unwrap();
+        assert_eq!(executed, ledger::apply_block(&state, &block).unwrap());
+        assert!(check_block(&state, &block, proposer, None).is_ok());
         // A lagging clock within the drift bound still accepts it.
-        assert_eq!(
-            check_block(&state, &block, proposer, Some(T0 - 500)),
-            Ok(())
-        );
+        assert!(check_block(&state, &block, proposer, Some(T0 - 500)).is_ok());
     }
 
     #[test]
