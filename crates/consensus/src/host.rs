@@ -34,6 +34,9 @@ pub trait Ledger: Send + Sync {
     /// The store: committed blocks and certificates (served to nodes that fell behind),
     /// undecided proposals and the validator set the chain started with.
     fn store(&self) -> &dyn Store;
+    /// Whether this node has verified exactly `tx` (signature included) under `hash`, such
+    /// as a transaction in its mempool: checking a block then skips its signature recovery.
+    fn verified(&self, hash: &ledger::B256, tx: &ledger::SignedTx) -> bool;
 }
 
 /// The `consensus_meta` key of the validator set a store's chain runs with.
@@ -292,7 +295,9 @@ impl<L: Ledger> Host<L> {
             (state.head.height.saturating_add(1) == init.height.0).then(|| {
                 (
                     state.head.hash,
-                    validate::check_block(state, &block, init.proposer, Some(now_ms)),
+                    validate::check_block(state, &block, init.proposer, Some(now_ms), &|h, t| {
+                        self.ledger.verified(h, t)
+                    }),
                 )
             })
         })?;
@@ -352,7 +357,12 @@ impl<L: Ledger> Host<L> {
         let block = crate::codec::decode_block(block_bytes).ok()?;
         let executed = self.ledger.with_state(|state| {
             (state.head.height.saturating_add(1) == height.0)
-                .then(|| validate::check_block(state, &block, proposer, None).ok())
+                .then(|| {
+                    validate::check_block(state, &block, proposer, None, &|h, t| {
+                        self.ledger.verified(h, t)
+                    })
+                    .ok()
+                })
                 .flatten()
                 .map(|e| (state.head.hash, e))
         });
@@ -415,7 +425,9 @@ impl<L: Ledger> Host<L> {
             Some((parent, executed)) if parent == head => executed,
             _ => self
                 .ledger
-                .with_state(|state| ledger::apply_block(state, &block))
+                .with_state(|state| {
+                    ledger::apply_block_with(state, &block, &|h, t| self.ledger.verified(h, t))
+                })
                 .map_err(|e| Error::Ledger(e.to_string()))?,
         };
         let tx_hashes = block

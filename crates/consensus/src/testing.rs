@@ -60,4 +60,8 @@ impl Ledger for MemLedger {
     fn store(&self) -> &dyn Store {
         self.store.as_ref()
     }
+
+    fn verified(&self, _: &ledger::B256, _: &ledger::SignedTx) -> bool {
+        false
+    }
 }

@@ -49,13 +49,14 @@ pub type Executed = (StateDiff, Vec<Receipt>);
 /// Checks `block` on top of `state`: proposed by `proposer`, timestamp strictly after the
 /// parent's and, if `now_ms` is given (a live proposal, not sync or replay), at most
 /// [`MAX_FUTURE_DRIFT_MS`] ahead of it; then dry-runs [`ledger::apply_block`] (height, parent,
-/// signatures, execution, tx/receipts/state roots) and returns its result. `state` is
-/// unchanged.
+/// signatures — except those `verified` vouches for, see [`ledger::apply_block_with`] —
+/// execution, tx/receipts/state roots) and returns its result. `state` is unchanged.
 pub fn check_block(
     state: &State,
     block: &Block,
     proposer: Address,
     now_ms: Option<u64>,
+    verified: &(dyn Fn(&ledger::B256, &ledger::SignedTx) -> bool + Sync),
 ) -> Result<Executed, Invalid> {
     let h = &block.header;
     if h.proposer != proposer.0 {
@@ -78,7 +79,7 @@ pub fn check_block(
             got: h.timestamp_ms,
         });
     }
-    ledger::apply_block(state, block).map_err(|e| Invalid::Execution(e.to_string()))
+    ledger::apply_block_with(state, block, verified).map_err(|e| Invalid::Execution(e.to_string()))
 }
 
 /// The timestamp a proposer puts in its block: its clock, but always after the parent's.
@@ -89,6 +90,16 @@ pub fn proposal_timestamp(state: &State, now_ms: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`check_block`] verifying every signature.
+    fn check(
+        state: &State,
+        block: &Block,
+        proposer: Address,
+        now_ms: Option<u64>,
+    ) -> Result<Executed, Invalid> {
+        check_block(state, block, proposer, now_ms, &|_, _| false)
+    }
     use ledger::{B256, BlockContext, Genesis, build_block};
 
     const T0: u64 = 1_700_000_000_000;
@@ -109,11 +120,11 @@ mod tests {
     #[test]
     fn a_block_built_by_the_proposer_is_valid() {
         let (state, proposer, block) = setup();
-        let executed = check_block(&state, &block, proposer, Some(T0 + 1_000)).unwrap();
+        let executed = check(&state, &block, proposer, Some(T0 + 1_000)).unwrap();
         assert_eq!(executed, ledger::apply_block(&state, &block).unwrap());
-        assert!(check_block(&state, &block, proposer, None).is_ok());
+        assert!(check(&state, &block, proposer, None).is_ok());
         // A lagging clock within the drift bound still accepts it.
-        assert!(check_block(&state, &block, proposer, Some(T0 - 500)).is_ok());
+        assert!(check(&state, &block, proposer, Some(T0 - 500)).is_ok());
     }
 
     #[test]
@@ -121,11 +132,11 @@ mod tests {
         let (state, proposer, block) = setup();
         let other = Address(ledger::Address::repeat_byte(2));
         assert!(matches!(
-            check_block(&state, &block, other, None),
+            check(&state, &block, other, None),
             Err(Invalid::WrongProposer { .. })
         ));
         assert!(matches!(
-            check_block(
+            check(
                 &state,
                 &block,
                 proposer,
@@ -136,19 +147,19 @@ mod tests {
         let mut same_time = block.clone();
         same_time.header.timestamp_ms = state.head.timestamp_ms;
         assert!(matches!(
-            check_block(&state, &same_time, proposer, None),
+            check(&state, &same_time, proposer, None),
             Err(Invalid::NotAfterParent { .. })
         ));
         let mut bad_root = block.clone();
         bad_root.header.state_root = B256::repeat_byte(7);
         assert!(matches!(
-            check_block(&state, &bad_root, proposer, None),
+            check(&state, &bad_root, proposer, None),
             Err(Invalid::Execution(_))
         ));
         let mut bad_height = block;
         bad_height.header.height += 1;
         assert!(matches!(
-            check_block(&state, &bad_height, proposer, None),
+            check(&state, &bad_height, proposer, None),
             Err(Invalid::Execution(_))
         ));
     }

@@ -292,6 +292,11 @@ impl App {
         }
     }
 
+    /// Whether the mempool holds exactly `tx` under `hash` (verified on admission).
+    pub fn holds_verified(&self, hash: &B256, tx: &SignedTx) -> bool {
+        self.mempool.lock().is_ok_and(|p| p.holds(hash, tx))
+    }
+
     /// Builds, commits and publishes the next block at `timestamp_ms`. Blocking: call it
     /// from a blocking thread. Returns the committed head height.
     pub fn produce_block(&self, timestamp_ms: u64) -> Result<u64, ledger::Error> {

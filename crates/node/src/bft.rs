@@ -50,6 +50,10 @@ impl Ledger for NodeLedger {
     fn store(&self) -> &dyn ledger::Store {
         self.0.store()
     }
+
+    fn verified(&self, hash: &ledger::B256, tx: &ledger::SignedTx) -> bool {
+        self.0.holds_verified(hash, tx)
+    }
 }
 
 /// Runs consensus as one validator of the genesis set.

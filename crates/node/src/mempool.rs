@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use ledger::{
     Address, B256, Reject,
     state::AuthKey,
-    tx::{Call, VerifiedTx},
+    tx::{Call, SignedTx, VerifiedTx},
 };
 
 /// Why the pool refused a transaction.
@@ -59,6 +59,17 @@ impl Mempool {
     /// Whether `hash` is pending.
     pub fn contains(&self, hash: &B256) -> bool {
         self.by_hash.contains_key(hash)
+    }
+
+    /// Whether the pool holds exactly `tx` (signature included) under `hash`: a transaction
+    /// verified on admission, which a block's check need not verify again.
+    pub fn holds(&self, hash: &B256, tx: &SignedTx) -> bool {
+        self.by_hash.get(hash).is_some_and(|(from, nonce)| {
+            self.senders
+                .get(from)
+                .and_then(|q| q.get(nonce))
+                .is_some_and(|v| v.hash == *hash && v.signed == *tx)
+        })
     }
 
     /// Admits `vtx`, given its sender's next nonce in the committed state.
@@ -223,6 +234,25 @@ mod tests {
             .unwrap();
         let (state, _) = Genesis::dev(1, 0, &[]).build().unwrap();
         signed.verify(1, &state).unwrap()
+    }
+
+    /// `holds` vouches for the admitted transaction only: not for another signature or
+    /// transaction under its hash, nor after it left the pool.
+    #[test]
+    fn holds_only_the_exact_admitted_transaction() {
+        let a = key(1);
+        let mut pool = Mempool::new(100, 10);
+        let v = vtx(&a, 0);
+        assert!(!pool.holds(&v.hash, &v.signed));
+        pool.insert(v.clone(), 0).unwrap();
+        assert!(pool.holds(&v.hash, &v.signed));
+        let mut forged = v.signed.clone();
+        forged.signature.0[5] ^= 1;
+        assert!(!pool.holds(&v.hash, &forged));
+        let other = vtx(&a, 1);
+        assert!(!pool.holds(&v.hash, &other.signed));
+        pool.remove(&[v.hash], |_| 1);
+        assert!(!pool.holds(&v.hash, &v.signed));
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::{
     receipt::{Event, Receipt, Status},
     state::{Account, AuthKey, Head, State, StateDiff},
     subnet::{Market, NetUid, Network, Subnet, epoch::EpochRecord},
-    tx::{Call, VerifiedTx},
+    tx::{Call, SignedTx, VerifiedTx},
 };
 
 /// What the producer decides about a new block besides its transactions.
@@ -102,6 +102,18 @@ pub fn build_block(state: &State, ctx: BlockContext, candidates: Vec<VerifiedTx>
 /// Validates and executes `block` on `state`: checks the header links to the head, verifies
 /// every signature (in parallel), executes, and checks the roots. Pure: `state` is unchanged.
 pub fn apply_block(state: &State, block: &Block) -> Result<(StateDiff, Vec<Receipt>)> {
+    apply_block_with(state, block, &|_, _| false)
+}
+
+/// [`apply_block`], skipping signature recovery for the transactions `verified` vouches
+/// for by hash: `verified(hash, tx)` must answer true only for a transaction identical to
+/// `tx` (signature included) that this node has verified on this chain, such as one in its
+/// mempool. The result is the same as [`apply_block`]'s.
+pub fn apply_block_with(
+    state: &State,
+    block: &Block,
+    verified: &(dyn Fn(&B256, &SignedTx) -> bool + Sync),
+) -> Result<(StateDiff, Vec<Receipt>)> {
     let h = &block.header;
     let invalid = |m: String| Error::InvalidBlock(m);
     if h.height != state.head.height.saturating_add(1) {
@@ -125,7 +137,17 @@ pub fn apply_block(state: &State, block: &Block) -> Result<(StateDiff, Vec<Recei
     let verified: Vec<VerifiedTx> = block
         .txs
         .par_iter()
-        .map(|tx| tx.clone().verify(chain_id, state))
+        .map(|tx| {
+            let hash = tx.tx.signing_hash(chain_id);
+            if tx.chain_id == chain_id && verified(&hash, tx) {
+                Ok(VerifiedTx {
+                    signed: tx.clone(),
+                    hash,
+                })
+            } else {
+                tx.clone().verify(chain_id, state)
+            }
+        })
         .collect::<Vec<_>>()
         .into_iter()
         .collect::<Result<_, Reject>>()

@@ -33,7 +33,7 @@ pub use alloy_primitives::{Address, B256, U256, keccak256};
 pub use asset::{Asset, AssetId, NATIVE};
 pub use block::{Block, Header};
 pub use error::{Error, Reject, Result};
-pub use exec::{BlockContext, BuiltBlock, apply_block, build_block};
+pub use exec::{BlockContext, BuiltBlock, apply_block, apply_block_with, build_block};
 pub use genesis::{Genesis, GenesisValidator};
 pub use receipt::{Event, Receipt, Status};
 pub use state::{Account, State, StateDiff};
