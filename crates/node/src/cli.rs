@@ -71,7 +71,7 @@ pub fn main() -> eyre::Result<()> {
     // validator is down): the tables of these commands leave them out.
     let default = match cli.command {
         Command::Devnet(_) | Command::Bench(_) | Command::Demo(_) => {
-            "warn,arc_malachitebft_network=off,arc_malachitebft_discovery=off"
+            "warn,arc_malachitebft_network=off,arc_malachitebft_discovery=off,arc_malachitebft_app_channel=off"
         }
         _ => "info",
     };

@@ -30,6 +30,12 @@ pub struct RunningNode {
 }
 
 impl RunningNode {
+    /// Starts relaying client transactions to `peers` (as `--tx-relay` does at start), for
+    /// nodes whose peers' addresses are known only once they run.
+    pub fn relay_to(&self, peers: Vec<reqwest::Url>) -> eyre::Result<()> {
+        crate::relay::start(&self.app, peers, self.shutdown.subscribe()).map(|_| ())
+    }
+
     /// Stops producing, drains the HTTP server and waits for both.
     pub async fn shutdown(self) -> eyre::Result<()> {
         let _ = self.shutdown.send(true);

@@ -18,18 +18,17 @@ use serde_json::Value;
 const N: usize = 4;
 
 /// A base port such that the REST ports `base..base+N` and consensus ports
-/// `base+100..base+100+N` are free now.
+/// `base+100..base+100+N` are free now, all below Linux's ephemeral range (32768 and up) so
+/// that the nodes' own outgoing connections cannot take them before a node restarts.
 fn base_port() -> u16 {
     let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
-    for _ in 0..100 {
-        let base = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if base > 60_000 {
-            continue;
-        }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    for attempt in 0..100u32 {
+        let spread = (nanos ^ std::process::id().rotate_left(16)).wrapping_add(attempt * 7_919);
+        let base = 20_000 + (spread % 12_000) as u16;
         if (0..N as u16).all(|i| free(base + i) && free(base + 100 + i)) {
             return base;
         }

@@ -271,8 +271,21 @@ async fn start_solo(
     Ok(vec![node])
 }
 
-fn free_port() -> eyre::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+/// `n` consensus ports free now, below Linux's ephemeral range (32768 and up), so that the
+/// outgoing connections of the validators started first cannot take a later one's port.
+fn consensus_ports(n: usize) -> eyre::Result<Vec<u16>> {
+    let mut rng = rand::thread_rng();
+    for _ in 0..100 {
+        let base: u16 = rng.gen_range(20_000..32_000);
+        let ports: Vec<u16> = (0..n as u16).map(|i| base + i).collect();
+        if ports
+            .iter()
+            .all(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        {
+            return Ok(ports);
+        }
+    }
+    bail!("no {n} free consensus ports below 32000")
 }
 
 async fn start_bft(
@@ -297,29 +310,32 @@ async fn start_bft(
         keys.push((home, file));
     }
     let path = write_genesis(dir, &genesis)?;
-    let rest: Vec<u16> = (0..n).map(|_| free_port()).collect::<eyre::Result<_>>()?;
-    let p2p: Vec<u16> = (0..n).map(|_| free_port()).collect::<eyre::Result<_>>()?;
+    let p2p = consensus_ports(n)?;
     let mut nodes = vec![];
     for (i, (home, key_file)) in keys.into_iter().enumerate() {
         let mut c = node_config(&home, &path, block_time_ms);
-        c.listen = format!("127.0.0.1:{}", rest[i]).parse()?;
-        let others = (0..n).filter(|j| *j != i);
         c.validator = Some(ValidatorConfig {
             key_file,
-            peers: others
-                .clone()
+            peers: (0..n)
+                .filter(|j| *j != i)
                 .map(|j| bft::parse_peer(&format!("127.0.0.1:{}", p2p[j])))
                 .collect::<eyre::Result<_>>()?,
             listen: bft::parse_peer(&format!("127.0.0.1:{}", p2p[i]))?,
         });
-        c.tx_relay = others
-            .map(|j| format!("http://127.0.0.1:{}", rest[j]).parse())
-            .collect::<Result<_, _>>()?;
         nodes.push(
             server::start(&c)
                 .await
                 .wrap_err_with(|| format!("starting validator {i}"))?,
         );
+    }
+    // The REST ports are known now: each node relays to the others.
+    for (i, node) in nodes.iter().enumerate() {
+        let others = nodes.iter().enumerate().filter(|(j, _)| *j != i);
+        node.relay_to(
+            others
+                .map(|(_, o)| format!("http://{}", o.addr).parse())
+                .collect::<Result<_, _>>()?,
+        )?;
     }
     // Wait until the validators have found each other and decided a block.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -416,7 +432,22 @@ async fn measure(
                 TxStatus::Committed(_) => break,
                 TxStatus::Dropped(r) => bail!("{producer}: timed transfer dropped: {r}"),
                 _ if t0.elapsed() > Duration::from_secs(60) => {
-                    bail!("{producer}: a timed transfer was not committed in 60 s")
+                    let seen: Vec<String> = nodes
+                        .iter()
+                        .map(|n| {
+                            let status = n.app.tx_status(hash).map(|s| format!("{s:?}"));
+                            format!(
+                                "{} at height {}: {status:?}",
+                                n.addr,
+                                n.app.state().head.height
+                            )
+                        })
+                        .collect();
+                    bail!(
+                        "{producer}: transfer {hash} sent to {} was not committed in 60 s; {}",
+                        node.addr,
+                        seen.join("; ")
+                    )
                 }
                 _ => tokio::time::sleep(Duration::from_millis(1)).await,
             }
