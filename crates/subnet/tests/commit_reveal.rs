@@ -64,6 +64,7 @@ fn the_schedule_commits_and_reveals_in_time_on_the_ledger() {
         assets: vec![],
         share_rule: Default::default(),
         validators: Vec::new(),
+        compute: None,
     };
     let mut s = g.build().unwrap().0;
     step(

@@ -112,6 +112,7 @@ fn chain(due: bool) -> State {
         assets: vec![],
         share_rule: Default::default(),
         validators: Vec::new(),
+        compute: None,
     };
     let mut state = g.build().unwrap().0;
     let mut rng = StdRng::seed_from_u64(7);

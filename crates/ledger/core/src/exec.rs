@@ -18,6 +18,7 @@ use crate::{
     agents::RegistryDiff,
     asset::{Asset, AssetId, NATIVE},
     block::{Block, Header, receipts_root, tx_root},
+    compute::ComputeDiff,
     eip3009::{AuthorizationState, SettledPayment},
     error::{Error, Reject, Result},
     receipt::{Event, Receipt, Status},
@@ -66,6 +67,7 @@ pub fn build_block(state: &State, ctx: BlockContext, candidates: Vec<VerifiedTx>
     let now = timestamp_ms / 1000;
     let mut ov = Overlay::new(state);
     ov.begin_block();
+    ov.compute_begin_block();
     let mut txs = Vec::with_capacity(candidates.len());
     let mut tx_hashes = Vec::with_capacity(candidates.len());
     let mut receipts = Vec::with_capacity(candidates.len());
@@ -158,6 +160,7 @@ pub fn apply_block_with(
     }
     let mut ov = Overlay::new(state);
     ov.begin_block();
+    ov.compute_begin_block();
     let mut receipts = Vec::with_capacity(verified.len());
     for vtx in &verified {
         let r = ov
@@ -239,6 +242,8 @@ pub fn precheck(state: &State, vtx: &VerifiedTx, now_secs: u64) -> Result<(), Re
             }
         }
         Call::Mint { .. } | Call::Burn { .. } | Call::CancelAuthorization(_) => {}
+        // The market checks its own amounts when the call runs.
+        Call::Compute(_) => {}
         // Registry calls spend only the fee.
         Call::RegisterAgent { .. }
         | Call::SetAgentUri { .. }
@@ -310,6 +315,7 @@ pub(crate) struct Overlay<'a> {
     pub(crate) epochs: Vec<EpochRecord>,
     pub(crate) registry: RegistryDiff,
     pub(crate) payments: BTreeMap<AuthKey, SettledPayment>,
+    pub(crate) compute: ComputeDiff,
 }
 
 impl<'a> Overlay<'a> {
@@ -328,6 +334,7 @@ impl<'a> Overlay<'a> {
             epochs: Vec::new(),
             registry: RegistryDiff::default(),
             payments: BTreeMap::new(),
+            compute: ComputeDiff::default(),
         }
     }
 
@@ -552,6 +559,7 @@ impl<'a> Overlay<'a> {
             | Call::AppendResponse { .. }
             | Call::ValidationRequest { .. }
             | Call::ValidationResponse { .. } => self.registry_call(from, call, now, events)?,
+            Call::Compute(c) => self.compute_call(from, c, events)?,
             Call::CancelAuthorization(c) => {
                 self.require_issued(&c.asset)?;
                 let key = (c.asset, c.authorizer, c.nonce);
@@ -572,7 +580,7 @@ impl<'a> Overlay<'a> {
         Ok(())
     }
 
-    fn require_asset(&self, asset: &AssetId) -> Result<(), Reject> {
+    pub(crate) fn require_asset(&self, asset: &AssetId) -> Result<(), Reject> {
         if *asset == NATIVE {
             Ok(())
         } else {
@@ -596,7 +604,7 @@ impl<'a> Overlay<'a> {
         Ok(a.clone())
     }
 
-    fn transfer(
+    pub(crate) fn transfer(
         &mut self,
         asset: AssetId,
         from: Address,
@@ -628,6 +636,7 @@ impl<'a> Overlay<'a> {
             epochs: self.epochs,
             registry: self.registry,
             payments: self.payments,
+            compute: self.compute,
         }
     }
 }

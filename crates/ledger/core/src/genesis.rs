@@ -9,6 +9,7 @@ use crate::{
     Amount, NATIVE_SUPPLY_CAP,
     asset::{Asset, NATIVE},
     block::{Block, Header, receipts_root, tx_root},
+    compute::ComputeParams,
     error::{Error, Result},
     state::{Account, ChainParams, State, StateDiff},
     store::Commit,
@@ -45,6 +46,9 @@ pub struct Genesis {
     /// validators changes neither the genesis block nor the state root.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub validators: Vec<GenesisValidator>,
+    /// The compute market's parameters ([`ComputeParams`]); the defaults when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute: Option<ComputeParams>,
 }
 
 /// A validator as the genesis file lists it: the ledger account it proposes blocks as, its
@@ -113,6 +117,11 @@ impl Genesis {
             assets,
             share_rule: ShareRule::default(),
             validators: Vec::new(),
+            // The first funded account is the devnet's price oracle.
+            compute: Some(ComputeParams {
+                oracle: funded.first().copied().unwrap_or_default(),
+                ..ComputeParams::default()
+            }),
         }
     }
 
@@ -166,6 +175,7 @@ impl Genesis {
                 chain_id: self.chain_id,
                 min_fee: self.min_fee,
                 share_rule: self.share_rule,
+                compute: self.compute.unwrap_or_default(),
             },
             head,
             accounts: Default::default(),
@@ -178,6 +188,7 @@ impl Genesis {
             epochs: Default::default(),
             registry: Default::default(),
             payments: Default::default(),
+            compute: Default::default(),
         };
         state.apply_diff(&diff, head);
         let block = Block {

@@ -8,6 +8,7 @@
 //! - [`receipt`]: receipts and events.
 //! - [`exec`]: executing transactions and blocks (`apply_block`).
 //! - [`subnet`]: subnets, their pools, neurons and weights.
+//! - [`compute`]: the compute market: providers, orders, bids, leases, burn-mint.
 //! - [`agents`]: agent identity, reputation and validation registries (ERC-8004).
 //! - [`genesis`]: the genesis file.
 //! - [`store`]: the storage trait and an in-memory store.
@@ -18,6 +19,7 @@
 pub mod agents;
 pub mod asset;
 pub mod block;
+pub mod compute;
 pub mod eip3009;
 pub mod error;
 pub mod exec;

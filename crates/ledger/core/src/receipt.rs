@@ -8,6 +8,7 @@ use alloy_primitives::Bytes;
 use crate::{
     Amount,
     asset::AssetId,
+    compute::{CloseReason, OrderState, opt_amount_str},
     error::Reject,
     util::{amount_str, i128_str},
 };
@@ -313,5 +314,96 @@ pub enum Event {
         response: u8,
         /// Its tag.
         tag: String,
+    },
+    /// A provider registered or updated itself.
+    #[serde(rename_all = "camelCase")]
+    ProviderRegistered {
+        /// The provider.
+        provider: Address,
+        /// Its gateway URI.
+        uri: String,
+    },
+    /// An auditor signed (or withdrew) a provider's attributes.
+    #[serde(rename_all = "camelCase")]
+    AttributesSigned {
+        /// The provider.
+        provider: Address,
+        /// The auditor.
+        auditor: Address,
+    },
+    /// A tenant opened an order.
+    #[serde(rename_all = "camelCase")]
+    OrderCreated {
+        /// The order.
+        order: u64,
+        /// Its tenant.
+        tenant: Address,
+        /// The last block bids are taken at.
+        bid_deadline: u64,
+        /// Whether bids are sealed.
+        sealed: bool,
+    },
+    /// A provider bid; a sealed bid has no price.
+    #[serde(rename_all = "camelCase")]
+    BidPlaced {
+        /// The order.
+        order: u64,
+        /// The provider.
+        provider: Address,
+        /// The bid's index.
+        index: u8,
+        /// Its price per block, if clear.
+        #[serde(with = "opt_amount_str", default)]
+        price: Option<Amount>,
+    },
+    /// A bid won: the lease started.
+    #[serde(rename_all = "camelCase")]
+    LeaseStarted {
+        /// The lease (the order's id).
+        lease: u64,
+        /// The provider.
+        provider: Address,
+        /// Price per block.
+        #[serde(with = "amount_str")]
+        rate: Amount,
+    },
+    /// An order ended without a lease (canceled or lapsed); deposit and collateral refunded.
+    #[serde(rename_all = "camelCase")]
+    OrderClosed {
+        /// The order.
+        order: u64,
+        /// How it ended.
+        state: OrderState,
+    },
+    /// A lease was settled: `amount` paid to the provider, or burned.
+    #[serde(rename_all = "camelCase")]
+    LeaseSettled {
+        /// The lease.
+        lease: u64,
+        /// Blocks paid for.
+        blocks: u64,
+        /// Amount drawn from the escrow.
+        #[serde(with = "amount_str")]
+        amount: Amount,
+        /// Whether it was burned (a burn lease) rather than paid.
+        burned: bool,
+    },
+    /// A lease closed; the balance went back to the tenant.
+    #[serde(rename_all = "camelCase")]
+    LeaseClosed {
+        /// The lease.
+        lease: u64,
+        /// Why.
+        reason: CloseReason,
+        /// Refunded to the tenant.
+        #[serde(with = "amount_str")]
+        refunded: Amount,
+    },
+    /// The oracle set the price burn leases burn at.
+    #[serde(rename_all = "camelCase")]
+    OraclePriceSet {
+        /// Native base units per USD base unit.
+        #[serde(with = "amount_str")]
+        price: Amount,
     },
 }

@@ -13,6 +13,7 @@ use crate::{
     Amount,
     agents::{Registry, RegistryDiff},
     asset::{Asset, AssetId, NATIVE},
+    compute::{ComputeDiff, ComputeParams, ComputeState},
     eip3009::{AuthorizationState, SettledPayment},
     subnet::{Market, NetUid, Network, ShareRule, Subnet, epoch::EpochRecord},
     tx::AssetDomains,
@@ -29,6 +30,10 @@ pub struct ChainParams {
     /// How the native block emission is split across subnets.
     #[serde(default)]
     pub share_rule: ShareRule,
+    /// The compute market's parameters. Stored apart from the other parameters (so stores
+    /// written before the market keep loading); the defaults when a store has none.
+    #[serde(skip)]
+    pub compute: ComputeParams,
 }
 
 /// Epochs kept per subnet in memory for the emission history (the store keeps them all).
@@ -102,6 +107,8 @@ pub struct State {
     pub registry: Registry,
     /// Settled EIP-3009 transfers by (asset, payer, nonce).
     pub payments: HashMap<AuthKey, SettledPayment>,
+    /// The compute market ([`crate::compute`]).
+    pub compute: ComputeState,
 }
 
 /// What one block changes: new values of everything it touched, sorted.
@@ -129,6 +136,9 @@ pub struct StateDiff {
     /// EIP-3009 transfers settled (or cited by feedback), with their new values.
     #[serde(default)]
     pub payments: BTreeMap<AuthKey, SettledPayment>,
+    /// Market objects touched, with their new values.
+    #[serde(default)]
+    pub compute: ComputeDiff,
 }
 
 impl StateDiff {
@@ -136,7 +146,7 @@ impl StateDiff {
     pub fn hash(&self) -> B256 {
         // postcard over B-tree maps is canonical: fixed field order, sorted keys. The subnet
         // fields are appended only when present, so diffs without subnets hash as before; the
-        // same for the registry fields.
+        // same for the registry fields, and the market's.
         let base = (
             &self.accounts,
             &self.assets,
@@ -145,7 +155,9 @@ impl StateDiff {
         );
         let subnets = (&self.subnets, &self.network, &self.markets, &self.epochs);
         let registry = (&self.registry, &self.payments);
-        let encoded = if !self.registry.is_empty() || !self.payments.is_empty() {
+        let encoded = if !self.compute.is_empty() {
+            postcard::to_stdvec(&(base, subnets, registry, &self.compute))
+        } else if !self.registry.is_empty() || !self.payments.is_empty() {
             postcard::to_stdvec(&(base, subnets, registry))
         } else if self.subnets.is_empty()
             && self.network.is_none()
@@ -236,6 +248,7 @@ impl State {
         for (k, p) in &diff.payments {
             self.payments.insert(*k, *p);
         }
+        self.compute.apply(&diff.compute);
         self.head = head;
     }
 

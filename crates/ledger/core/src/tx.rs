@@ -21,6 +21,7 @@ use crate::{
         typed::{Envelope, signing_hash as agent_signing_hash},
     },
     asset::AssetId,
+    compute::{self, ComputeCall},
     eip3009::{self, Authorization, Cancellation},
     error::Reject,
     util::{amount_str, u64_str},
@@ -405,6 +406,8 @@ pub enum Call {
         /// keccak256 of the request payload; its identifier.
         request_hash: B256,
     },
+    /// A compute-market call ([`crate::compute`]).
+    Compute(ComputeCall),
     /// The named validator answers a request, 0..=100 (`validationResponse`; repeatable).
     #[serde(rename_all = "camelCase")]
     ValidationResponse {
@@ -475,6 +478,9 @@ impl Tx {
         };
         if let Some(h) = agent_signing_hash(&self.call, &envelope, &d) {
             return h;
+        }
+        if let Call::Compute(c) = &self.call {
+            return compute::typed::signing_hash(c, &envelope, &d);
         }
         match &self.call {
             Call::Transfer { to, asset, amount } => typed::Transfer {
@@ -661,7 +667,8 @@ impl Tx {
             | Call::RevokeFeedback { .. }
             | Call::AppendResponse { .. }
             | Call::ValidationRequest { .. }
-            | Call::ValidationResponse { .. } => B256::ZERO,
+            | Call::ValidationResponse { .. }
+            | Call::Compute(_) => B256::ZERO,
         }
     }
 
@@ -766,6 +773,7 @@ impl SignedTx {
                     reason: "payment proof: the native token has no EIP-3009 authorizations".into(),
                 });
             }
+            Call::Compute(c) => compute::typed::check_encoding(c)?,
             Call::Transfer { .. }
             | Call::Mint { .. }
             | Call::Burn { .. }

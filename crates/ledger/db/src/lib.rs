@@ -23,17 +23,24 @@
 //! | `feedback` | (agent id, client) | the client's [`ledger::agents::Feedback`] list |
 //! | `validations` | request hash | [`ledger::agents::Validation`] |
 //! | `payments` | asset ‖ payer ‖ nonce | [`ledger::eip3009::SettledPayment`] |
+//! | `providers` | address | [`ledger::compute::Provider`] |
+//! | `orders` | order id | [`ledger::compute::Order`] |
+//! | `bids` | (order id, provider) | [`ledger::compute::Bid`] |
+//! | `leases` | lease id | [`ledger::compute::Lease`] |
 //! | `certificates` | height | the block's consensus commit certificate (BFT only) |
 //! | `proposals` | (height, value id) | an undecided proposal, dropped when its height commits |
 //! | `consensus_meta` | name | consensus settings kept across restarts |
 //!
-//! `meta` also holds `network` ([`ledger::subnet::Network`]) once a subnet was created.
+//! `meta` also holds `network` ([`ledger::subnet::Network`]) once a subnet was created,
+//! `compute_params` ([`ledger::compute::ComputeParams`], absent in stores from before the
+//! market: the defaults) and `compute_meta` ([`ledger::compute::ComputeMeta`]).
 
 use std::path::Path;
 
 use ledger::{
     Account, Address, Asset, B256, Block, Commit, Error, Result, State, Store, TxRecord,
     agents::{Agent, Feedback, Validation},
+    compute::{Bid, ComputeMeta, ComputeState, Lease, Order, Provider},
     eip3009::{AuthorizationState, SettledPayment},
     state::HISTORY_EPOCHS,
     state::{ChainParams, Head},
@@ -55,6 +62,10 @@ const AGENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("agents");
 const FEEDBACK: TableDefinition<(u64, [u8; 20]), &[u8]> = TableDefinition::new("feedback");
 const VALIDATIONS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("validations");
 const PAYMENTS: TableDefinition<[u8; 72], &[u8]> = TableDefinition::new("payments");
+const PROVIDERS: TableDefinition<[u8; 20], &[u8]> = TableDefinition::new("providers");
+const ORDERS: TableDefinition<u64, &[u8]> = TableDefinition::new("orders");
+const BIDS: TableDefinition<(u64, [u8; 20]), &[u8]> = TableDefinition::new("bids");
+const LEASES: TableDefinition<u64, &[u8]> = TableDefinition::new("leases");
 const CERTIFICATES: TableDefinition<u64, &[u8]> = TableDefinition::new("certificates");
 const PROPOSALS: TableDefinition<(u64, [u8; 32]), &[u8]> = TableDefinition::new("proposals");
 const CONSENSUS_META: TableDefinition<&str, &[u8]> = TableDefinition::new("consensus_meta");
@@ -113,6 +124,8 @@ impl Db {
             if let Some(s) = state {
                 meta.insert("params", encode(&s.params)?.as_slice())
                     .map_err(storage)?;
+                meta.insert("compute_params", encode(&s.params.compute)?.as_slice())
+                    .map_err(storage)?;
             } else {
                 let cur: Option<Head> = match meta.get("head").map_err(storage)? {
                     Some(v) => Some(postcard::from_bytes(v.value()).map_err(corrupt("head"))?),
@@ -138,6 +151,10 @@ impl Db {
             }
             if let Some(n) = &c.diff.network {
                 meta.insert("network", encode(n)?.as_slice())
+                    .map_err(storage)?;
+            }
+            if let Some(m) = &c.diff.compute.meta {
+                meta.insert("compute_meta", encode(m)?.as_slice())
                     .map_err(storage)?;
             }
 
@@ -282,6 +299,26 @@ fn write_registry(txn: &redb::WriteTransaction, diff: &ledger::StateDiff) -> Res
             .insert(auth_key(asset, who, nonce), encode(p)?.as_slice())
             .map_err(storage)?;
     }
+    let m = &diff.compute;
+    let mut providers = txn.open_table(PROVIDERS).map_err(storage)?;
+    for (a, p) in &m.providers {
+        providers
+            .insert(a.0.0, encode(p)?.as_slice())
+            .map_err(storage)?;
+    }
+    let mut orders = txn.open_table(ORDERS).map_err(storage)?;
+    for (id, o) in &m.orders {
+        orders.insert(*id, encode(o)?.as_slice()).map_err(storage)?;
+    }
+    let mut bids = txn.open_table(BIDS).map_err(storage)?;
+    for ((id, p), b) in &m.bids {
+        bids.insert((*id, p.0.0), encode(b)?.as_slice())
+            .map_err(storage)?;
+    }
+    let mut leases = txn.open_table(LEASES).map_err(storage)?;
+    for (id, l) in &m.leases {
+        leases.insert(*id, encode(l)?.as_slice()).map_err(storage)?;
+    }
     Ok(())
 }
 
@@ -331,6 +368,19 @@ fn load_registry(txn: &redb::ReadTransaction, state: &mut State) -> Result<()> {
         );
         payments.insert(key, p);
     })?;
+    let m = &mut state.compute;
+    read_all::<_, Provider>(txn, PROVIDERS, "provider", |k, p| {
+        m.providers.insert(Address::from(k), p);
+    })?;
+    read_all::<_, Order>(txn, ORDERS, "order", |k, o| {
+        m.orders.insert(k, o);
+    })?;
+    read_all::<_, Bid>(txn, BIDS, "bid", |(id, p), b| {
+        m.bids.insert((id, Address::from(p)), b);
+    })?;
+    read_all::<_, Lease>(txn, LEASES, "lease", |k, l| {
+        m.leases.insert(k, l);
+    })?;
     Ok(())
 }
 
@@ -357,9 +407,16 @@ impl Store for Db {
             return Ok(None);
         };
         let head: Head = postcard::from_bytes(head.value()).map_err(corrupt("head"))?;
-        let params: ChainParams = match meta.get("params").map_err(storage)? {
+        let mut params: ChainParams = match meta.get("params").map_err(storage)? {
             Some(v) => postcard::from_bytes(v.value()).map_err(corrupt("params"))?,
             None => return Err(Error::Corrupt("params missing".into())),
+        };
+        if let Some(v) = meta.get("compute_params").map_err(storage)? {
+            params.compute = postcard::from_bytes(v.value()).map_err(corrupt("compute_params"))?;
+        }
+        let compute_meta: Option<ComputeMeta> = match meta.get("compute_meta").map_err(storage)? {
+            Some(v) => Some(postcard::from_bytes(v.value()).map_err(corrupt("compute_meta"))?),
+            None => None,
         };
         let native_supply = match meta.get("native_supply").map_err(storage)? {
             Some(v) => {
@@ -385,6 +442,10 @@ impl Store for Db {
             epochs: Default::default(),
             registry: Default::default(),
             payments: Default::default(),
+            compute: ComputeState {
+                meta: compute_meta,
+                ..ComputeState::default()
+            },
         };
         load_registry(&txn, &mut state)?;
         for row in txn

@@ -118,6 +118,7 @@ impl GenesisCmd {
             assets,
             share_rule: a.share_rule.into(),
             validators: Vec::new(),
+            compute: None,
         };
         g.build()?; // validate (cap, duplicates)
         std::fs::write(&a.out, serde_json::to_string_pretty(&g)?)?;

@@ -3,7 +3,7 @@
 //! proof) and validation (only the named validator, 0..=100).
 
 use ledger::{
-    Address, B256, Call, State, Status,
+    Address, B256, Call, State,
     agents::{self, FeedbackCall, MetadataEntry, PaymentRef, REQUIRES_PAYMENT_KEY, Summary},
     eip3009::{self, Authorization},
     tx::Signature,
@@ -11,13 +11,6 @@ use ledger::{
 use proptest::prelude::*;
 
 use crate::common::*;
-
-fn code(st: &Status) -> String {
-    match st {
-        Status::Success => "ok".into(),
-        Status::Failed { code, message } => format!("{code}: {message}"),
-    }
-}
 
 /// Runs one block of `(signer, call)` pairs at the signers' next nonces; returns each
 /// receipt's status as "ok" or "code: message".
@@ -35,7 +28,7 @@ fn run(s: &mut State, calls: Vec<(u32, Call)>) -> Vec<String> {
     let b = step(s, txs);
     assert!(b.excluded.is_empty(), "{:?}", b.excluded);
     assert_conserved(s);
-    b.receipts.iter().map(|r| code(&r.status)).collect()
+    b.receipts.iter().map(|r| status_code(&r.status)).collect()
 }
 
 fn register(uri: &str) -> Call {

@@ -43,6 +43,15 @@ pub fn genesis(n: u32) -> Genesis {
         }],
         share_rule: Default::default(),
         validators: Vec::new(),
+        compute: None,
+    }
+}
+
+/// A receipt's status as "ok" or "code: message".
+pub fn status_code(st: &ledger::Status) -> String {
+    match st {
+        ledger::Status::Success => "ok".into(),
+        ledger::Status::Failed { code, message } => format!("{code}: {message}"),
     }
 }
 

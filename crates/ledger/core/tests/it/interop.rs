@@ -5,6 +5,7 @@
 use ledger::{
     Address, B256, Call, SignedTx, Tx,
     agents::{self, FeedbackCall, MetadataEntry, PaymentRef},
+    compute::{ComputeCall, OrderSpec, Sealed, Settlement},
     eip3009::{self, Authorization, Cancellation},
     tx::Signature,
 };
@@ -356,12 +357,19 @@ fn typed_data(tx: &Tx) -> Value {
             json!({ "requestHash": request_hash, "response": response, "responseURI": uri,
                     "responseHash": hash, "tag": tag }),
         ),
+        Call::Compute(c) => compute_typed(c),
     };
     message["from"] = json!(tx.from);
     message["nonce"] = json!(tx.nonce.to_string());
     message["fee"] = json!(tx.fee.to_string());
     message["expiry"] = json!(tx.expiry.to_string());
     let mut types = json!({ primary: fields });
+    if matches!(
+        primary,
+        "RegisterProvider" | "SignAttributes" | "CreateOrder"
+    ) {
+        types["Attribute"] = json!([field("key", "string"), field("value", "string")]);
+    }
     if primary == "RegisterAgent" {
         types["MetadataEntry"] = json!([
             field("metadataKey", "string"),
@@ -374,6 +382,150 @@ fn typed_data(tx: &Tx) -> Value {
         "primaryType": primary,
         "message": message,
     })
+}
+
+fn attributes_json(m: &std::collections::BTreeMap<String, String>) -> Value {
+    m.iter()
+        .map(|(k, v)| json!({ "key": k, "value": v }))
+        .collect()
+}
+
+/// A market call's primary type, fields (without the envelope) and message.
+fn compute_typed(c: &ComputeCall) -> (&'static str, Vec<Value>, Value) {
+    let with = |fields: &[(&str, &str)]| {
+        let mut out = vec![field("from", "address")];
+        out.extend(fields.iter().map(|(n, t)| field(n, t)));
+        out.extend([
+            field("nonce", "uint64"),
+            field("fee", "uint64"),
+            field("expiry", "uint64"),
+        ]);
+        out
+    };
+    match c {
+        ComputeCall::RegisterProvider { uri, attributes } => (
+            "RegisterProvider",
+            with(&[("uri", "string"), ("attributes", "Attribute[]")]),
+            json!({ "uri": uri, "attributes": attributes_json(attributes) }),
+        ),
+        ComputeCall::SignAttributes {
+            provider,
+            attributes,
+        } => (
+            "SignAttributes",
+            with(&[("provider", "address"), ("attributes", "Attribute[]")]),
+            json!({ "provider": provider, "attributes": attributes_json(attributes) }),
+        ),
+        ComputeCall::CreateOrder {
+            spec,
+            asset,
+            settlement,
+            max_price,
+            duration,
+            deposit,
+            min_collateral,
+            bid_window,
+            sealed,
+        } => (
+            "CreateOrder",
+            with(&[
+                ("capacityRps", "uint32"),
+                ("attributes", "Attribute[]"),
+                ("auditors", "address[]"),
+                ("asset", "address"),
+                ("settlement", "uint8"),
+                ("maxPrice", "uint256"),
+                ("duration", "uint64"),
+                ("deposit", "uint256"),
+                ("minCollateral", "uint256"),
+                ("bidWindow", "uint64"),
+                ("auctioneer", "address"),
+                ("keyHash", "bytes32"),
+                ("tick", "uint256"),
+            ]),
+            json!({
+                "capacityRps": spec.capacity_rps, "attributes": attributes_json(&spec.attributes),
+                "auditors": spec.auditors, "asset": asset, "settlement": settlement.code(),
+                "maxPrice": max_price.to_string(), "duration": duration.to_string(),
+                "deposit": deposit.to_string(), "minCollateral": min_collateral.to_string(),
+                "bidWindow": bid_window.to_string(),
+                "auctioneer": sealed.map_or(Address::ZERO, |s| s.auctioneer),
+                "keyHash": sealed.map_or(B256::ZERO, |s| s.key_hash),
+                "tick": sealed.map_or(0, |s| s.tick).to_string(),
+            }),
+        ),
+        ComputeCall::CancelOrder { order } => (
+            "CancelOrder",
+            with(&[("order", "uint64")]),
+            json!({ "order": order.to_string() }),
+        ),
+        ComputeCall::PlaceBid {
+            order,
+            price,
+            collateral,
+        } => (
+            "PlaceBid",
+            with(&[
+                ("order", "uint64"),
+                ("price", "uint256"),
+                ("collateral", "uint256"),
+            ]),
+            json!({ "order": order.to_string(), "price": price.to_string(),
+                    "collateral": collateral.to_string() }),
+        ),
+        ComputeCall::PlaceSealedBid {
+            order,
+            ciphertext_hash,
+            collateral,
+        } => (
+            "PlaceSealedBid",
+            with(&[
+                ("order", "uint64"),
+                ("ciphertextHash", "bytes32"),
+                ("collateral", "uint256"),
+            ]),
+            json!({ "order": order.to_string(), "ciphertextHash": ciphertext_hash,
+                    "collateral": collateral.to_string() }),
+        ),
+        ComputeCall::AcceptBid { order, provider } => (
+            "AcceptBid",
+            with(&[("order", "uint64"), ("provider", "address")]),
+            json!({ "order": order.to_string(), "provider": provider }),
+        ),
+        ComputeCall::ResolveAuction {
+            order,
+            winner,
+            price_ticks,
+        } => (
+            "ResolveAuction",
+            with(&[
+                ("order", "uint64"),
+                ("winner", "uint8"),
+                ("priceTicks", "uint16"),
+            ]),
+            json!({ "order": order.to_string(), "winner": winner, "priceTicks": price_ticks }),
+        ),
+        ComputeCall::DepositLease { lease, amount } => (
+            "DepositLease",
+            with(&[("lease", "uint64"), ("amount", "uint256")]),
+            json!({ "lease": lease.to_string(), "amount": amount.to_string() }),
+        ),
+        ComputeCall::WithdrawLease { lease } => (
+            "WithdrawLease",
+            with(&[("lease", "uint64")]),
+            json!({ "lease": lease.to_string() }),
+        ),
+        ComputeCall::CloseLease { lease, reason } => (
+            "CloseLease",
+            with(&[("lease", "uint64"), ("reason", "string")]),
+            json!({ "lease": lease.to_string(), "reason": reason }),
+        ),
+        ComputeCall::SetOraclePrice { price } => (
+            "SetOraclePrice",
+            with(&[("price", "uint256")]),
+            json!({ "price": price.to_string() }),
+        ),
+    }
 }
 
 /// Runs `[command, args...]` requests through viem in one Node.js process.
@@ -604,10 +756,87 @@ fn typed_data_agrees_with_viem_both_ways() {
             tag: "soft-finality".into(),
         },
     ];
+    let attrs = std::collections::BTreeMap::from([
+        ("capacity/rps".to_string(), "20".to_string()),
+        ("model/all-minilm-l6-v2".to_string(), "true".to_string()),
+    ]);
+    let compute = [
+        ComputeCall::RegisterProvider {
+            uri: "http://127.0.0.1:9000".into(),
+            attributes: attrs.clone(),
+        },
+        ComputeCall::SignAttributes {
+            provider: addr(2),
+            attributes: attrs.clone(),
+        },
+        ComputeCall::CreateOrder {
+            spec: OrderSpec {
+                capacity_rps: 5,
+                attributes: attrs,
+                auditors: vec![addr(2)],
+            },
+            asset: usd(),
+            settlement: Settlement::Pay,
+            max_price: 1_000,
+            duration: 600,
+            deposit: 600_000,
+            min_collateral: 10,
+            bid_window: 20,
+            sealed: None,
+        },
+        ComputeCall::CreateOrder {
+            spec: OrderSpec::default(),
+            asset: ledger::NATIVE,
+            settlement: Settlement::Burn,
+            max_price: 7,
+            duration: 1,
+            deposit: 1 << 70,
+            min_collateral: 0,
+            bid_window: 1,
+            sealed: Some(Sealed {
+                auctioneer: addr(1),
+                key_hash: B256::repeat_byte(9),
+                tick: 3,
+            }),
+        },
+        ComputeCall::CancelOrder { order: 4 },
+        ComputeCall::PlaceBid {
+            order: 1,
+            price: 999,
+            collateral: 10,
+        },
+        ComputeCall::PlaceSealedBid {
+            order: 2,
+            ciphertext_hash: B256::repeat_byte(5),
+            collateral: 11,
+        },
+        ComputeCall::AcceptBid {
+            order: 1,
+            provider: addr(2),
+        },
+        ComputeCall::ResolveAuction {
+            order: 2,
+            winner: 7,
+            price_ticks: 65_535,
+        },
+        ComputeCall::DepositLease {
+            lease: 1,
+            amount: 5,
+        },
+        ComputeCall::WithdrawLease { lease: 1 },
+        ComputeCall::CloseLease {
+            lease: 1,
+            reason: "done".into(),
+        },
+        ComputeCall::SetOraclePrice { price: 500 },
+    ];
+    let calls = calls
+        .into_iter()
+        .chain(compute.into_iter().map(Call::Compute));
     let key_hex = key(0).to_hex();
     let mut requests = vec![];
     let mut cases = vec![];
-    for (i, call) in calls.into_iter().enumerate() {
+    for (i, call) in calls.enumerate() {
         let tx = Tx {
             from: addr(0),
             nonce: 40 + i as u64,

@@ -4,6 +4,7 @@
 
 mod agents;
 mod common;
+mod compute;
 mod eip3009;
 mod exec;
 mod interop;

@@ -339,3 +339,66 @@ fn consensus_records_commit_with_blocks_and_survive_a_reopen() {
     mem.init(&g_state, &g_commit).unwrap();
     consensus_records_follow_the_chain(&mem, &g_state);
 }
+
+#[test]
+fn the_compute_market_survives_a_restart() {
+    use ledger::compute::{ComputeCall, OrderSpec, Settlement};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.redb");
+    let (g_state, g_commit) = genesis().build().unwrap();
+    let final_state = {
+        let db = Db::open(&path).unwrap();
+        db.init(&g_state, &g_commit).unwrap();
+        let usd = *g_state.assets.keys().next().unwrap();
+        let provider = ComputeCall::RegisterProvider {
+            uri: "http://127.0.0.1:9001".into(),
+            attributes: [("capacity/rps".to_string(), "10".to_string())].into(),
+        };
+        let order = |settlement, asset| ComputeCall::CreateOrder {
+            spec: OrderSpec {
+                capacity_rps: 2,
+                ..OrderSpec::default()
+            },
+            asset,
+            settlement,
+            max_price: 10,
+            duration: 100,
+            deposit: 100_000_000,
+            min_collateral: 5,
+            bid_window: 2,
+            sealed: None,
+        };
+        // One call per signer and block (`commit_calls` signs at the state's nonce).
+        let bid = |order| {
+            Call::Compute(ComputeCall::PlaceBid {
+                order,
+                price: 9,
+                collateral: 5,
+            })
+        };
+        let s = commit_calls(
+            &db,
+            g_state,
+            vec![
+                (1, Call::Compute(provider)),
+                (0, Call::Compute(order(Settlement::Pay, usd))),
+            ],
+        );
+        let burn = order(Settlement::Burn, ledger::NATIVE);
+        let s = commit_calls(&db, s, vec![(0, Call::Compute(burn)), (1, bid(0))]);
+        let mut s = commit_calls(&db, s, vec![(1, bid(1))]);
+        // The deadline passes (both leases start), then the provider withdraws from one.
+        while s.compute.leases.len() < 2 {
+            s = commit_calls(&db, s, vec![]);
+        }
+        let withdraw = ComputeCall::WithdrawLease { lease: 1 };
+        let s = commit_calls(&db, s, vec![(1, Call::Compute(withdraw))]);
+        assert!(s.compute.meta.as_ref().unwrap().burned > 0);
+        s
+    };
+    let db = Db::open(&path).unwrap();
+    let loaded = db.load_state().unwrap().unwrap();
+    assert_eq!(loaded.compute, final_state.compute);
+    assert_eq!(loaded.params, final_state.params);
+    assert_eq!(loaded, final_state);
+}
