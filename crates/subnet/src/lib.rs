@@ -12,9 +12,13 @@
 //!   cheaters — slowly, with wrong vectors, or replaying).
 //! - [`gateway`]: the paid OpenAI-compatible endpoint that sells the subnet's inference over
 //!   x402 and forwards to miners by [`routing`].
+//! - [`lease`]: serving under a compute lease — the gate in front of a provider's router that
+//!   serves a lease's tenant (requests signed in an `X-Lease` header) up to the leased
+//!   capacity and refuses everyone else (403) and any excess (429).
 
 pub mod check;
 pub mod gateway;
+pub mod lease;
 pub mod miner;
 pub mod routing;
 pub mod scoring;
