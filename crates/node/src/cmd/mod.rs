@@ -5,8 +5,10 @@ pub mod bench;
 pub mod bench_consensus;
 pub mod bench_gateway;
 pub mod bench_x402;
+pub(crate) mod chart;
 pub mod demo;
 pub mod devnet;
+pub mod econ;
 pub mod facilitator;
 pub mod genesis;
 pub mod keys;
@@ -19,3 +21,10 @@ pub mod subnet;
 pub mod testnet;
 pub mod tx;
 pub mod yuma;
+
+/// Prints an input error and exits with code 2 (the documented exit code for bad input, as
+/// for clap's own usage errors).
+pub(crate) fn invalid_input(message: impl std::fmt::Display) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(2)
+}

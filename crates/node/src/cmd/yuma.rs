@@ -10,6 +10,8 @@ mod chart;
 mod epoch;
 mod simulate;
 
+use super::invalid_input;
+
 /// Yuma consensus tools.
 #[derive(Debug, clap::Args)]
 pub struct YumaCmd {
@@ -33,10 +35,4 @@ impl YumaCmd {
             YumaSubcommand::Simulate(c) => c.run(),
         }
     }
-}
-
-/// Prints an input error and exits with code 2 (the documented exit code for bad input).
-fn invalid_input(message: impl std::fmt::Display) -> ! {
-    eprintln!("error: {message}");
-    std::process::exit(2)
 }
