@@ -54,6 +54,14 @@ enum Command {
     Metagraph(cmd::subnet::MetagraphCmd),
     /// Agents (ERC-8004): register, show, feedback, reputation, wallet, validation.
     Agent(cmd::agent::AgentCmd),
+    /// Compute providers: register, have attributes audited, list, show.
+    Provider(cmd::market::ProviderCmd),
+    /// Orders for compute: create (clear or sealed bids), list, show, cancel, accept a bid.
+    Order(cmd::market::OrderCmd),
+    /// Bid on an order as a provider (`--sealed` encrypts the price with FHE).
+    Bid(cmd::market::BidCmd),
+    /// Leases: show, deposit, withdraw, close.
+    Lease(cmd::market::LeaseCmd),
     /// Yuma consensus: run one epoch from JSON, or simulate a scenario.
     Yuma(cmd::yuma::YumaCmd),
     /// Token economics: simulate the compute market's burn-mint supply under demand scenarios.
@@ -102,6 +110,10 @@ pub fn main() -> eyre::Result<()> {
         Command::Weights(c) => c.run(),
         Command::Metagraph(c) => c.run(),
         Command::Agent(c) => c.run(),
+        Command::Provider(c) => c.run(),
+        Command::Order(c) => c.run(),
+        Command::Bid(c) => c.run(),
+        Command::Lease(c) => c.run(),
         Command::Yuma(c) => c.run(),
         Command::Econ(c) => c.run(),
         Command::Bench(c) => c.run(),

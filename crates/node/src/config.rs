@@ -53,6 +53,14 @@ pub struct NodeArgs {
     /// First line of this file is the passphrase of --facilitator-keystore
     #[arg(long, env = "SYMBIONT_FACILITATOR_PASSWORD_FILE", value_name = "FILE")]
     pub facilitator_password_file: Option<PathBuf>,
+    /// Keystore file (v3 JSON) of the key that resolves the sealed-bid auctions this node
+    /// runs (`/v1/auctions`) [default on a dev chain: dev key 8; otherwise the node runs no
+    /// auctions]
+    #[arg(long, env = "SYMBIONT_AUCTIONEER_KEYSTORE", value_name = "FILE")]
+    pub auctioneer_keystore: Option<PathBuf>,
+    /// First line of this file is the passphrase of --auctioneer-keystore
+    #[arg(long, env = "SYMBIONT_AUCTIONEER_PASSWORD_FILE", value_name = "FILE")]
+    pub auctioneer_password_file: Option<PathBuf>,
     /// Milliseconds `/x402/settle` waits for inclusion before answering `settlement_pending`
     /// with the transaction hash [default: 10000]
     #[arg(long, env = "SYMBIONT_SETTLE_TIMEOUT_MS")]
@@ -95,11 +103,27 @@ struct FileConfig {
     dev: Option<bool>,
     facilitator_keystore: Option<PathBuf>,
     facilitator_password_file: Option<PathBuf>,
+    auctioneer_keystore: Option<PathBuf>,
+    auctioneer_password_file: Option<PathBuf>,
     settle_timeout_ms: Option<u64>,
     validator_key: Option<PathBuf>,
     peers: Option<Vec<String>>,
     consensus_listen: Option<String>,
     tx_relay: Option<Vec<String>>,
+}
+
+/// A `--<role>-keystore` and its `--<role>-password-file`: both or neither.
+fn key_files(
+    role: &str,
+    keystore: Option<PathBuf>,
+    password: Option<PathBuf>,
+) -> eyre::Result<Option<(PathBuf, PathBuf)>> {
+    match (keystore, password) {
+        (Some(k), Some(p)) => Ok(Some((k, p))),
+        (None, None) => Ok(None),
+        (Some(_), None) => eyre::bail!("--{role}-keystore needs --{role}-password-file"),
+        (None, Some(_)) => eyre::bail!("--{role}-password-file needs --{role}-keystore"),
+    }
 }
 
 /// The resolved configuration.
@@ -123,6 +147,8 @@ pub struct NodeConfig {
     pub dev: bool,
     /// The facilitator relayer's keystore file and password file.
     pub facilitator_key: Option<(PathBuf, PathBuf)>,
+    /// The auctioneer's keystore file and password file.
+    pub auctioneer_key: Option<(PathBuf, PathBuf)>,
     /// How long a settlement waits for inclusion.
     pub settle_timeout: Duration,
     /// Run as a validator of the genesis set instead of the solo producer.
@@ -162,6 +188,7 @@ impl NodeConfig {
             proposer: Address::ZERO,
             dev: false,
             facilitator_key: None,
+            auctioneer_key: None,
             settle_timeout: Duration::from_secs(10),
             validator: None,
             tx_relay: vec![],
@@ -203,27 +230,27 @@ impl NodeConfig {
             c.proposer = v;
         }
         c.dev = args.dev || file.dev.unwrap_or(false);
-        let keystore = args
-            .facilitator_keystore
-            .clone()
-            .or(file.facilitator_keystore);
-        let password = args
-            .facilitator_password_file
-            .clone()
-            .or(file.facilitator_password_file);
         if let Some(v) = args.settle_timeout_ms.or(file.settle_timeout_ms) {
             c.settle_timeout = Duration::from_millis(v);
         }
-        c.facilitator_key = match (keystore, password) {
-            (Some(k), Some(p)) => Some((k, p)),
-            (None, None) => None,
-            (Some(_), None) => {
-                eyre::bail!("--facilitator-keystore needs --facilitator-password-file")
-            }
-            (None, Some(_)) => {
-                eyre::bail!("--facilitator-password-file needs --facilitator-keystore")
-            }
-        };
+        c.facilitator_key = key_files(
+            "facilitator",
+            args.facilitator_keystore
+                .clone()
+                .or(file.facilitator_keystore),
+            args.facilitator_password_file
+                .clone()
+                .or(file.facilitator_password_file),
+        )?;
+        c.auctioneer_key = key_files(
+            "auctioneer",
+            args.auctioneer_keystore
+                .clone()
+                .or(file.auctioneer_keystore),
+            args.auctioneer_password_file
+                .clone()
+                .or(file.auctioneer_password_file),
+        )?;
         let peers = if args.peers.is_empty() {
             file.peers.unwrap_or_default()
         } else {

@@ -16,6 +16,7 @@
 
 pub mod api;
 pub mod app;
+pub mod auction;
 pub mod bft;
 pub mod cli;
 pub mod client;

@@ -1,7 +1,11 @@
 //! Starting and stopping a node: open the chain, serve the API, produce blocks (alone, or
 //! as a validator with the BFT producer when `--validator-key` is given).
 
-use std::{net::SocketAddr, path::Path, sync::Arc};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use eyre::{WrapErr, bail};
 use ledger::{Genesis, State, Store};
@@ -10,6 +14,7 @@ use tokio::{sync::watch, task::JoinHandle};
 use crate::{
     api,
     app::{App, AppConfig, now_ms},
+    auction::Auctions,
     bft::BftProducer,
     config::NodeConfig,
     dev,
@@ -160,19 +165,24 @@ fn dev_genesis(dir: &Path) -> eyre::Result<Genesis> {
     Ok(genesis)
 }
 
-/// The facilitator's relayer key: the configured keystore file, else dev key 9 on a dev
-/// chain, else none.
-fn facilitator_key(config: &NodeConfig) -> eyre::Result<Option<wallet::PrivateKey>> {
-    match &config.facilitator_key {
+/// A role's key: the configured keystore file, else dev key `dev_index` on a dev chain, else
+/// none.
+fn role_key(
+    role: &str,
+    files: &Option<(PathBuf, PathBuf)>,
+    dev: bool,
+    dev_index: u32,
+) -> eyre::Result<Option<wallet::PrivateKey>> {
+    match files {
         Some((file, password)) => {
             let json = std::fs::read(file)
-                .wrap_err_with(|| format!("reading facilitator keystore {}", file.display()))?;
+                .wrap_err_with(|| format!("reading {role} keystore {}", file.display()))?;
             let passphrase = crate::cmd::keys::read_password_file(password)?;
             let key = wallet::keystore::decrypt_json(&json, passphrase.as_bytes())
-                .wrap_err_with(|| format!("decrypting facilitator keystore {}", file.display()))?;
+                .wrap_err_with(|| format!("decrypting {role} keystore {}", file.display()))?;
             Ok(Some(key))
         }
-        None if config.dev => Ok(Some(dev::dev_key(9)?)),
+        None if dev => Ok(Some(dev::dev_key(dev_index)?)),
         None => Ok(None),
     }
 }
@@ -223,13 +233,21 @@ pub async fn start(config: &NodeConfig) -> eyre::Result<RunningNode> {
         crate::relay::start(&app, config.tx_relay.clone(), rx.clone())?;
     }
     let mut facilitator = x402_facilitator::Service::new();
-    if let Some(key) = facilitator_key(config)? {
+    if let Some(key) = role_key("facilitator", &config.facilitator_key, config.dev, 9)? {
         tracing::info!(relayer = %key.address(), "x402 facilitator on /x402");
         let backend = LedgerBackend::new(Arc::clone(&app), key).with_timeout(config.settle_timeout);
         facilitator = facilitator.with(Arc::new(backend));
     }
     let facilitator = Arc::new(facilitator);
+    let auctions = role_key("auctioneer", &config.auctioneer_key, config.dev, 8)?.map(|key| {
+        tracing::info!(auctioneer = %key.address(), "sealed-bid auctions on /v1/auctions");
+        Arc::new(Auctions::new(config.data_dir.join("auctions"), key))
+    });
+    if let Some(a) = &auctions {
+        tokio::spawn(Arc::clone(a).run(Arc::clone(&app), rx.clone()));
+    }
     let mut router = api::router(Arc::clone(&app))
+        .merge(crate::auction::router(auctions))
         .nest("/x402", x402_facilitator::router(Arc::clone(&facilitator)));
     if config.dev && !facilitator.networks().is_empty() {
         router = router.merge(crate::demo::router(Arc::clone(&app), facilitator)?);

@@ -204,7 +204,13 @@ impl<S: LeaseSource> Gate<S> {
 
         let (parts, body) = req.into_parts();
         let body = read_body(&parts.headers, body).await?;
-        let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        // The target as the client sent it: under `Router::nest` the URI seen here has the
+        // prefix stripped, and the original is in the request's extensions.
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(&parts.uri, |o| &o.0);
+        let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
         let hash = request_hash(
             self.chain_id,
             lease_header.lease_id,

@@ -1,6 +1,6 @@
 //! `symbiont devnet`, the README's main command, end to end with the real models: within a
 //! few epochs the honest miners earn and the cheaters earn nothing, and the agent's payments
-//! reach the earners.
+//! reach the earners; the tenant leasing the honest miner's capacity is served within it.
 
 use std::process::Command;
 
@@ -41,6 +41,14 @@ fn the_devnet_pays_honest_miners_and_nobody_else() {
     assert_eq!(neuron("wrong")["correct"], 0, "{doc}");
     assert!(doc["agent"]["paid"].as_u64().unwrap() > 0, "{doc}");
     assert!(stdout.contains("incentive"), "the epoch table: {stdout}");
+    // The tenant's lease: served within its capacity, the excess refused with 429, strangers
+    // refused with 403 and never served.
+    let lease = &doc["lease"];
+    assert!(lease["served"].as_u64().unwrap() > 0, "{lease}");
+    assert!(lease["overCapacity"].as_u64().unwrap() > 0, "{lease}");
+    assert!(lease["strangersRefused"].as_u64().unwrap() > 0, "{lease}");
+    assert_eq!(lease["strangersServed"], 0, "{lease}");
+    assert!(stdout.contains("escrow paid"), "the lease line: {stdout}");
 
     // `--data-dir` keeps the chain: a second run continues it with the same neurons.
     let again = devnet(dir.path(), 2);
@@ -53,6 +61,8 @@ fn the_devnet_pays_honest_miners_and_nobody_else() {
     let doc2 = summary(&stdout2);
     assert!(doc2["block"].as_u64() > doc["block"].as_u64(), "{doc2}");
     assert_eq!(doc2["neurons"].as_array().unwrap().len(), 6, "{doc2}");
+    // The lease carries over.
+    assert_eq!(doc2["lease"]["lease"], doc["lease"]["lease"], "{doc2}");
 }
 
 /// `symbiont devnet` for `epochs` epochs on `dir`, fast blocks, any free ports.

@@ -10,6 +10,7 @@ mod devnet;
 mod econ;
 mod facilitator;
 mod keys;
+mod market;
 mod signer;
 mod subnet;
 mod testnet;

@@ -38,6 +38,11 @@ impl Drop for DevNode {
 
 impl DevNode {
     pub(crate) fn start() -> Self {
+        Self::start_logging(None)
+    }
+
+    /// A dev node whose log (stderr, `info` and up) goes to `log`.
+    pub(crate) fn start_logging(log: Option<&std::path::Path>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("dev");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -52,7 +57,11 @@ impl DevNode {
             .arg("--data-dir")
             .arg(&data)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(match log {
+                Some(p) => Stdio::from(std::fs::File::create(p).unwrap()),
+                None => Stdio::null(),
+            })
+            .env("RUST_LOG", "info")
             .spawn()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);

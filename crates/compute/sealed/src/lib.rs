@@ -32,6 +32,9 @@ pub const MAX_BID_BYTES: u64 = 64 * 1024;
 /// The largest public key accepted by [`seal`], in bytes (about 33 KB).
 pub const MAX_PUBLIC_KEY_BYTES: u64 = 256 * 1024;
 
+/// The largest serialized client key [`Auctioneer::import`] reads.
+pub const MAX_CLIENT_KEY_BYTES: u64 = 1 << 20;
+
 /// The most bids one auction takes (the winner's index is an 8-bit ciphertext).
 pub const MAX_BIDS: usize = 255;
 
@@ -94,6 +97,36 @@ impl Auctioneer {
             server,
             public,
         }
+    }
+
+    /// The client key (secret: it decrypts every bid) and the public key, serialized, to
+    /// keep an auction across restarts; [`Auctioneer::import`] reads them back.
+    pub fn export(&self) -> Result<(Vec<u8>, Vec<u8>), Error> {
+        let mut client = vec![];
+        SerializationConfig::new(MAX_CLIENT_KEY_BYTES)
+            .serialize_into(&self.client, &mut client)
+            .map_err(|e| Error::Seal(e.to_string()))?;
+        Ok((client, self.public_key()?))
+    }
+
+    /// An auction's keys from [`Auctioneer::export`]; the server key is derived afresh
+    /// (about a second).
+    pub fn import(client: &[u8], public: &[u8]) -> Result<Self, Error> {
+        let bad = |e: String| Error::PublicKey(e);
+        let client: ClientKey = DeserializationConfig::new(MAX_CLIENT_KEY_BYTES)
+            .disable_conformance()
+            .deserialize_from(client)
+            .map_err(|e| bad(format!("client key: {e}")))?;
+        let public: CompactPublicKey = DeserializationConfig::new(MAX_PUBLIC_KEY_BYTES)
+            .disable_conformance()
+            .deserialize_from(public)
+            .map_err(|e| bad(e.to_string()))?;
+        let server = ServerKey::new(&client);
+        Ok(Auctioneer {
+            client,
+            server,
+            public,
+        })
     }
 
     /// The compact public key to publish with the order, serialized.

@@ -165,3 +165,24 @@ proptest! {
         let _ = a.check_bid(&bid);
     }
 }
+
+#[test]
+fn exported_keys_import_and_still_resolve_bids_sealed_before() {
+    let (a, pk) = auctioneer();
+    let bids: Vec<Vec<u8>> = [9u16, 4, 7].iter().map(|p| seal(pk, *p).unwrap()).collect();
+    let (client, public) = a.export().unwrap();
+    assert_eq!(&public, pk, "the published key is the one exported");
+    let back = Auctioneer::import(&client, &public).unwrap();
+    assert_eq!(back.public_key().unwrap(), public);
+    let out = back.resolve(&bids, &|_, _| {}).unwrap();
+    assert_eq!(
+        out,
+        Outcome {
+            winner: 1,
+            price: 4
+        }
+    );
+    // Garbage is refused, not panicked on.
+    assert!(Auctioneer::import(b"not a key", &public).is_err());
+    assert!(Auctioneer::import(&client, b"not a key").is_err());
+}

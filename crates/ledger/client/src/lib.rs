@@ -77,6 +77,35 @@ impl Client {
         Self::read(resp).await
     }
 
+    /// GET `path` as bytes (a node error is still read as JSON).
+    pub async fn get_bytes(&self, path: &str) -> eyre::Result<Vec<u8>> {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .wrap_err_with(|| format!("GET {url}"))?;
+        if resp.status().is_success() {
+            return Ok(resp.bytes().await?.to_vec());
+        }
+        Self::read(resp).await.map(|_| Vec::new())
+    }
+
+    /// POST opaque bytes (`application/octet-stream`) to `path`; the answer is JSON.
+    pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> eyre::Result<Value> {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .http
+            .post(&url)
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()
+            .await
+            .wrap_err_with(|| format!("POST {url}"))?;
+        Self::read(resp).await
+    }
+
     /// POST raw JSON bytes to `path`.
     pub async fn post_raw(
         &self,

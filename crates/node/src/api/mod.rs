@@ -3,6 +3,7 @@
 
 mod activity;
 mod agents;
+pub mod compute;
 mod error;
 mod subnets;
 mod ws;
@@ -78,6 +79,15 @@ pub fn router(app: Arc<App>) -> Router {
             get(agents::get_agent_validations),
         )
         .route("/v1/validations/{hash}", get(agents::get_validation))
+        .route("/v1/compute", get(compute::get_market))
+        .route("/v1/compute/providers", get(compute::list_providers))
+        .route(
+            "/v1/compute/providers/{address}",
+            get(compute::get_provider),
+        )
+        .route("/v1/compute/orders", get(compute::list_orders))
+        .route("/v1/compute/orders/{id}", get(compute::get_order))
+        .route("/v1/leases/{id}", get(compute::get_lease))
         .route("/v1/activity", get(activity::get_activity))
         .route("/v1/blocks/latest", get(get_latest_block))
         .route("/v1/blocks/{id}", get(get_block))

@@ -8,6 +8,8 @@
 //! model, score them and commit-reveal weights; the paid gateway (x402, Devnet USD) in front of
 //! the miners; and an agent (dev 7) paying it for embeddings and chat completions. After every
 //! epoch it prints the metagraph with what the validators saw and what each neuron earned.
+//! The honest miner is also a compute provider: a tenant (dev 6) leases capacity from it
+//! through the ledger's market and is served within it ([`super::devnet_lease`]).
 //!
 //! The miners and validators share one loaded copy of each model (one engine, batched); a real
 //! deployment runs one per machine. The chain is fresh at every start.
@@ -27,6 +29,7 @@ use subnet::scoring::Observation;
 use subnet::validator::{EpochReport, Validator};
 use tokio::sync::mpsc;
 
+use crate::cmd::devnet_lease::{self, LEASE_RPS, LeaseStats, TENANT_KEY};
 use crate::config::{NodeArgs, NodeConfig};
 use crate::dev::dev_key;
 
@@ -165,6 +168,8 @@ impl DevnetCmd {
             join_as_validator(&client, &validator).await?;
         }
 
+        let (chain_id, _) = client.chain().await?;
+        let mut provider = None;
         let mut roles: BTreeMap<Address, &'static str> = BTreeMap::new();
         roles.insert(owner.address(), "owner+validator");
         roles.insert(validator.address(), "validator");
@@ -172,7 +177,18 @@ impl DevnetCmd {
             let key = dev_key(key)?;
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let endpoint = format!("http://{}", listener.local_addr()?);
-            let app = miner::app(inference::http::router(engine.clone()), behaviour);
+            let mut app = miner::app(inference::http::router(engine.clone()), behaviour);
+            if behaviour == Behaviour::Honest {
+                // The honest miner also serves leases, to their tenants only.
+                let leased = subnet::lease::gate(
+                    inference::http::router(engine.clone()),
+                    key.address(),
+                    chain_id,
+                    subnet::lease::NodeLeases::new(url)?,
+                );
+                app = app.nest("/lease", leased);
+                provider = Some((key.clone(), endpoint.clone()));
+            }
             tasks.0.push(tokio::spawn(async move {
                 let _ = axum::serve(listener, app).await;
             }));
@@ -217,6 +233,20 @@ impl DevnetCmd {
             Arc::clone(&agent),
         )));
 
+        let lease_stats = Arc::new(Mutex::new(LeaseStats::default()));
+        if let Some((key, endpoint)) = &provider {
+            let lease = devnet_lease::lease_capacity(&client, key, endpoint).await?;
+            eprintln!(
+                "lease {lease}: dev {TENANT_KEY} leases {LEASE_RPS} req/s from the honest miner at {endpoint}/lease"
+            );
+            tasks.0.push(tokio::spawn(devnet_lease::run_tenant(
+                endpoint.clone(),
+                lease,
+                chain_id,
+                Arc::clone(&lease_stats),
+            )));
+        }
+
         let usd = crate::dev::usd_asset()?;
         let accounts: Vec<Address> = roles.keys().copied().collect();
         let mut start_usd = BTreeMap::new();
@@ -258,6 +288,8 @@ impl DevnetCmd {
             let served = gateway.gateway.served();
             let rows = table_rows(&mg, &roles, &seen, &earned, &served.by_uid);
             print_table(epochs, epoch_block, &rows, &agent);
+            let lease = lease_stats.lock().map(|s| s.clone()).unwrap_or_default();
+            devnet_lease::print_line(&client, &lease).await;
             if self.epochs.is_some_and(|n| epochs >= n) {
                 if self.json {
                     let doc = json!({
@@ -265,6 +297,7 @@ impl DevnetCmd {
                         "block": epoch_block,
                         "neurons": rows.iter().map(Row::json).collect::<Vec<_>>(),
                         "agent": agent.json(),
+                        "lease": lease.json(),
                     });
                     println!("{}", serde_json::to_string_pretty(&doc)?);
                 }

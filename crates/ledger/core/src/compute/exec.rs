@@ -300,10 +300,11 @@ impl Overlay<'_> {
                         o.bid_deadline
                     )));
                 }
+                // A sealed zero is a free lease: the provider's own bid.
                 let price = s.tick.saturating_mul(Amount::from(*price_ticks));
-                if price == 0 || price > o.max_price {
+                if price > o.max_price {
                     return Err(invalid(format!(
-                        "winning price {price} is outside 1..={}",
+                        "winning price {price} is above the max price {}",
                         o.max_price
                     )));
                 }

@@ -102,7 +102,9 @@ impl Default for ComputeParams {
             epoch_emission: 100_000_000_000,
             halving_epochs: 10_000,
             work_share_bps: 8_000,
-            resolve_timeout: 100,
+            // Resolving 8 bids takes seconds of CPU (more on a busy or small machine): a
+            // generous window before an unresolved order lapses.
+            resolve_timeout: 1_000,
         }
     }
 }

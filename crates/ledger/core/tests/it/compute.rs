@@ -560,7 +560,7 @@ fn a_sealed_order_is_resolved_by_its_auctioneer_only() {
         step(&mut s, vec![]);
     }
     refused(&mut s, TENANT, resolve(1, 30), "only the auctioneer");
-    refused(&mut s, 4, resolve(1, 101), "outside 1..=1000");
+    refused(&mut s, 4, resolve(1, 101), "above the max price 1000");
     refused(&mut s, 4, resolve(5, 30), "has no bid 5");
     refused(
         &mut s,
