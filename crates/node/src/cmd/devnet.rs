@@ -289,6 +289,9 @@ impl DevnetCmd {
             let rows = table_rows(&mg, &roles, &seen, &earned, &served.by_uid);
             print_table(epochs, epoch_block, &rows, &agent);
             let lease = lease_stats.lock().map(|s| s.clone()).unwrap_or_default();
+            if let (Some(id), Some((key, _))) = (lease.lease, &provider) {
+                devnet_lease::withdraw(&client, key, id).await;
+            }
             devnet_lease::print_line(&client, &lease).await;
             if self.epochs.is_some_and(|n| epochs >= n) {
                 if self.json {

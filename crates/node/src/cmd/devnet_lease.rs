@@ -206,6 +206,14 @@ pub(crate) async fn run_tenant(
     }
 }
 
+/// The provider collects what the lease owes it (as a provider would, now and then).
+pub(crate) async fn withdraw(client: &ledger_client::Client, provider: &PrivateKey, lease: u64) {
+    let call = Call::Compute(ComputeCall::WithdrawLease { lease });
+    if let Err(e) = client.execute(provider, call).await {
+        tracing::warn!("lease {lease}: withdraw: {e:#}");
+    }
+}
+
 /// The table's lease line, with the escrow as the node shows it.
 pub(crate) async fn print_line(client: &ledger_client::Client, s: &LeaseStats) {
     let Some(id) = s.lease else { return };
@@ -218,7 +226,7 @@ pub(crate) async fn print_line(client: &ledger_client::Client, s: &LeaseStats) {
                     .map_or_else(|| "-".into(), |x| crate::units::format_units(x, 6))
             };
             format!(
-                "escrow paid {} of {} USD, {}",
+                "escrow paid the miner {} of {} USD, {}",
                 usd(&e["paid"]),
                 usd(&e["deposited"]),
                 if l["serving"] == true {
