@@ -144,6 +144,27 @@ fn a_sealed_auction_of_eight_bids_reveals_only_the_winning_price() {
         ));
         bidder_output.push_str(&out);
     }
+    // The node refuses what is not a sealed bid for this auction: garbage, an oversized
+    // body, an unknown auction.
+    let key_hash = http_get(&n, "/v1/compute/orders/0")["order"]["sealed"]["keyHash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let http = reqwest::blocking::Client::new();
+    let upload = |hash: &str, body: Vec<u8>| {
+        let r = http
+            .post(format!("{}/v1/auctions/{hash}/bids", n.url))
+            .body(body)
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let (status, text) = upload(&key_hash, b"not a ciphertext".to_vec());
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("sealed bid refused"), "{text}");
+    assert_eq!(upload(&key_hash, vec![7; 70_000]).0, 413);
+    let unknown = format!("0x{}", "ab".repeat(32));
+    assert_eq!(upload(&unknown, b"x".to_vec()).0, 404);
     // A clear bid on a sealed order is refused before anything is sent.
     let clear = n.signed(&["bid", "place", "--order", "0", "--price", "0.01"], 1);
     assert!(!clear.status.success());
