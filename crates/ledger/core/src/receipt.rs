@@ -402,7 +402,7 @@ pub enum Event {
     /// The oracle set the price burn leases burn at.
     #[serde(rename_all = "camelCase")]
     OraclePriceSet {
-        /// Native base units per USD base unit.
+        /// Native base units per USD.
         #[serde(with = "amount_str")]
         price: Amount,
     },

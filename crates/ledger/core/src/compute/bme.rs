@@ -22,10 +22,17 @@ pub fn emission(params: &ComputeParams, epoch: u64) -> Amount {
     params.epoch_emission >> eras
 }
 
-/// Native base units burned for `usd` USD base units at `price` (native base units per USD
-/// base unit).
+/// USD base units per dollar: the stablecoin's 6 decimals, in which burn prices are set.
+pub const USD_UNIT: Amount = 1_000_000;
+
+/// Native base units burned for `usd` USD base units at `price` (native base units per whole
+/// USD), rounded up: `ceil(usd × price / 10^6)`. Rounding up never burns a whole base unit
+/// too much, and a positive price never lets USD usage burn nothing.
 pub fn burn_for(usd: Amount, price: Amount) -> Amount {
-    usd.saturating_mul(price)
+    let n = U256::from(usd) * U256::from(price);
+    let d = U256::from(USD_UNIT);
+    let q = n.div_ceil(d);
+    Amount::try_from(q).unwrap_or(Amount::MAX)
 }
 
 /// What a provider did in an epoch.
@@ -104,6 +111,18 @@ mod tests {
             ..p
         };
         assert_eq!(emission(&flat, 1_000_000), 1_000);
+    }
+
+    #[test]
+    fn burns_round_up_to_whole_base_units() {
+        // $2 per token: 5·10^8 native base units per USD.
+        assert_eq!(burn_for(1_000_000, 500_000_000), 500_000_000);
+        assert_eq!(burn_for(20, 500_000_000), 10_000);
+        // A cent at $3,000 per token: 1/300,000 of a token, rounded up.
+        assert_eq!(burn_for(10_000, 333_334), 3_334);
+        assert_eq!(burn_for(1, 1), 1);
+        assert_eq!(burn_for(0, 500), 0);
+        assert_eq!(burn_for(u128::MAX, u128::MAX), u128::MAX);
     }
 
     #[test]

@@ -72,8 +72,9 @@ pub struct ComputeParams {
     /// Who may set the oracle price ([`ComputeParams::oracle_price`] initially); zero for
     /// nobody.
     pub oracle: Address,
-    /// Native base units per USD base unit (10^-6 USD) at genesis: what a burn lease burns
-    /// per unit of its USD rate.
+    /// The oracle price at genesis, native base units per whole USD (so 5·10^8 is 2 USD per
+    /// token): a burn lease burns `ceil(rate × price / 10^6)` per block for a rate in USD base
+    /// units ([`bme::burn_for`]).
     #[serde(with = "amount_str")]
     pub oracle_price: Amount,
     /// Blocks per emission epoch.
@@ -95,8 +96,8 @@ impl Default for ComputeParams {
     fn default() -> Self {
         ComputeParams {
             oracle: Address::ZERO,
-            // 1 native token = 2 USD: 10^9 base units per 2·10^6 USD base units.
-            oracle_price: 500,
+            // 1 native token = 2 USD: 5·10^8 native base units per USD.
+            oracle_price: 500_000_000,
             epoch_blocks: 100,
             // 100 native tokens per epoch.
             epoch_emission: 100_000_000_000,
@@ -365,11 +366,11 @@ pub struct Settled {
 
 impl Lease {
     /// What the escrow draws per block: the rate, or for a burn lease the rate converted at
-    /// `price` (native base units per USD base unit).
+    /// `price` (native base units per USD, [`bme::burn_for`]).
     pub fn draw_per_block(&self, price: Amount) -> Amount {
         match self.settlement {
             Settlement::Pay => self.rate,
-            Settlement::Burn => self.rate.saturating_mul(price),
+            Settlement::Burn => bme::burn_for(self.rate, price),
         }
     }
 
@@ -441,7 +442,7 @@ impl Lease {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ComputeMeta {
-    /// The oracle price now (native base units per USD base unit).
+    /// The oracle price now (native base units per USD).
     #[serde(with = "amount_str")]
     pub oracle_price: Amount,
     /// The id the next order gets.
@@ -647,7 +648,7 @@ pub enum ComputeCall {
         #[serde(default)]
         reason: String,
     },
-    /// The oracle sets the price burn leases burn at (native base units per USD base unit).
+    /// The oracle sets the price burn leases burn at (native base units per USD).
     #[serde(rename_all = "camelCase")]
     SetOraclePrice {
         /// The price.

@@ -27,7 +27,7 @@ fn market_state() -> State {
     let mut g = genesis(5);
     g.compute = Some(ComputeParams {
         oracle: addr(0),
-        oracle_price: 500,
+        oracle_price: 500_000_000,
         epoch_blocks: EPOCH,
         epoch_emission: 1_000_000,
         halving_epochs: 0,
@@ -739,7 +739,13 @@ fn burn_leases_burn_at_the_oracle_price_and_the_emission_is_independent_of_the_b
         ComputeCall::SetOraclePrice { price: 1 },
         "oracle",
     );
-    ok(&mut s, TENANT, ComputeCall::SetOraclePrice { price: 1_000 });
+    ok(
+        &mut s,
+        TENANT,
+        ComputeCall::SetOraclePrice {
+            price: 1_000_000_000,
+        },
+    );
     let l = lease(&s, 1);
     assert_eq!(l.escrow.paid, 10 * 500 * u128::from(s.head.height - start));
     let paid = l.escrow.paid;

@@ -7,8 +7,8 @@
 //! 1. demand `D_t` = the starting demand × the [`Scenario`]'s multiplier, rounded to USD base
 //!    units (10^-6 USD);
 //! 2. the price `P_t` (USD per token) from the [`PriceModel`], set as the oracle price in the
-//!    ledger's unit: native base units per USD base unit, `round(1000 / P_t)`, an integer of at
-//!    least 1, so no price above [`MAX_PRICE`];
+//!    ledger's unit: native base units per USD, `round(10^9 / P_t)`, an integer of at least 1,
+//!    so no price above [`MAX_PRICE`];
 //! 3. burned = `burn_for(D_t, oracle)`, at most `S_t`: tenants cannot burn tokens that do not
 //!    exist, so the burn saturates and the epoch is marked;
 //! 4. minted = what `distribute` pays of `emission(t)` (at most the room under the supply cap,
@@ -32,9 +32,9 @@ use ledger::{
 pub(crate) const NATIVE_UNIT: f64 = 1e9;
 /// USD base units per dollar (6 decimals).
 pub(crate) const USD_UNIT: f64 = 1e6;
-/// The highest price the oracle can express, in USD per token: 1 native base unit per USD
-/// base unit.
-pub(crate) const MAX_PRICE: f64 = NATIVE_UNIT / USD_UNIT;
+/// The highest price the simulation sets, in USD per token (the oracle's unit, native base
+/// units per USD, expresses up to 10^9; a cap keeps the plots readable).
+pub(crate) const MAX_PRICE: f64 = 1e6;
 
 /// A demand curve: USD per epoch as a multiple of the starting demand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -147,7 +147,7 @@ pub(crate) struct Record {
     pub demand: Amount,
     /// The model's price, USD per token.
     pub price_usd: f64,
-    /// The oracle price it was set as: native base units per USD base unit.
+    /// The oracle price it was set as: native base units per USD.
     pub oracle_price: Amount,
     pub supply_start: Amount,
     pub burned: Amount,
@@ -207,11 +207,10 @@ pub(crate) fn run(cfg: &Config, demand: &[Amount]) -> Vec<Record> {
     records
 }
 
-/// The oracle price for `price` USD per token: native base units per USD base unit, rounded,
-/// at least 1.
+/// The oracle price for `price` USD per token: native base units per USD, rounded, at least 1.
 pub(crate) fn oracle_price(price: f64) -> Amount {
     // `as` saturates; a non-positive or NaN price never gets here (the floor).
-    ((MAX_PRICE / price).round() as Amount).max(1)
+    ((NATIVE_UNIT / price).round() as Amount).max(1)
 }
 
 /// USD base units of `usd_base` rounded to an integer (negative and NaN to 0).
@@ -512,11 +511,11 @@ mod tests {
 
     #[test]
     fn prices_stay_within_what_the_oracle_expresses() {
-        assert_eq!(oracle_price(2.0), 500);
-        assert_eq!(oracle_price(3.0), 333);
-        assert_eq!(oracle_price(MAX_PRICE), 1);
+        assert_eq!(oracle_price(2.0), 500_000_000);
+        assert_eq!(oracle_price(3.0), 333_333_333);
+        assert_eq!(oracle_price(MAX_PRICE), 1_000);
         assert_eq!(oracle_price(f64::INFINITY), 1);
-        assert_eq!(oracle_price(0.001), 1_000_000);
+        assert_eq!(oracle_price(0.001), 1_000_000_000_000);
         // Zero demand: the average decays until the floor holds the price.
         let cfg = Config {
             price_lag: 1,

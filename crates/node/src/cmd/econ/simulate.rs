@@ -37,8 +37,8 @@ Price models (--price-model):
             k = initial price * initial supply / starting demand, so the first price is
             --initial-price. With --price-lag 1 the tokens burned (demand / price =
             supply / k) do not depend on demand: the lag is what lets demand move the supply.
-The oracle price is an integer number of native base units per USD base unit, so it cannot \
-express more than $1000 per token (prices are capped there) and is coarse above about $10.
+The oracle price is an integer number of native base units per USD (the ledger's unit: 10^9 \
+per dollar-priced token); simulated prices are capped at $1,000,000 per token.
 
 Scenarios (--scenario, all by default): flat (the starting demand), growth (compounding by \
 --growth percent per epoch), boom-bust (rising to 5x by a third of the run, 0.2x from its \
