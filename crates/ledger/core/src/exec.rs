@@ -67,7 +67,6 @@ pub fn build_block(state: &State, ctx: BlockContext, candidates: Vec<VerifiedTx>
     let now = timestamp_ms / 1000;
     let mut ov = Overlay::new(state);
     ov.begin_block();
-    ov.compute_begin_block();
     let mut txs = Vec::with_capacity(candidates.len());
     let mut tx_hashes = Vec::with_capacity(candidates.len());
     let mut receipts = Vec::with_capacity(candidates.len());
@@ -160,7 +159,6 @@ pub fn apply_block_with(
     }
     let mut ov = Overlay::new(state);
     ov.begin_block();
-    ov.compute_begin_block();
     let mut receipts = Vec::with_capacity(verified.len());
     for vtx in &verified {
         let r = ov
@@ -336,6 +334,13 @@ impl<'a> Overlay<'a> {
             payments: BTreeMap::new(),
             compute: ComputeDiff::default(),
         }
+    }
+
+    /// The block's own work, before its transactions: the subnets' emission and epochs, then
+    /// the compute market's deadlines and emission epoch.
+    fn begin_block(&mut self) {
+        self.subnets_begin_block();
+        self.compute_begin_block();
     }
 
     pub(crate) fn account(&mut self, a: Address) -> &mut Account {

@@ -12,7 +12,7 @@ use std::{
 use eyre::{bail, eyre};
 use ledger::{
     Address, Call,
-    compute::{ComputeCall, OrderSpec, Settlement},
+    compute::{ComputeCall, OrderSpec, OrderTerms, Settlement},
 };
 use serde_json::{Value, json};
 use wallet::PrivateKey;
@@ -109,7 +109,7 @@ pub(crate) async fn lease_capacity(
     let receipt = client
         .execute(
             &tenant,
-            Call::Compute(ComputeCall::CreateOrder {
+            Call::Compute(ComputeCall::CreateOrder(OrderTerms {
                 spec: OrderSpec {
                     capacity_rps: LEASE_RPS,
                     attributes: [(format!("model/{EMBED_MODEL}"), "true".to_string())].into(),
@@ -124,7 +124,7 @@ pub(crate) async fn lease_capacity(
                 min_collateral: 0,
                 bid_window: 3,
                 sealed: None,
-            }),
+            })),
         )
         .await?;
     let order = receipt["events"]

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use eyre::{WrapErr, bail, eyre};
 use ledger::{
     Address, B256, Call, NATIVE, NATIVE_DECIMALS,
-    compute::{ComputeCall, OrderSpec, Sealed, Settlement},
+    compute::{ComputeCall, OrderSpec, OrderTerms, Sealed, Settlement},
     keccak256,
 };
 use serde_json::Value;
@@ -288,7 +288,7 @@ impl CreateArgs {
         } else {
             None
         };
-        let call = ComputeCall::CreateOrder {
+        let call = ComputeCall::CreateOrder(OrderTerms {
             spec: OrderSpec {
                 capacity_rps: self.capacity_rps,
                 attributes: attrs(&self.attrs)?,
@@ -302,7 +302,7 @@ impl CreateArgs {
             min_collateral: parse_units(&self.min_collateral, NATIVE_DECIMALS)?,
             bid_window: self.bid_window,
             sealed,
-        };
+        });
         let v = send(node, &self.signer, Call::Compute(call)).await?;
         if let Some(e) = event(&v, "orderCreated") {
             println!(

@@ -8,7 +8,7 @@ use alloy_primitives::{Address, B256};
 use super::{
     Bid, BidState, CloseReason, ComputeCall, ComputeMeta, ComputeParams, Escrow, MAX_ATTRIBUTE_LEN,
     MAX_ATTRIBUTES, MAX_AUDITORS, MAX_BIDS, MAX_PROVIDER_URI_LEN, MAX_REASON_LEN, Order, OrderId,
-    OrderSpec, OrderState, Provider, Sealed, Settlement,
+    OrderState, OrderTerms, Provider, Settlement,
     bme::{self, Contribution},
     escrow_account,
 };
@@ -59,18 +59,24 @@ impl Overlay<'_> {
         self.compute.meta.get_or_insert_with(ComputeMeta::default)
     }
 
-    fn peek_meta(&self) -> ComputeMeta {
-        match &self.compute.meta {
-            Some(m) => m.clone(),
-            None => self.base.compute.meta_or(&self.base.params.compute),
-        }
+    /// The market bookkeeping as this block sees it; `None` before the market's first change.
+    fn peek_meta(&self) -> Option<&ComputeMeta> {
+        self.compute
+            .meta
+            .as_ref()
+            .or(self.base.compute.meta.as_ref())
     }
 
     fn oracle_price(&self) -> Amount {
-        self.compute.meta.as_ref().map_or_else(
-            || self.base.compute.meta_or(self.params()).oracle_price,
-            |m| m.oracle_price,
-        )
+        self.peek_meta()
+            .map_or(self.params().oracle_price, |m| m.oracle_price)
+    }
+
+    /// The ids of the live leases (a copy: the caller mutates leases while going through).
+    fn live_leases(&self) -> Vec<OrderId> {
+        self.peek_meta()
+            .map(|m| m.live_leases.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     fn provider(&self, a: &Address) -> Option<&Provider> {
@@ -80,11 +86,15 @@ impl Overlay<'_> {
             .or_else(|| self.base.compute.providers.get(a))
     }
 
-    fn order(&self, id: OrderId) -> Result<Order, Reject> {
+    fn order_ref(&self, id: OrderId) -> Option<&Order> {
         self.compute
             .orders
             .get(&id)
             .or_else(|| self.base.compute.orders.get(&id))
+    }
+
+    fn order(&self, id: OrderId) -> Result<Order, Reject> {
+        self.order_ref(id)
             .cloned()
             .ok_or_else(|| invalid(format!("unknown order {id}")))
     }
@@ -199,31 +209,7 @@ impl Overlay<'_> {
                 });
                 Ok(())
             }
-            ComputeCall::CreateOrder {
-                spec,
-                asset,
-                settlement,
-                max_price,
-                duration,
-                deposit,
-                min_collateral,
-                bid_window,
-                sealed,
-            } => self.create_order(
-                from,
-                NewOrder {
-                    spec,
-                    asset: *asset,
-                    settlement: *settlement,
-                    max_price: *max_price,
-                    duration: *duration,
-                    deposit: *deposit,
-                    min_collateral: *min_collateral,
-                    bid_window: *bid_window,
-                    sealed: *sealed,
-                },
-                events,
-            ),
+            ComputeCall::CreateOrder(terms) => self.create_order(from, terms, events),
             ComputeCall::CancelOrder { order } => {
                 let mut o = self.order(*order)?;
                 if o.tenant != from {
@@ -383,7 +369,7 @@ impl Overlay<'_> {
                     return Err(invalid("price must be positive"));
                 }
                 // Burn leases pay for the blocks so far at the price they ran at.
-                for id in self.peek_meta().live_leases {
+                for id in self.live_leases() {
                     let mut l = self.lease(id)?;
                     if l.settlement == Settlement::Burn && l.closed.is_none() {
                         self.touch(&mut l, events)?;
@@ -400,10 +386,10 @@ impl Overlay<'_> {
     fn create_order(
         &mut self,
         from: Address,
-        n: NewOrder<'_>,
+        n: &OrderTerms,
         events: &mut Vec<Event>,
     ) -> Result<(), Reject> {
-        let spec = n.spec;
+        let spec = &n.spec;
         if spec.capacity_rps == 0 {
             return Err(invalid("capacity must be at least 1 request per second"));
         }
@@ -458,7 +444,7 @@ impl Overlay<'_> {
             }
         }
         self.escrow_in(n.asset, from, n.deposit)?;
-        let id = self.peek_meta().next_order;
+        let id = self.peek_meta().map_or(0, |m| m.next_order);
         let meta = self.meta();
         meta.next_order = id.saturating_add(1);
         meta.open_orders.insert(id);
@@ -709,13 +695,15 @@ impl Overlay<'_> {
     /// leaves the affected object as it is.
     pub(crate) fn compute_begin_block(&mut self) {
         let h = self.height;
-        let meta = self.peek_meta();
+        let due: Vec<OrderId> = self
+            .peek_meta()
+            .into_iter()
+            .flat_map(|m| m.open_orders.iter().copied())
+            .filter(|id| self.order_ref(*id).is_some_and(|o| h > o.bid_deadline))
+            .collect();
         let mut sink = Vec::new();
-        for id in meta.open_orders {
+        for id in due {
             let Ok(o) = self.order(id) else { continue };
-            if h <= o.bid_deadline {
-                continue;
-            }
             let _ = self.decide(o, &mut sink);
         }
         let epoch = self.params().epoch_blocks;
@@ -752,11 +740,11 @@ impl Overlay<'_> {
     /// then closes leases that ended or ran dry and drops closed ones from the live set.
     fn emission_epoch(&mut self, from: u64, to: u64) {
         let price = self.oracle_price();
-        let meta = self.peek_meta();
+        let epochs = self.peek_meta().map_or(0, |m| m.epochs);
         let mut contributions: BTreeMap<Address, Contribution> = BTreeMap::new();
         let mut finished = Vec::new();
-        for id in &meta.live_leases {
-            let Ok(l) = self.lease(*id) else { continue };
+        for id in self.live_leases() {
+            let Ok(l) = self.lease(id) else { continue };
             let blocks = l.served_blocks(from, to, price);
             let c = contributions.entry(l.provider).or_default();
             c.blocks = c.blocks.saturating_add(blocks);
@@ -771,7 +759,7 @@ impl Overlay<'_> {
         }
         let params = *self.params();
         let room = NATIVE_SUPPLY_CAP.saturating_sub(self.native_supply);
-        let emission = bme::emission(&params, meta.epochs).min(room);
+        let emission = bme::emission(&params, epochs).min(room);
         let shares = bme::distribute(emission, params.work_share_bps, &contributions);
         let mut minted: Amount = 0;
         for (who, amount) in shares {
@@ -799,17 +787,4 @@ impl Overlay<'_> {
             self.meta().live_leases.remove(&id);
         }
     }
-}
-
-/// The fields of a `CreateOrder` call.
-struct NewOrder<'a> {
-    spec: &'a OrderSpec,
-    asset: AssetId,
-    settlement: Settlement,
-    max_price: Amount,
-    duration: u64,
-    deposit: Amount,
-    min_collateral: Amount,
-    bid_window: u64,
-    sealed: Option<Sealed>,
 }

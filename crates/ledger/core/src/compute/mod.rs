@@ -524,6 +524,36 @@ impl ComputeState {
     }
 }
 
+/// The terms of a new order (`CreateOrder`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrderTerms {
+    /// What is asked for.
+    pub spec: OrderSpec,
+    /// The deposit's and prices' asset (native for a burn order).
+    pub asset: AssetId,
+    /// How the lease pays.
+    #[serde(default)]
+    pub settlement: Settlement,
+    /// The most paid per block.
+    #[serde(with = "amount_str")]
+    pub max_price: Amount,
+    /// Blocks the lease runs.
+    #[serde(with = "u64_str")]
+    pub duration: u64,
+    /// The deposit.
+    #[serde(with = "amount_str")]
+    pub deposit: Amount,
+    /// The least native collateral per bid.
+    #[serde(with = "amount_str", default)]
+    pub min_collateral: Amount,
+    /// Blocks bids are taken for, from the order's block.
+    pub bid_window: u64,
+    /// For a sealed-bid auction: its auctioneer, key hash and tick.
+    #[serde(default)]
+    pub sealed: Option<Sealed>,
+}
+
 /// A market call (`{"type": "compute", "op": …}`): each is one EIP-712 struct in [`typed`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "camelCase", deny_unknown_fields)]
@@ -549,33 +579,7 @@ pub enum ComputeCall {
         attributes: BTreeMap<String, String>,
     },
     /// Opens an order and moves its deposit into escrow.
-    #[serde(rename_all = "camelCase")]
-    CreateOrder {
-        /// What is asked for.
-        spec: OrderSpec,
-        /// The deposit's and prices' asset (native for a burn order).
-        asset: AssetId,
-        /// How the lease pays.
-        #[serde(default)]
-        settlement: Settlement,
-        /// The most paid per block.
-        #[serde(with = "amount_str")]
-        max_price: Amount,
-        /// Blocks the lease runs.
-        #[serde(with = "u64_str")]
-        duration: u64,
-        /// The deposit.
-        #[serde(with = "amount_str")]
-        deposit: Amount,
-        /// The least native collateral per bid.
-        #[serde(with = "amount_str", default)]
-        min_collateral: Amount,
-        /// Blocks bids are taken for, from the order's block.
-        bid_window: u64,
-        /// For a sealed-bid auction: its auctioneer, key hash and tick.
-        #[serde(default)]
-        sealed: Option<Sealed>,
-    },
+    CreateOrder(OrderTerms),
     /// The tenant cancels an order no bid has won; deposit and collateral are refunded.
     #[serde(rename_all = "camelCase")]
     CancelOrder {

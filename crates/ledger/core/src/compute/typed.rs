@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::{Eip712Domain, SolStruct};
 
-use super::ComputeCall;
+use super::{ComputeCall, OrderTerms};
 use crate::{agents::typed::Envelope, error::Reject};
 
 alloy_sol_types::sol! {
@@ -139,9 +139,9 @@ fn attributes(m: &BTreeMap<String, String>) -> Vec<Attribute> {
 /// Refuses the one encoding two calls would share: a sealed auction with a zero auctioneer
 /// signs like an order without one.
 pub(crate) fn check_encoding(call: &ComputeCall) -> Result<(), Reject> {
-    if let ComputeCall::CreateOrder {
+    if let ComputeCall::CreateOrder(OrderTerms {
         sealed: Some(s), ..
-    } = call
+    }) = call
         && s.auctioneer == Address::ZERO
     {
         return Err(Reject::InvalidCall {
@@ -181,7 +181,7 @@ pub(crate) fn signing_hash(call: &ComputeCall, e: &Envelope, d: &Eip712Domain) -
             expiry,
         }
         .eip712_signing_hash(d),
-        ComputeCall::CreateOrder {
+        ComputeCall::CreateOrder(OrderTerms {
             spec,
             asset,
             settlement,
@@ -191,7 +191,7 @@ pub(crate) fn signing_hash(call: &ComputeCall, e: &Envelope, d: &Eip712Domain) -
             min_collateral,
             bid_window,
             sealed,
-        } => CreateOrder {
+        }) => CreateOrder {
             from,
             capacityRps: spec.capacity_rps,
             attributes: attributes(&spec.attributes),

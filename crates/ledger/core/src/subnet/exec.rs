@@ -20,7 +20,7 @@ use crate::{
 impl Overlay<'_> {
     /// What runs at the start of a block, before its transactions: the block's emission
     /// into every subnet's market ([`super::market`]), then the epochs due.
-    pub(crate) fn begin_block(&mut self) {
+    pub(crate) fn subnets_begin_block(&mut self) {
         let block = self.height;
         if self.base.subnets.is_empty() {
             return;

@@ -47,6 +47,26 @@ pub fn genesis(n: u32) -> Genesis {
     }
 }
 
+/// Runs one block of `(signer, call)` pairs at the signers' next nonces; returns each
+/// receipt's status as "ok" or "code: message" ([`status_code`]). Nothing may be left
+/// out of the block, and the supplies must stay conserved.
+pub fn run(s: &mut State, calls: Vec<(u32, Call)>) -> Vec<String> {
+    let mut nonces = std::collections::HashMap::new();
+    let txs = calls
+        .into_iter()
+        .map(|(i, call)| {
+            let n = nonces.entry(i).or_insert_with(|| s.nonce(&addr(i)));
+            let tx = sign(&key(i), *n, call);
+            *n += 1;
+            tx
+        })
+        .collect();
+    let b = step(s, txs);
+    assert!(b.excluded.is_empty(), "{:?}", b.excluded);
+    assert_conserved(s);
+    b.receipts.iter().map(|r| status_code(&r.status)).collect()
+}
+
 /// A receipt's status as "ok" or "code: message".
 pub fn status_code(st: &ledger::Status) -> String {
     match st {

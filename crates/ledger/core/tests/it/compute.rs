@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use ledger::{
     Address, B256, Call, NATIVE, State,
     compute::{
-        BidState, CloseReason, ComputeCall, ComputeParams, Lease, OrderSpec, OrderState, Sealed,
-        Settlement, bme, escrow_account,
+        BidState, CloseReason, ComputeCall, ComputeParams, Lease, OrderSpec, OrderState,
+        OrderTerms, Sealed, Settlement, bme, escrow_account,
     },
 };
 use proptest::prelude::*;
@@ -37,22 +37,16 @@ fn market_state() -> State {
     g.build().unwrap().0
 }
 
-/// Runs one block of `(signer, call)` pairs; returns each receipt's status.
+/// Runs one block of `(signer, call)` pairs ([`crate::common::run`]) and checks the escrow's
+/// books; returns each receipt's status.
 fn run(s: &mut State, calls: Vec<(u32, ComputeCall)>) -> Vec<String> {
-    let mut nonces = std::collections::HashMap::new();
-    let txs = calls
+    let calls = calls
         .into_iter()
-        .map(|(i, call)| {
-            let n = nonces.entry(i).or_insert_with(|| s.nonce(&addr(i)));
-            let tx = sign(&key(i), *n, Call::Compute(call));
-            *n += 1;
-            tx
-        })
+        .map(|(i, c)| (i, Call::Compute(c)))
         .collect();
-    let b = step(s, txs);
-    assert!(b.excluded.is_empty(), "{:?}", b.excluded);
+    let statuses = crate::common::run(s, calls);
     check_books(s);
-    b.receipts.iter().map(|r| status_code(&r.status)).collect()
+    statuses
 }
 
 fn ok(s: &mut State, who: u32, call: ComputeCall) {
@@ -134,7 +128,7 @@ fn register(s: &mut State, who: u32, rps: u32) {
 }
 
 fn order(max_price: u128, duration: u64, deposit: u128, bid_window: u64) -> ComputeCall {
-    ComputeCall::CreateOrder {
+    ComputeCall::CreateOrder(OrderTerms {
         spec: OrderSpec {
             capacity_rps: 5,
             attributes: attrs(&[("model/all-minilm-l6-v2", "true")]),
@@ -148,7 +142,7 @@ fn order(max_price: u128, duration: u64, deposit: u128, bid_window: u64) -> Comp
         min_collateral: 1_000,
         bid_window,
         sealed: None,
-    }
+    })
 }
 
 fn bid(order: u64, price: u128) -> ComputeCall {
@@ -361,7 +355,7 @@ fn bids_must_match_the_spec_and_trusted_auditors() {
     refused(&mut s, P1, bid(0, 50), "declares 3 requests/s");
     // An order that trusts only auditor 4: self-declared attributes do not count.
     register(&mut s, P2, 10);
-    let audited = ComputeCall::CreateOrder {
+    let audited = ComputeCall::CreateOrder(OrderTerms {
         spec: OrderSpec {
             capacity_rps: 5,
             attributes: attrs(&[("region", "eu")]),
@@ -375,7 +369,7 @@ fn bids_must_match_the_spec_and_trusted_auditors() {
         min_collateral: 0,
         bid_window: 10,
         sealed: None,
-    };
+    });
     ok(&mut s, TENANT, audited);
     refused(&mut s, P2, bid(1, 50), "lacks attributes");
     // Another auditor's signature does not help; auditor 4's does.
@@ -507,7 +501,7 @@ fn an_exhausted_lease_stops_being_served_at_the_block_its_funds_run_out() {
 }
 
 fn sealed_order(auctioneer: u32, bid_window: u64) -> ComputeCall {
-    ComputeCall::CreateOrder {
+    ComputeCall::CreateOrder(OrderTerms {
         spec: OrderSpec {
             capacity_rps: 1,
             attributes: BTreeMap::new(),
@@ -525,7 +519,7 @@ fn sealed_order(auctioneer: u32, bid_window: u64) -> ComputeCall {
             key_hash: B256::repeat_byte(7),
             tick: 10,
         }),
-    }
+    })
 }
 
 fn sealed_bid(order: u64, byte: u8) -> ComputeCall {
@@ -614,23 +608,25 @@ fn burn_leases_burn_at_the_oracle_price_and_the_emission_is_independent_of_the_b
     let mut s = market_state();
     register(&mut s, P1, 10);
     register(&mut s, P2, 10);
-    let burn_order = |deposit| ComputeCall::CreateOrder {
-        spec: OrderSpec {
-            capacity_rps: 1,
-            attributes: BTreeMap::new(),
-            auditors: vec![],
-        },
-        asset: NATIVE,
-        settlement: Settlement::Burn,
-        max_price: 20,
-        duration: 1_000,
-        deposit,
-        min_collateral: 0,
-        bid_window: 3,
-        sealed: None,
+    let burn_order = |deposit| {
+        ComputeCall::CreateOrder(OrderTerms {
+            spec: OrderSpec {
+                capacity_rps: 1,
+                attributes: BTreeMap::new(),
+                auditors: vec![],
+            },
+            asset: NATIVE,
+            settlement: Settlement::Burn,
+            max_price: 20,
+            duration: 1_000,
+            deposit,
+            min_collateral: 0,
+            bid_window: 3,
+            sealed: None,
+        })
     };
     let mut in_usd = burn_order(1_000_000);
-    if let ComputeCall::CreateOrder { asset, .. } = &mut in_usd {
+    if let ComputeCall::CreateOrder(OrderTerms { asset, .. }) = &mut in_usd {
         *asset = usd();
     }
     refused(&mut s, TENANT, in_usd, "native token");
@@ -765,7 +761,7 @@ fn malformed_orders_are_refused() {
     macro_rules! set {
         ($field:ident, $body:expr) => {
             make(&|c| {
-                if let ComputeCall::CreateOrder { $field, .. } = c {
+                if let ComputeCall::CreateOrder(OrderTerms { $field, .. }) = c {
                     #[allow(clippy::redundant_closure_call)]
                     ($body)($field);
                 }

@@ -5,7 +5,7 @@
 use ledger::{
     Address, B256, Call, SignedTx, Tx,
     agents::{self, FeedbackCall, MetadataEntry, PaymentRef},
-    compute::{ComputeCall, OrderSpec, Sealed, Settlement},
+    compute::{ComputeCall, OrderSpec, OrderTerms, Sealed, Settlement},
     eip3009::{self, Authorization, Cancellation},
     tx::Signature,
 };
@@ -416,7 +416,7 @@ fn compute_typed(c: &ComputeCall) -> (&'static str, Vec<Value>, Value) {
             with(&[("provider", "address"), ("attributes", "Attribute[]")]),
             json!({ "provider": provider, "attributes": attributes_json(attributes) }),
         ),
-        ComputeCall::CreateOrder {
+        ComputeCall::CreateOrder(OrderTerms {
             spec,
             asset,
             settlement,
@@ -426,7 +426,7 @@ fn compute_typed(c: &ComputeCall) -> (&'static str, Vec<Value>, Value) {
             min_collateral,
             bid_window,
             sealed,
-        } => (
+        }) => (
             "CreateOrder",
             with(&[
                 ("capacityRps", "uint32"),
@@ -769,7 +769,7 @@ fn typed_data_agrees_with_viem_both_ways() {
             provider: addr(2),
             attributes: attrs.clone(),
         },
-        ComputeCall::CreateOrder {
+        ComputeCall::CreateOrder(OrderTerms {
             spec: OrderSpec {
                 capacity_rps: 5,
                 attributes: attrs,
@@ -783,8 +783,8 @@ fn typed_data_agrees_with_viem_both_ways() {
             min_collateral: 10,
             bid_window: 20,
             sealed: None,
-        },
-        ComputeCall::CreateOrder {
+        }),
+        ComputeCall::CreateOrder(OrderTerms {
             spec: OrderSpec::default(),
             asset: ledger::NATIVE,
             settlement: Settlement::Burn,
@@ -798,7 +798,7 @@ fn typed_data_agrees_with_viem_both_ways() {
                 key_hash: B256::repeat_byte(9),
                 tick: 3,
             }),
-        },
+        }),
         ComputeCall::CancelOrder { order: 4 },
         ComputeCall::PlaceBid {
             order: 1,

@@ -342,7 +342,7 @@ fn consensus_records_commit_with_blocks_and_survive_a_reopen() {
 
 #[test]
 fn the_compute_market_survives_a_restart() {
-    use ledger::compute::{ComputeCall, OrderSpec, Settlement};
+    use ledger::compute::{ComputeCall, OrderSpec, OrderTerms, Settlement};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.redb");
     let (g_state, g_commit) = genesis().build().unwrap();
@@ -354,19 +354,21 @@ fn the_compute_market_survives_a_restart() {
             uri: "http://127.0.0.1:9001".into(),
             attributes: [("capacity/rps".to_string(), "10".to_string())].into(),
         };
-        let order = |settlement, asset| ComputeCall::CreateOrder {
-            spec: OrderSpec {
-                capacity_rps: 2,
-                ..OrderSpec::default()
-            },
-            asset,
-            settlement,
-            max_price: 10,
-            duration: 100,
-            deposit: 100_000_000,
-            min_collateral: 5,
-            bid_window: 2,
-            sealed: None,
+        let order = |settlement, asset| {
+            ComputeCall::CreateOrder(OrderTerms {
+                spec: OrderSpec {
+                    capacity_rps: 2,
+                    ..OrderSpec::default()
+                },
+                asset,
+                settlement,
+                max_price: 10,
+                duration: 100,
+                deposit: 100_000_000,
+                min_collateral: 5,
+                bid_window: 2,
+                sealed: None,
+            })
         };
         // One call per signer and block (`commit_calls` signs at the state's nonce).
         let bid = |order| {
