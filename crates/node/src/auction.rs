@@ -70,6 +70,12 @@ impl std::fmt::Debug for Auctions {
     }
 }
 
+/// The guarded value, also after a thread panicked holding it (each map here stays usable:
+/// an entry is written whole or not at all).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn hex_name(h: &B256) -> String {
     alloy_primitives::hex::encode(h.0)
 }
@@ -128,23 +134,27 @@ impl Auctions {
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(ApiError::internal)?;
-        self.lock_keys().insert(hash, Arc::new(auctioneer));
+        lock(&self.keys).insert(hash, Arc::new(auctioneer));
         tracing::info!(key_hash = %hash, "sealed auction created");
         Ok(hash)
     }
 
-    fn lock_keys(&self) -> std::sync::MutexGuard<'_, HashMap<B256, Arc<Auctioneer>>> {
-        self.keys.lock().unwrap_or_else(|p| p.into_inner())
+    fn public_key(&self, hash: &B256) -> Result<Vec<u8>, ApiError> {
+        std::fs::read(self.auction_dir(hash).join("public.key")).map_err(|_| unknown(hash))
     }
 
-    fn public_key(&self, hash: &B256) -> Result<Vec<u8>, ApiError> {
-        std::fs::read(self.auction_dir(hash).join("public.key"))
-            .map_err(|_| ApiError::not_found(format!("no auction with key hash {hash} here")))
+    /// Whether this node holds the auction, without reading its keys.
+    fn require(&self, hash: &B256) -> Result<(), ApiError> {
+        if self.auction_dir(hash).join("public.key").is_file() {
+            Ok(())
+        } else {
+            Err(unknown(hash))
+        }
     }
 
     /// The auction's keys, loaded from disk after a restart.
     async fn auctioneer(&self, hash: &B256) -> Result<Arc<Auctioneer>, ApiError> {
-        if let Some(a) = self.lock_keys().get(hash) {
+        if let Some(a) = lock(&self.keys).get(hash) {
             return Ok(Arc::clone(a));
         }
         let public = self.public_key(hash)?;
@@ -155,7 +165,7 @@ impl Auctions {
             .map_err(|e| ApiError::internal(e.to_string()))?
             .map_err(|e| ApiError::internal(e.to_string()))?;
         let a = Arc::new(a);
-        self.lock_keys().insert(*hash, Arc::clone(&a));
+        lock(&self.keys).insert(*hash, Arc::clone(&a));
         Ok(a)
     }
 
@@ -177,12 +187,8 @@ impl Auctions {
         std::fs::read(self.auction_dir(hash).join("bids").join(hex_name(ct))).ok()
     }
 
-    fn lock_done(&self) -> std::sync::MutexGuard<'_, HashSet<OrderId>> {
-        self.done.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     fn set_progress(&self, hash: B256, p: Option<(usize, usize)>) {
-        let mut m = self.progress.lock().unwrap_or_else(|e| e.into_inner());
+        let mut m = lock(&self.progress);
         match p {
             Some(p) => m.insert(hash, p),
             None => m.remove(&hash),
@@ -196,7 +202,7 @@ impl Auctions {
             let due: Vec<(OrderId, B256)> = {
                 let st = app.state();
                 let h = st.head.height;
-                let done = self.lock_done();
+                let done = lock(&self.done);
                 st.compute
                     .meta
                     .iter()
@@ -214,14 +220,14 @@ impl Auctions {
             for (order, hash) in due {
                 match self.resolve(&app, order, hash).await {
                     Ok(()) => {
-                        self.lock_done().insert(order);
+                        lock(&self.done).insert(order);
                     }
                     Err(Retry::Later(e)) => {
                         tracing::warn!(order, error = %e, "sealed auction: will retry");
                     }
                     Err(Retry::Never(e)) => {
                         tracing::warn!(order, error = %e, "sealed auction cannot be resolved; the order will lapse");
-                        self.lock_done().insert(order);
+                        lock(&self.done).insert(order);
                     }
                 }
             }
@@ -281,10 +287,7 @@ impl Auctions {
         let shown = Arc::clone(&self.progress);
         let progress = move |done: usize, total: usize| {
             tracing::info!(order, done, total, "sealed auction: comparisons");
-            shown
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(hash, (done, total));
+            lock(&shown).insert(hash, (done, total));
         };
         self.set_progress(hash, Some((0, sealed.len().saturating_sub(1))));
         let outcome = tokio::task::spawn_blocking(move || a.resolve(&sealed, &progress))
@@ -365,6 +368,10 @@ impl Auctions {
     }
 }
 
+fn unknown(hash: &B256) -> ApiError {
+    ApiError::not_found(format!("no auction with key hash {hash} here"))
+}
+
 enum Retry {
     Later(String),
     Never(String),
@@ -404,13 +411,8 @@ async fn status(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let a = running(&a)?;
     let hash = parse_key_hash(&hash)?;
-    a.public_key(&hash)?;
-    let progress = a
-        .progress
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&hash)
-        .copied();
+    a.require(&hash)?;
+    let progress = lock(&a.progress).get(&hash).copied();
     let bids = std::fs::read_dir(a.auction_dir(&hash).join("bids"))
         .map(|d| d.count())
         .unwrap_or(0);

@@ -44,6 +44,14 @@ pub fn format_units(v: u128, decimals: u8) -> String {
     format!("{int}.{}", f.trim_end_matches('0'))
 }
 
+/// An amount as the node's JSON gives it (a decimal string of base units), formatted with
+/// `decimals`; "-" when the value is not such a string.
+pub fn format_json_units(v: &serde_json::Value, decimals: u8) -> String {
+    v.as_str()
+        .and_then(|s| s.parse::<u128>().ok())
+        .map_or_else(|| "-".to_owned(), |a| format_units(a, decimals))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,27 +65,43 @@ impl Client {
         .into())
     }
 
-    /// GET `path` as JSON.
-    pub async fn get(&self, path: &str) -> eyre::Result<Value> {
+    /// Sends GET `path`.
+    async fn send_get(&self, path: &str) -> eyre::Result<reqwest::Response> {
         let url = format!("{}{path}", self.base);
-        let resp = self
-            .http
+        self.http
             .get(&url)
             .send()
             .await
-            .wrap_err_with(|| format!("GET {url}"))?;
+            .wrap_err_with(|| format!("GET {url}"))
+    }
+
+    /// Sends POST `path` with `body` of `content_type`; the answer is JSON.
+    async fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> eyre::Result<Value> {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .http
+            .post(&url)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .wrap_err_with(|| format!("POST {url}"))?;
         Self::read(resp).await
+    }
+
+    /// GET `path` as JSON.
+    pub async fn get(&self, path: &str) -> eyre::Result<Value> {
+        Self::read(self.send_get(path).await?).await
     }
 
     /// GET `path` as bytes (a node error is still read as JSON).
     pub async fn get_bytes(&self, path: &str) -> eyre::Result<Vec<u8>> {
-        let url = format!("{}{path}", self.base);
-        let resp = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .wrap_err_with(|| format!("GET {url}"))?;
+        let resp = self.send_get(path).await?;
         if resp.status().is_success() {
             return Ok(resp.bytes().await?.to_vec());
         }
@@ -94,16 +110,7 @@ impl Client {
 
     /// POST opaque bytes (`application/octet-stream`) to `path`; the answer is JSON.
     pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> eyre::Result<Value> {
-        let url = format!("{}{path}", self.base);
-        let resp = self
-            .http
-            .post(&url)
-            .header("content-type", "application/octet-stream")
-            .body(body)
-            .send()
-            .await
-            .wrap_err_with(|| format!("POST {url}"))?;
-        Self::read(resp).await
+        self.post(path, "application/octet-stream", body).await
     }
 
     /// POST raw JSON bytes to `path`.
@@ -112,16 +119,7 @@ impl Client {
         path: &str,
         body: impl Into<reqwest::Body>,
     ) -> eyre::Result<Value> {
-        let url = format!("{}{path}", self.base);
-        let resp = self
-            .http
-            .post(&url)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .wrap_err_with(|| format!("POST {url}"))?;
-        Self::read(resp).await
+        self.post(path, "application/json", body).await
     }
 
     /// The chain id and minimum fee.

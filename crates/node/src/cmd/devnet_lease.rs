@@ -220,11 +220,7 @@ pub(crate) async fn print_line(client: &ledger_client::Client, s: &LeaseStats) {
     let escrow = match client.get(&format!("/v1/leases/{id}")).await {
         Ok(l) => {
             let e = &l["lease"]["escrow"];
-            let usd = |v: &Value| {
-                v.as_str()
-                    .and_then(|x| x.parse::<u128>().ok())
-                    .map_or_else(|| "-".into(), |x| crate::units::format_units(x, 6))
-            };
+            let usd = |v: &Value| crate::units::format_json_units(v, 6);
             format!(
                 "escrow paid the miner {} of {} USD, {}",
                 usd(&e["paid"]),

@@ -24,7 +24,7 @@ use crate::{
         keys::SignerArgs,
         subnet::{NodeArgs, block_on, send},
     },
-    units::{format_units, parse_units},
+    units::{format_json_units, parse_units},
 };
 
 /// The decimals of the USD units burn orders are priced in.
@@ -217,9 +217,9 @@ struct CreateArgs {
     tick: Option<String>,
 }
 
-/// An asset by name, address or `native`: its id and decimals.
+/// An asset by name, address or `native` (or the zero address): its id and decimals.
 async fn resolve_asset(client: &Client, s: &str) -> eyre::Result<(Address, u8)> {
-    if s.eq_ignore_ascii_case("native") {
+    if s.eq_ignore_ascii_case("native") || s.parse::<Address>().ok() == Some(NATIVE) {
         return Ok((NATIVE, NATIVE_DECIMALS));
     }
     let assets = client.get("/v1/assets").await?;
@@ -408,11 +408,7 @@ impl BidCmd {
                 USD_DECIMALS
             } else {
                 let asset = o["asset"].as_str().unwrap_or_default();
-                if asset.parse::<Address>().ok() == Some(NATIVE) {
-                    NATIVE_DECIMALS
-                } else {
-                    resolve_asset(&client, asset).await?.1
-                }
+                resolve_asset(&client, asset).await?.1
             };
             let price = parse_units(&price, decimals)?;
             let collateral = parse_units(&collateral, NATIVE_DECIMALS)?;
@@ -520,13 +516,6 @@ enum LeaseSub {
     },
 }
 
-async fn asset_decimals(client: &Client, asset: &str) -> eyre::Result<u8> {
-    if asset.parse::<Address>().ok() == Some(NATIVE) {
-        return Ok(NATIVE_DECIMALS);
-    }
-    Ok(resolve_asset(client, asset).await?.1)
-}
-
 impl LeaseCmd {
     /// Runs the subcommand.
     pub fn run(self) -> eyre::Result<()> {
@@ -540,13 +529,9 @@ impl LeaseCmd {
                         return print_json(&v);
                     }
                     let l = &v["lease"];
-                    let d =
-                        asset_decimals(&client, l["asset"].as_str().unwrap_or_default()).await?;
-                    let amount = |x: &Value| {
-                        x.as_str()
-                            .and_then(|s| s.parse::<u128>().ok())
-                            .map_or_else(|| "-".into(), |a| format_units(a, d))
-                    };
+                    let (_, d) =
+                        resolve_asset(&client, l["asset"].as_str().unwrap_or_default()).await?;
+                    let amount = |x: &Value| format_json_units(x, d);
                     let e = &l["escrow"];
                     println!("lease {lease}: {} serves {}", l["provider"], l["tenant"]);
                     println!(
@@ -585,8 +570,8 @@ impl LeaseCmd {
                     amount,
                 } => {
                     let v = client.get(&format!("/v1/leases/{lease}")).await?;
-                    let d =
-                        asset_decimals(&client, v["lease"]["asset"].as_str().unwrap_or_default())
+                    let (_, d) =
+                        resolve_asset(&client, v["lease"]["asset"].as_str().unwrap_or_default())
                             .await?;
                     let amount = parse_units(&amount, d)?;
                     let call = ComputeCall::DepositLease { lease, amount };

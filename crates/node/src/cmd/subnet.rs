@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::{
     client::Client,
     cmd::keys::SignerArgs,
-    units::{format_units, parse_units},
+    units::{format_json_units, parse_units},
 };
 
 /// Where the node is and how to submit.
@@ -66,9 +66,7 @@ fn native(s: &str) -> eyre::Result<u128> {
 
 /// An amount field of a JSON answer, formatted in whole tokens.
 fn units(v: &Value) -> String {
-    v.as_str()
-        .and_then(|s| s.parse::<u128>().ok())
-        .map_or_else(|| "-".to_owned(), |a| format_units(a, NATIVE_DECIMALS))
+    format_json_units(v, NATIVE_DECIMALS)
 }
 
 /// A u16 proportion as a decimal with 4 places (exact integer rounding down).
