@@ -62,6 +62,12 @@ enum Command {
     Bid(cmd::market::BidCmd),
     /// Leases: show, deposit, withdraw, close.
     Lease(cmd::market::LeaseCmd),
+    /// Verifiable inference: request, status, result, deliver, bond, serve as a provider.
+    Infer(cmd::infer::InferCmd),
+    /// TEE attestation: verify Intel DCAP quotes offline, bind your key, make dev quotes.
+    Attest(cmd::verify::AttestCmd),
+    /// Zero-knowledge proofs of a quantized MLP: setup, prove, verify, register.
+    Zk(cmd::verify::ZkCmd),
     /// Yuma consensus: run one epoch from JSON, or simulate a scenario.
     Yuma(cmd::yuma::YumaCmd),
     /// Token economics: simulate the compute market's burn-mint supply under demand scenarios.
@@ -114,6 +120,9 @@ pub fn main() -> eyre::Result<()> {
         Command::Order(c) => c.run(),
         Command::Bid(c) => c.run(),
         Command::Lease(c) => c.run(),
+        Command::Infer(c) => c.run(),
+        Command::Attest(c) => c.run(),
+        Command::Zk(c) => c.run(),
         Command::Yuma(c) => c.run(),
         Command::Econ(c) => c.run(),
         Command::Bench(c) => c.run(),

@@ -65,6 +65,7 @@ fn the_schedule_commits_and_reveals_in_time_on_the_ledger() {
         share_rule: Default::default(),
         validators: Vec::new(),
         compute: None,
+        infer: None,
     };
     let mut s = g.build().unwrap().0;
     step(

@@ -124,6 +124,7 @@ async fn sigkill_mid_load_loses_nothing_committed() {
         share_rule: Default::default(),
         validators: Vec::new(),
         compute: None,
+        infer: None,
     };
     let gpath = dir.path().join("genesis.json");
     std::fs::write(&gpath, serde_json::to_vec(&genesis).unwrap()).unwrap();

@@ -9,6 +9,7 @@ mod demo_agents;
 mod devnet;
 mod econ;
 mod facilitator;
+mod infer;
 mod keys;
 mod market;
 mod signer;

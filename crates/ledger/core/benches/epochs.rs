@@ -113,6 +113,7 @@ fn chain(due: bool) -> State {
         share_rule: Default::default(),
         validators: Vec::new(),
         compute: None,
+        infer: None,
     };
     let mut state = g.build().unwrap().0;
     let mut rng = StdRng::seed_from_u64(7);

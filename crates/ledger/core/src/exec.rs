@@ -21,6 +21,7 @@ use crate::{
     compute::ComputeDiff,
     eip3009::{AuthorizationState, SettledPayment},
     error::{Error, Reject, Result},
+    infer::InferDiff,
     receipt::{Event, Receipt, Status},
     state::{Account, AuthKey, Head, State, StateDiff},
     subnet::{Market, NetUid, Network, Subnet, epoch::EpochRecord},
@@ -241,7 +242,7 @@ pub fn precheck(state: &State, vtx: &VerifiedTx, now_secs: u64) -> Result<(), Re
         }
         Call::Mint { .. } | Call::Burn { .. } | Call::CancelAuthorization(_) => {}
         // The market checks its own amounts when the call runs.
-        Call::Compute(_) => {}
+        Call::Compute(_) | Call::Infer(_) => {}
         // Registry calls spend only the fee.
         Call::RegisterAgent { .. }
         | Call::SetAgentUri { .. }
@@ -314,6 +315,7 @@ pub(crate) struct Overlay<'a> {
     pub(crate) registry: RegistryDiff,
     pub(crate) payments: BTreeMap<AuthKey, SettledPayment>,
     pub(crate) compute: ComputeDiff,
+    pub(crate) infer: InferDiff,
 }
 
 impl<'a> Overlay<'a> {
@@ -333,14 +335,16 @@ impl<'a> Overlay<'a> {
             registry: RegistryDiff::default(),
             payments: BTreeMap::new(),
             compute: ComputeDiff::default(),
+            infer: InferDiff::default(),
         }
     }
 
     /// The block's own work, before its transactions: the subnets' emission and epochs, then
-    /// the compute market's deadlines and emission epoch.
+    /// the compute market's deadlines and emission epoch, then inference deadlines and payouts.
     fn begin_block(&mut self) {
         self.subnets_begin_block();
         self.compute_begin_block();
+        self.infer_begin_block();
     }
 
     pub(crate) fn account(&mut self, a: Address) -> &mut Account {
@@ -565,6 +569,7 @@ impl<'a> Overlay<'a> {
             | Call::ValidationRequest { .. }
             | Call::ValidationResponse { .. } => self.registry_call(from, call, now, events)?,
             Call::Compute(c) => self.compute_call(from, c, events)?,
+            Call::Infer(c) => self.infer_call(from, c, now, events)?,
             Call::CancelAuthorization(c) => {
                 self.require_issued(&c.asset)?;
                 let key = (c.asset, c.authorizer, c.nonce);
@@ -642,6 +647,7 @@ impl<'a> Overlay<'a> {
             registry: self.registry,
             payments: self.payments,
             compute: self.compute,
+            infer: self.infer,
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::{
     block::{Block, Header, receipts_root, tx_root},
     compute::ComputeParams,
     error::{Error, Result},
+    infer::InferParams,
     state::{Account, ChainParams, State, StateDiff},
     store::Commit,
     subnet::ShareRule,
@@ -19,6 +20,9 @@ use crate::{
 
 /// Name of the dev stablecoin.
 pub const DEV_USD_NAME: &str = "Devnet USD";
+/// The seed of a dev chain's attestation root (`verify_tee::dev::DevTee`): public, so a dev
+/// provider can produce quotes the chain accepts. Never a production root.
+pub const DEV_TEE_SEED: [u8; 32] = *b"symbiont dev attestation root v1";
 
 /// A genesis file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +53,10 @@ pub struct Genesis {
     /// The compute market's parameters ([`ComputeParams`]); the defaults when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compute: Option<ComputeParams>,
+    /// Verifiable inference's parameters ([`InferParams`]): the TEE root; the defaults (Intel's
+    /// root) when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infer: Option<InferParams>,
 }
 
 /// A validator as the genesis file lists it: the ledger account it proposes blocks as, its
@@ -122,6 +130,16 @@ impl Genesis {
                 oracle: funded.first().copied().unwrap_or_default(),
                 ..ComputeParams::default()
             }),
+            // No TEE on a dev machine: quotes chain to the dev attestation root instead of
+            // Intel's (`verify_tee::dev`).
+            infer: Some(InferParams {
+                tee_root: Some(
+                    verify_tee::dev::DevTee::new(DEV_TEE_SEED)
+                        .root_ca_der()
+                        .into(),
+                ),
+                ..InferParams::default()
+            }),
         }
     }
 
@@ -176,6 +194,7 @@ impl Genesis {
                 min_fee: self.min_fee,
                 share_rule: self.share_rule,
                 compute: self.compute.unwrap_or_default(),
+                infer: self.infer.clone().unwrap_or_default(),
             },
             head,
             accounts: Default::default(),
@@ -189,6 +208,7 @@ impl Genesis {
             registry: Default::default(),
             payments: Default::default(),
             compute: Default::default(),
+            infer: Default::default(),
         };
         state.apply_diff(&diff, head);
         let block = Block {

@@ -24,6 +24,7 @@ pub mod eip3009;
 pub mod error;
 pub mod exec;
 pub mod genesis;
+pub mod infer;
 pub mod receipt;
 pub mod state;
 pub mod store;

@@ -10,6 +10,7 @@ use crate::{
     asset::AssetId,
     compute::{CloseReason, OrderState, opt_amount_str},
     error::Reject,
+    infer::Mode,
     util::{amount_str, i128_str},
 };
 
@@ -405,5 +406,115 @@ pub enum Event {
         /// Native base units per USD.
         #[serde(with = "amount_str")]
         price: Amount,
+    },
+    /// An inference request was made; its payment is in escrow.
+    #[serde(rename_all = "camelCase")]
+    InferenceRequested {
+        /// The request.
+        request: u64,
+        /// Who asked.
+        requester: Address,
+        /// Its verification mode.
+        mode: Mode,
+        /// The last block deliveries are taken at.
+        deadline: u64,
+    },
+    /// A provider delivered a result.
+    #[serde(rename_all = "camelCase")]
+    ResultDelivered {
+        /// The request.
+        request: u64,
+        /// The provider.
+        provider: Address,
+        /// keccak256 of the output.
+        output_hash: B256,
+    },
+    /// `k` deliveries agreed: the result is accepted.
+    #[serde(rename_all = "camelCase")]
+    InferenceAccepted {
+        /// The request.
+        request: u64,
+        /// keccak256 of the accepted output.
+        output_hash: B256,
+        /// The agreeing providers.
+        providers: Vec<Address>,
+    },
+    /// An accepted request's payment was released.
+    #[serde(rename_all = "camelCase")]
+    InferencePaid {
+        /// The request.
+        request: u64,
+        /// Paid to providers.
+        #[serde(with = "amount_str")]
+        paid: Amount,
+        /// Refunded to the requester (shares of refuted deliveries).
+        #[serde(with = "amount_str")]
+        refunded: Amount,
+    },
+    /// A request's deadline passed without agreement: refunded.
+    #[serde(rename_all = "camelCase")]
+    InferenceExpired {
+        /// The request.
+        request: u64,
+    },
+    /// A request's callback paid out (to the payee, or back to the requester).
+    #[serde(rename_all = "camelCase")]
+    CallbackPaid {
+        /// The request.
+        request: u64,
+        /// Who received it.
+        to: Address,
+        /// The amount.
+        #[serde(with = "amount_str")]
+        amount: Amount,
+    },
+    /// A validator re-executed a delivery.
+    #[serde(rename_all = "camelCase")]
+    Reexecuted {
+        /// The request.
+        request: u64,
+        /// The provider.
+        provider: Address,
+        /// The validator.
+        validator: Address,
+        /// Whether the outputs agree.
+        agreed: bool,
+    },
+    /// A provider's bond was slashed after a refuted delivery.
+    #[serde(rename_all = "camelCase")]
+    BondSlashed {
+        /// The provider.
+        provider: Address,
+        /// Slashed in all.
+        #[serde(with = "amount_str")]
+        amount: Amount,
+        /// Of which paid to the validator (the rest burned).
+        #[serde(with = "amount_str")]
+        to_validator: Amount,
+    },
+    /// A provider's bond changed.
+    #[serde(rename_all = "camelCase")]
+    BondChanged {
+        /// The provider.
+        provider: Address,
+        /// The bond now.
+        #[serde(with = "amount_str")]
+        bond: Amount,
+    },
+    /// A provider bound its key to a verified TEE quote.
+    #[serde(rename_all = "camelCase")]
+    AttestationBound {
+        /// The provider.
+        provider: Address,
+        /// The quote's TCB status.
+        tcb_status: String,
+    },
+    /// A ZK model was registered.
+    #[serde(rename_all = "camelCase")]
+    ZkModelRegistered {
+        /// Its id.
+        model: B256,
+        /// Its weight commitment.
+        commitment: B256,
     },
 }

@@ -15,6 +15,7 @@ use crate::{
     asset::{Asset, AssetId, NATIVE},
     compute::{ComputeDiff, ComputeParams, ComputeState},
     eip3009::{AuthorizationState, SettledPayment},
+    infer::{InferDiff, InferParams, InferState},
     subnet::{Market, NetUid, Network, ShareRule, Subnet, epoch::EpochRecord},
     tx::AssetDomains,
     util::keccak_concat,
@@ -34,6 +35,9 @@ pub struct ChainParams {
     /// written before the market keep loading); the defaults when a store has none.
     #[serde(skip)]
     pub compute: ComputeParams,
+    /// Verifiable inference's parameters, stored apart like the market's.
+    #[serde(skip)]
+    pub infer: InferParams,
 }
 
 /// Epochs kept per subnet in memory for the emission history (the store keeps them all).
@@ -109,6 +113,8 @@ pub struct State {
     pub payments: HashMap<AuthKey, SettledPayment>,
     /// The compute market ([`crate::compute`]).
     pub compute: ComputeState,
+    /// Verifiable inference ([`crate::infer`]).
+    pub infer: InferState,
 }
 
 /// What one block changes: new values of everything it touched, sorted.
@@ -139,6 +145,9 @@ pub struct StateDiff {
     /// Market objects touched, with their new values.
     #[serde(default)]
     pub compute: ComputeDiff,
+    /// Inference requests, deliveries, bonds, attestations and ZK models touched.
+    #[serde(default)]
+    pub infer: InferDiff,
 }
 
 impl StateDiff {
@@ -155,7 +164,9 @@ impl StateDiff {
         );
         let subnets = (&self.subnets, &self.network, &self.markets, &self.epochs);
         let registry = (&self.registry, &self.payments);
-        let encoded = if !self.compute.is_empty() {
+        let encoded = if !self.infer.is_empty() {
+            postcard::to_stdvec(&(base, subnets, registry, &self.compute, &self.infer))
+        } else if !self.compute.is_empty() {
             postcard::to_stdvec(&(base, subnets, registry, &self.compute))
         } else if !self.registry.is_empty() || !self.payments.is_empty() {
             postcard::to_stdvec(&(base, subnets, registry))
@@ -249,6 +260,7 @@ impl State {
             self.payments.insert(*k, *p);
         }
         self.compute.apply(&diff.compute);
+        self.infer.apply(&diff.infer);
         self.head = head;
     }
 

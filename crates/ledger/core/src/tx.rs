@@ -24,6 +24,7 @@ use crate::{
     compute::{self, ComputeCall},
     eip3009::{self, Authorization, Cancellation},
     error::Reject,
+    infer::{self, InferCall},
     util::{amount_str, u64_str},
 };
 
@@ -408,6 +409,8 @@ pub enum Call {
     },
     /// A compute-market call ([`crate::compute`]).
     Compute(ComputeCall),
+    /// A verifiable-inference call ([`crate::infer`]).
+    Infer(InferCall),
     /// The named validator answers a request, 0..=100 (`validationResponse`; repeatable).
     #[serde(rename_all = "camelCase")]
     ValidationResponse {
@@ -481,6 +484,9 @@ impl Tx {
         }
         if let Call::Compute(c) = &self.call {
             return compute::typed::signing_hash(c, &envelope, &d);
+        }
+        if let Call::Infer(c) = &self.call {
+            return infer::typed::signing_hash(c, &envelope, &d);
         }
         match &self.call {
             Call::Transfer { to, asset, amount } => typed::Transfer {
@@ -668,7 +674,8 @@ impl Tx {
             | Call::AppendResponse { .. }
             | Call::ValidationRequest { .. }
             | Call::ValidationResponse { .. }
-            | Call::Compute(_) => B256::ZERO,
+            | Call::Compute(_)
+            | Call::Infer(_) => B256::ZERO,
         }
     }
 
@@ -774,6 +781,7 @@ impl SignedTx {
                 });
             }
             Call::Compute(c) => compute::typed::check_encoding(c)?,
+            Call::Infer(c) => infer::typed::check_encoding(c)?,
             Call::Transfer { .. }
             | Call::Mint { .. }
             | Call::Burn { .. }

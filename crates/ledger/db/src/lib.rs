@@ -42,6 +42,7 @@ use ledger::{
     agents::{Agent, Feedback, Validation},
     compute::{Bid, ComputeMeta, ComputeState, Lease, Order, Provider},
     eip3009::{AuthorizationState, SettledPayment},
+    infer::{AttestationRecord, Bond, Delivery, InferMeta, InferState, Request, ZkModel},
     state::HISTORY_EPOCHS,
     state::{ChainParams, Head},
     subnet::{Market, Network, Subnet, epoch::EpochRecord},
@@ -66,6 +67,11 @@ const PROVIDERS: TableDefinition<[u8; 20], &[u8]> = TableDefinition::new("provid
 const ORDERS: TableDefinition<u64, &[u8]> = TableDefinition::new("orders");
 const BIDS: TableDefinition<(u64, [u8; 20]), &[u8]> = TableDefinition::new("bids");
 const LEASES: TableDefinition<u64, &[u8]> = TableDefinition::new("leases");
+const INFER_REQUESTS: TableDefinition<u64, &[u8]> = TableDefinition::new("infer_requests");
+const DELIVERIES: TableDefinition<(u64, [u8; 20]), &[u8]> = TableDefinition::new("deliveries");
+const BONDS: TableDefinition<[u8; 20], &[u8]> = TableDefinition::new("bonds");
+const ATTESTATIONS: TableDefinition<[u8; 20], &[u8]> = TableDefinition::new("attestations");
+const ZK_MODELS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("zk_models");
 const CERTIFICATES: TableDefinition<u64, &[u8]> = TableDefinition::new("certificates");
 const PROPOSALS: TableDefinition<(u64, [u8; 32]), &[u8]> = TableDefinition::new("proposals");
 const CONSENSUS_META: TableDefinition<&str, &[u8]> = TableDefinition::new("consensus_meta");
@@ -126,6 +132,8 @@ impl Db {
                     .map_err(storage)?;
                 meta.insert("compute_params", encode(&s.params.compute)?.as_slice())
                     .map_err(storage)?;
+                meta.insert("infer_params", encode(&s.params.infer)?.as_slice())
+                    .map_err(storage)?;
             } else {
                 let cur: Option<Head> = match meta.get("head").map_err(storage)? {
                     Some(v) => Some(postcard::from_bytes(v.value()).map_err(corrupt("head"))?),
@@ -155,6 +163,10 @@ impl Db {
             }
             if let Some(m) = &c.diff.compute.meta {
                 meta.insert("compute_meta", encode(m)?.as_slice())
+                    .map_err(storage)?;
+            }
+            if let Some(m) = &c.diff.infer.meta {
+                meta.insert("infer_meta", encode(m)?.as_slice())
                     .map_err(storage)?;
             }
 
@@ -319,6 +331,37 @@ fn write_registry(txn: &redb::WriteTransaction, diff: &ledger::StateDiff) -> Res
     for (id, l) in &m.leases {
         leases.insert(*id, encode(l)?.as_slice()).map_err(storage)?;
     }
+    let i = &diff.infer;
+    let mut requests = txn.open_table(INFER_REQUESTS).map_err(storage)?;
+    for (id, r) in &i.requests {
+        requests
+            .insert(*id, encode(r)?.as_slice())
+            .map_err(storage)?;
+    }
+    let mut deliveries = txn.open_table(DELIVERIES).map_err(storage)?;
+    for ((id, p), d) in &i.deliveries {
+        deliveries
+            .insert((*id, p.0.0), encode(d)?.as_slice())
+            .map_err(storage)?;
+    }
+    let mut bonds = txn.open_table(BONDS).map_err(storage)?;
+    for (a, b) in &i.bonds {
+        bonds
+            .insert(a.0.0, encode(b)?.as_slice())
+            .map_err(storage)?;
+    }
+    let mut attestations = txn.open_table(ATTESTATIONS).map_err(storage)?;
+    for (a, r) in &i.attestations {
+        attestations
+            .insert(a.0.0, encode(r)?.as_slice())
+            .map_err(storage)?;
+    }
+    let mut zk_models = txn.open_table(ZK_MODELS).map_err(storage)?;
+    for (id, m) in &i.zk_models {
+        zk_models
+            .insert(id.0, encode(m)?.as_slice())
+            .map_err(storage)?;
+    }
     Ok(())
 }
 
@@ -381,6 +424,22 @@ fn load_registry(txn: &redb::ReadTransaction, state: &mut State) -> Result<()> {
     read_all::<_, Lease>(txn, LEASES, "lease", |k, l| {
         m.leases.insert(k, l);
     })?;
+    let i = &mut state.infer;
+    read_all::<_, Request>(txn, INFER_REQUESTS, "inference request", |k, r| {
+        i.requests.insert(k, r);
+    })?;
+    read_all::<_, Delivery>(txn, DELIVERIES, "delivery", |(id, p), d| {
+        i.deliveries.insert((id, Address::from(p)), d);
+    })?;
+    read_all::<_, Bond>(txn, BONDS, "bond", |k, b| {
+        i.bonds.insert(Address::from(k), b);
+    })?;
+    read_all::<_, AttestationRecord>(txn, ATTESTATIONS, "attestation", |k, a| {
+        i.attestations.insert(Address::from(k), a);
+    })?;
+    read_all::<_, ZkModel>(txn, ZK_MODELS, "ZK model", |k, m| {
+        i.zk_models.insert(B256::from(k), m);
+    })?;
     Ok(())
 }
 
@@ -414,6 +473,13 @@ impl Store for Db {
         if let Some(v) = meta.get("compute_params").map_err(storage)? {
             params.compute = postcard::from_bytes(v.value()).map_err(corrupt("compute_params"))?;
         }
+        if let Some(v) = meta.get("infer_params").map_err(storage)? {
+            params.infer = postcard::from_bytes(v.value()).map_err(corrupt("infer_params"))?;
+        }
+        let infer_meta: Option<InferMeta> = match meta.get("infer_meta").map_err(storage)? {
+            Some(v) => Some(postcard::from_bytes(v.value()).map_err(corrupt("infer_meta"))?),
+            None => None,
+        };
         let compute_meta: Option<ComputeMeta> = match meta.get("compute_meta").map_err(storage)? {
             Some(v) => Some(postcard::from_bytes(v.value()).map_err(corrupt("compute_meta"))?),
             None => None,
@@ -445,6 +511,10 @@ impl Store for Db {
             compute: ComputeState {
                 meta: compute_meta,
                 ..ComputeState::default()
+            },
+            infer: InferState {
+                meta: infer_meta,
+                ..InferState::default()
             },
         };
         load_registry(&txn, &mut state)?;

@@ -5,6 +5,7 @@ mod activity;
 mod agents;
 pub mod compute;
 mod error;
+mod infer;
 mod subnets;
 mod ws;
 
@@ -88,6 +89,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/compute/orders", get(compute::list_orders))
         .route("/v1/compute/orders/{id}", get(compute::get_order))
         .route("/v1/leases/{id}", get(compute::get_lease))
+        .route("/v1/infer", get(infer::get_summary))
+        .route("/v1/infer/requests", get(infer::list_requests))
+        .route("/v1/infer/requests/{id}", get(infer::get_request))
+        .route("/v1/infer/providers/{address}", get(infer::get_provider))
+        .route("/v1/infer/zk-models/{id}", get(infer::get_zk_model))
         .route("/v1/activity", get(activity::get_activity))
         .route("/v1/blocks/latest", get(get_latest_block))
         .route("/v1/blocks/{id}", get(get_block))

@@ -119,6 +119,7 @@ impl GenesisCmd {
             share_rule: a.share_rule.into(),
             validators: Vec::new(),
             compute: None,
+            infer: None,
         };
         g.build()?; // validate (cap, duplicates)
         std::fs::write(&a.out, serde_json::to_string_pretty(&g)?)?;

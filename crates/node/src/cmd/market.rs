@@ -218,7 +218,7 @@ struct CreateArgs {
 }
 
 /// An asset by name, address or `native` (or the zero address): its id and decimals.
-async fn resolve_asset(client: &Client, s: &str) -> eyre::Result<(Address, u8)> {
+pub(crate) async fn resolve_asset(client: &Client, s: &str) -> eyre::Result<(Address, u8)> {
     if s.eq_ignore_ascii_case("native") || s.parse::<Address>().ok() == Some(NATIVE) {
         return Ok((NATIVE, NATIVE_DECIMALS));
     }

@@ -12,6 +12,7 @@ pub(crate) mod devnet_lease;
 pub mod econ;
 pub mod facilitator;
 pub mod genesis;
+pub mod infer;
 pub mod keys;
 pub mod market;
 pub mod models;
@@ -22,6 +23,7 @@ pub mod signer;
 pub mod subnet;
 pub mod testnet;
 pub mod tx;
+pub mod verify;
 pub mod yuma;
 
 /// Prints an input error and exits with code 2 (the documented exit code for bad input, as

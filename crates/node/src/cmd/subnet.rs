@@ -27,7 +27,7 @@ pub struct NodeArgs {
     pub(crate) node: String,
     /// Fee in native base units [default: the chain's minimum].
     #[arg(long, global = true)]
-    fee: Option<u64>,
+    pub(crate) fee: Option<u64>,
     /// Return after submitting instead of waiting for the receipt.
     #[arg(long, global = true)]
     no_wait: bool,

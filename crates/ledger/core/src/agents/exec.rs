@@ -74,7 +74,7 @@ impl Overlay<'_> {
     }
 
     /// The agent `id`, if `caller` owns it.
-    fn owned_agent(&self, id: AgentId, caller: Address) -> Result<Agent, Reject> {
+    pub(crate) fn owned_agent(&self, id: AgentId, caller: Address) -> Result<Agent, Reject> {
         let a = self.agent(id)?;
         if a.owner != caller {
             return Err(Reject::NotAgentOwner {
@@ -107,7 +107,7 @@ impl Overlay<'_> {
             .unwrap_or_default()
     }
 
-    fn validation(&self, hash: &B256) -> Option<&Validation> {
+    pub(crate) fn validation(&self, hash: &B256) -> Option<&Validation> {
         self.registry
             .validations
             .get(hash)

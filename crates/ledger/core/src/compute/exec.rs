@@ -79,7 +79,7 @@ impl Overlay<'_> {
             .unwrap_or_default()
     }
 
-    fn provider(&self, a: &Address) -> Option<&Provider> {
+    pub(crate) fn provider(&self, a: &Address) -> Option<&Provider> {
         self.compute
             .providers
             .get(a)
@@ -135,14 +135,24 @@ impl Overlay<'_> {
     }
 
     /// Moves `amount` of `asset` between an account and the escrow.
-    fn escrow_in(&mut self, asset: AssetId, from: Address, amount: Amount) -> Result<(), Reject> {
+    pub(crate) fn escrow_in(
+        &mut self,
+        asset: AssetId,
+        from: Address,
+        amount: Amount,
+    ) -> Result<(), Reject> {
         if amount == 0 {
             return Ok(());
         }
         self.transfer(asset, from, escrow_account(), amount)
     }
 
-    fn escrow_out(&mut self, asset: AssetId, to: Address, amount: Amount) -> Result<(), Reject> {
+    pub(crate) fn escrow_out(
+        &mut self,
+        asset: AssetId,
+        to: Address,
+        amount: Amount,
+    ) -> Result<(), Reject> {
         if amount == 0 {
             return Ok(());
         }

@@ -44,6 +44,7 @@ pub fn genesis(n: u32) -> Genesis {
         share_rule: Default::default(),
         validators: Vec::new(),
         compute: None,
+        infer: None,
     }
 }
 

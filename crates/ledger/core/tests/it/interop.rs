@@ -7,6 +7,7 @@ use ledger::{
     agents::{self, FeedbackCall, MetadataEntry, PaymentRef},
     compute::{ComputeCall, OrderSpec, OrderTerms, Sealed, Settlement},
     eip3009::{self, Authorization, Cancellation},
+    infer::{Callback, InferCall, Mode, OutputKind, RequestTerms},
     tx::Signature,
 };
 use serde_json::{Value, json};
@@ -358,6 +359,7 @@ fn typed_data(tx: &Tx) -> Value {
                     "responseHash": hash, "tag": tag }),
         ),
         Call::Compute(c) => compute_typed(c),
+        Call::Infer(c) => infer_typed(c),
     };
     message["from"] = json!(tx.from);
     message["nonce"] = json!(tx.nonce.to_string());
@@ -391,6 +393,127 @@ fn attributes_json(m: &std::collections::BTreeMap<String, String>) -> Value {
 }
 
 /// A market call's primary type, fields (without the envelope) and message.
+fn infer_typed(c: &InferCall) -> (&'static str, Vec<Value>, Value) {
+    let with = |fields: &[(&str, &str)]| {
+        let mut out = vec![field("from", "address")];
+        out.extend(fields.iter().map(|(n, t)| field(n, t)));
+        out.extend([
+            field("nonce", "uint64"),
+            field("fee", "uint64"),
+            field("expiry", "uint64"),
+        ]);
+        out
+    };
+    match c {
+        InferCall::RequestInference(t) => {
+            let (kind, to, asset, amount, rh, ih) = match &t.callback {
+                Callback::None => (0, Address::ZERO, Address::ZERO, 0, B256::ZERO, B256::ZERO),
+                Callback::Pay {
+                    to,
+                    asset,
+                    amount,
+                    if_output_hash,
+                } => (1, *to, *asset, *amount, B256::ZERO, *if_output_hash),
+                Callback::Validate {
+                    request_hash,
+                    if_output_hash,
+                } => (
+                    2,
+                    Address::ZERO,
+                    Address::ZERO,
+                    0,
+                    *request_hash,
+                    *if_output_hash,
+                ),
+            };
+            (
+                "RequestInference",
+                with(&[
+                    ("model", "bytes32"),
+                    ("output", "uint8"),
+                    ("input", "bytes"),
+                    ("inputHash", "bytes32"),
+                    ("inputUri", "string"),
+                    ("asset", "address"),
+                    ("payment", "uint256"),
+                    ("k", "uint8"),
+                    ("mode", "uint8"),
+                    ("window", "uint64"),
+                    ("netuid", "uint16"),
+                    ("minBond", "uint256"),
+                    ("challengeWindow", "uint64"),
+                    ("callbackKind", "uint8"),
+                    ("callbackTo", "address"),
+                    ("callbackAsset", "address"),
+                    ("callbackAmount", "uint256"),
+                    ("callbackRequestHash", "bytes32"),
+                    ("callbackIfOutputHash", "bytes32"),
+                ]),
+                json!({
+                    "model": t.model, "output": t.output.code(), "input": t.input,
+                    "inputHash": t.input_hash, "inputUri": t.input_uri, "asset": t.asset,
+                    "payment": t.payment.to_string(), "k": t.k, "mode": t.mode.code(),
+                    "window": t.window.to_string(), "netuid": t.netuid,
+                    "minBond": t.min_bond.to_string(),
+                    "challengeWindow": t.challenge_window.to_string(),
+                    "callbackKind": kind, "callbackTo": to, "callbackAsset": asset,
+                    "callbackAmount": amount.to_string(), "callbackRequestHash": rh,
+                    "callbackIfOutputHash": ih,
+                }),
+            )
+        }
+        InferCall::DeliverResult {
+            request,
+            output,
+            proof,
+        } => (
+            "DeliverResult",
+            with(&[
+                ("request", "uint64"),
+                ("output", "bytes"),
+                ("proof", "bytes"),
+            ]),
+            json!({ "request": request.to_string(), "output": output, "proof": proof }),
+        ),
+        InferCall::Reexecute {
+            request,
+            provider,
+            output,
+        } => (
+            "Reexecute",
+            with(&[
+                ("request", "uint64"),
+                ("provider", "address"),
+                ("output", "bytes"),
+            ]),
+            json!({ "request": request.to_string(), "provider": provider, "output": output }),
+        ),
+        InferCall::PostBond { amount, agent_id } => (
+            "PostBond",
+            with(&[("amount", "uint256"), ("agentId", "uint64")]),
+            json!({ "amount": amount.to_string(), "agentId": agent_id.to_string() }),
+        ),
+        InferCall::WithdrawBond { amount } => (
+            "WithdrawBond",
+            with(&[("amount", "uint256")]),
+            json!({ "amount": amount.to_string() }),
+        ),
+        InferCall::BindAttestation { quote, collateral } => (
+            "BindAttestation",
+            with(&[("quote", "bytes"), ("collateral", "bytes")]),
+            json!({ "quote": quote, "collateral": collateral }),
+        ),
+        InferCall::RegisterZkModel {
+            commitment,
+            verifying_key,
+        } => (
+            "RegisterZkModel",
+            with(&[("commitment", "bytes32"), ("verifyingKey", "bytes")]),
+            json!({ "commitment": commitment, "verifyingKey": verifying_key }),
+        ),
+    }
+}
+
 fn compute_typed(c: &ComputeCall) -> (&'static str, Vec<Value>, Value) {
     let with = |fields: &[(&str, &str)]| {
         let mut out = vec![field("from", "address")];
@@ -830,9 +953,62 @@ fn typed_data_agrees_with_viem_both_ways() {
         },
         ComputeCall::SetOraclePrice { price: 500 },
     ];
+    let terms = |callback| RequestTerms {
+        model: B256::repeat_byte(3),
+        output: OutputKind::Embedding,
+        input: vec![1, 2, 3].into(),
+        input_hash: B256::repeat_byte(4),
+        input_uri: "https://in.put/x".into(),
+        asset: usd(),
+        payment: 10_001,
+        k: 3,
+        mode: Mode::Reexec,
+        window: 77,
+        netuid: 2,
+        min_bond: 5_000,
+        challenge_window: 9,
+        callback,
+    };
+    let infer = vec![
+        InferCall::RequestInference(terms(Callback::None)),
+        InferCall::RequestInference(terms(Callback::Pay {
+            to: addr(2),
+            asset: usd(),
+            amount: 12,
+            if_output_hash: B256::repeat_byte(5),
+        })),
+        InferCall::RequestInference(terms(Callback::Validate {
+            request_hash: B256::repeat_byte(6),
+            if_output_hash: B256::repeat_byte(7),
+        })),
+        InferCall::DeliverResult {
+            request: 5,
+            output: vec![9, 8].into(),
+            proof: vec![7; 128].into(),
+        },
+        InferCall::Reexecute {
+            request: 5,
+            provider: addr(3),
+            output: vec![1].into(),
+        },
+        InferCall::PostBond {
+            amount: 1_000,
+            agent_id: 4,
+        },
+        InferCall::WithdrawBond { amount: 10 },
+        InferCall::BindAttestation {
+            quote: vec![1; 100].into(),
+            collateral: b"{}".to_vec().into(),
+        },
+        InferCall::RegisterZkModel {
+            commitment: B256::repeat_byte(8),
+            verifying_key: vec![2; 300].into(),
+        },
+    ];
     let calls = calls
         .into_iter()
-        .chain(compute.into_iter().map(Call::Compute));
+        .chain(compute.into_iter().map(Call::Compute))
+        .chain(infer.into_iter().map(Call::Infer));
     let key_hex = key(0).to_hex();
     let mut requests = vec![];
     let mut cases = vec![];

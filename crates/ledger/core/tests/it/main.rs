@@ -7,6 +7,7 @@ mod common;
 mod compute;
 mod eip3009;
 mod exec;
+mod infer;
 mod interop;
 mod props;
 mod subnet;
