@@ -1,8 +1,13 @@
 //! Fuzzes what `verify-zk` decodes from untrusted bytes: verifying keys and proofs (as the
 //! ledger will, in `verify`), and model JSON (`Mlp::from_json`). The first byte picks the
 //! field; the rest replaces it whole, or patches the real one at an offset (random bytes
-//! alone almost never decode to curve points). Never a panic or an unbounded allocation; a
-//! changed key or proof never verifies; a decoded model round-trips through JSON.
+//! alone almost never decode to curve points). Never a panic or an unbounded allocation; the
+//! real key and proof verify; a decoded model round-trips through JSON.
+//!
+//! Changed bytes may still verify, legitimately: Groth16 proofs are randomised (the seed
+//! corpus holds another valid proof of the same statement), and the verifying key's point
+//! for a public input whose value is 0 does not enter the check (the seed
+//! `verifying-key-patch-zero-input` changes the point of input 5, which is 0).
 #![no_main]
 
 use std::sync::OnceLock;
@@ -61,9 +66,7 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let r = verify(&vk, &c, &INPUT, &f.output, &proof);
-    if vk != f.keys.verifying_key || proof != f.proof {
-        assert!(r.is_err(), "a changed key or proof verified");
-    } else {
-        assert!(r.is_ok());
+    if vk == f.keys.verifying_key && proof == f.proof {
+        assert!(r.is_ok(), "{r:?}");
     }
 });

@@ -82,7 +82,7 @@ pub struct InferCmd {
 #[derive(Debug, clap::Subcommand)]
 enum InferSub {
     /// Request inference; the payment goes into escrow until k deliveries agree.
-    Request(RequestArgs),
+    Request(Box<RequestArgs>),
     /// A request's state, deliveries and result (JSON).
     Status {
         /// The request id.
@@ -135,7 +135,7 @@ enum InferSub {
     /// Run a provider: deliver results for open requests on the models served; with
     /// `--reexec-rate`, also re-execute a sample of accepted re-executed requests as a
     /// validator.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -208,11 +208,11 @@ impl InferCmd {
     pub fn run(self) -> eyre::Result<()> {
         let node = self.node;
         match self.cmd {
-            InferSub::Serve(args) => serve(node, args),
+            InferSub::Serve(args) => serve(node, *args),
             cmd => block_on(async move {
                 let client = Client::new(&node.node)?;
                 match cmd {
-                    InferSub::Request(a) => request(&node, &client, a).await,
+                    InferSub::Request(a) => request(&node, &client, *a).await,
                     InferSub::Status { id } => {
                         let v = client.get(&format!("/v1/infer/requests/{id}")).await?;
                         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -311,7 +311,7 @@ async fn request(node: &NodeArgs, client: &Client, a: RequestArgs) -> eyre::Resu
     let v = send(
         node,
         &a.signer,
-        Call::Infer(InferCall::RequestInference(terms)),
+        Call::Infer(InferCall::RequestInference(Box::new(terms))),
     )
     .await?;
     if let Some(id) = v["receipt"]["events"]

@@ -115,10 +115,11 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// A parsed challenge.
+/// A parsed challenge (v2 boxed: with serde_json's `preserve_order`, which dcap-qvl turns on
+/// workspace-wide, its maps are much larger than v1's).
 #[derive(Clone)]
 enum Challenge {
-    V2(v2::PaymentRequired),
+    V2(Box<v2::PaymentRequired>),
     V1(v1::PaymentRequired),
 }
 
@@ -407,7 +408,7 @@ async fn read_challenge(response: Response) -> Result<Challenge, Error> {
             .to_str()
             .map_err(|_| Error::Challenge("PAYMENT-REQUIRED is not ASCII".into()))?;
         return codec::decode_payment_required(text)
-            .map(Challenge::V2)
+            .map(|c| Challenge::V2(Box::new(c)))
             .map_err(|e| Error::Challenge(e.to_string()));
     }
     let body = response.bytes().await?;

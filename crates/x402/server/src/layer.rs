@@ -247,7 +247,9 @@ where
 
 /// A payment as the client sent it.
 enum Sent {
-    V2(v2::PaymentPayload),
+    /// Boxed: with serde_json's `preserve_order` (dcap-qvl turns it on workspace-wide) its
+    /// maps make it much larger than v1's.
+    V2(Box<v2::PaymentPayload>),
     V1(v1::PaymentPayload),
 }
 
@@ -521,7 +523,7 @@ where
 fn read_payment(headers: &HeaderMap) -> Option<Result<Sent, x402_types::Error>> {
     let text = |v: &HeaderValue| v.to_str().map(str::to_owned).unwrap_or_default();
     if let Some(v) = headers.get(PAYMENT_SIGNATURE) {
-        return Some(codec::decode_payment_signature(&text(v)).map(Sent::V2));
+        return Some(codec::decode_payment_signature(&text(v)).map(|p| Sent::V2(Box::new(p))));
     }
     headers
         .get(X_PAYMENT)

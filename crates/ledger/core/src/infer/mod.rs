@@ -150,7 +150,7 @@ impl OutputKind {
             ));
         }
         if self == OutputKind::Embedding {
-            if output.is_empty() || output.len() % 2 != 0 || output.len() / 2 > MAX_DIMS {
+            if output.is_empty() || !output.len().is_multiple_of(2) || output.len() / 2 > MAX_DIMS {
                 return Err(format!(
                     "an embedding is 1..={MAX_DIMS} little-endian i16 values; got {} bytes",
                     output.len()
@@ -179,7 +179,7 @@ pub fn agree(kind: OutputKind, a: &[u8], b: &[u8]) -> bool {
     match kind {
         OutputKind::Exact => a == b,
         OutputKind::Embedding => {
-            if a.len() != b.len() || a.len() % 2 != 0 || a.len() / 2 > MAX_DIMS {
+            if a.len() != b.len() || !a.len().is_multiple_of(2) || a.len() / 2 > MAX_DIMS {
                 return false;
             }
             let dot: i128 = components(a).zip(components(b)).map(|(x, y)| x * y).sum();
@@ -506,7 +506,7 @@ impl InferState {
 #[serde(tag = "op", rename_all = "camelCase", deny_unknown_fields)]
 pub enum InferCall {
     /// Requests inference; the payment (and a [`Callback::Pay`] amount) goes into escrow.
-    RequestInference(RequestTerms),
+    RequestInference(Box<RequestTerms>),
     /// A registered provider delivers a result; `proof` is the ZK proof in [`Mode::Zk`]
     /// (empty otherwise).
     #[serde(rename_all = "camelCase")]

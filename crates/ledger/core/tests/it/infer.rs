@@ -169,7 +169,7 @@ fn k_agreeing_deliveries_accept_pay_and_run_the_callback() {
         if_output_hash: keccak256(b"4"),
     };
     let buyer0 = usd_of(&s, BUYER);
-    ok(&mut s, BUYER, InferCall::RequestInference(t));
+    ok(&mut s, BUYER, InferCall::RequestInference(Box::new(t)));
     assert_eq!(usd_of(&s, BUYER), buyer0 - 1_051);
     let r = &s.infer.requests[&0];
     assert_eq!(r.terms.input_hash, keccak256(b"what is 2 + 2?"));
@@ -206,7 +206,7 @@ fn a_callback_whose_condition_fails_returns_the_payout() {
         amount: 7_000,
         if_output_hash: keccak256(b"4"),
     };
-    ok(&mut s, BUYER, InferCall::RequestInference(t));
+    ok(&mut s, BUYER, InferCall::RequestInference(Box::new(t)));
     let native0 = s.balance(&addr(BUYER), &NATIVE);
     ok(&mut s, P1, deliver(0, b"22"));
     assert_eq!(s.balance(&addr(BUYER), &NATIVE), native0 + 7_000);
@@ -219,7 +219,7 @@ fn embeddings_agree_within_the_documented_tolerance() {
     ok(
         &mut s,
         BUYER,
-        InferCall::RequestInference(terms(2, Mode::Redundant, OutputKind::Embedding)),
+        InferCall::RequestInference(Box::new(terms(2, Mode::Redundant, OutputKind::Embedding))),
     );
     ok(&mut s, P1, deliver(0, &emb(&[16384, 0, 300])));
     // Cosine ≈ 0.9986 with the first: no agreement.
@@ -237,7 +237,7 @@ fn embeddings_agree_within_the_documented_tolerance() {
     ok(
         &mut s,
         BUYER,
-        InferCall::RequestInference(terms(1, Mode::Redundant, OutputKind::Embedding)),
+        InferCall::RequestInference(Box::new(terms(1, Mode::Redundant, OutputKind::Embedding))),
     );
     refused(&mut s, P1, deliver(1, &[1, 2, 3]), "little-endian i16");
     refused(&mut s, P1, deliver(1, &[0, 0, 0, 0]), "all zeros");
@@ -254,7 +254,7 @@ fn without_agreement_the_deadline_refunds_and_late_deliveries_are_refused() {
         if_output_hash: B256::ZERO,
     };
     let buyer0 = usd_of(&s, BUYER);
-    ok(&mut s, BUYER, InferCall::RequestInference(t));
+    ok(&mut s, BUYER, InferCall::RequestInference(Box::new(t)));
     let deadline = s.infer.requests[&0].deadline;
     ok(&mut s, P1, deliver(0, b"4"));
     let p1 = usd_of(&s, P1);
@@ -273,7 +273,7 @@ fn without_agreement_the_deadline_refunds_and_late_deliveries_are_refused() {
     let mut s = infer_state();
     let mut t = terms(1, Mode::Redundant, OutputKind::Exact);
     t.window = 1;
-    ok(&mut s, BUYER, InferCall::RequestInference(t));
+    ok(&mut s, BUYER, InferCall::RequestInference(Box::new(t)));
     empty_blocks(&mut s, 1);
     let r = run(&mut s, vec![(P1, deliver(0, b"4"))]);
     assert!(
@@ -288,7 +288,7 @@ fn only_providers_deliver_and_malformed_requests_are_refused() {
     ok(
         &mut s,
         BUYER,
-        InferCall::RequestInference(terms(1, Mode::Redundant, OutputKind::Exact)),
+        InferCall::RequestInference(Box::new(terms(1, Mode::Redundant, OutputKind::Exact))),
     );
     refused(&mut s, PAYEE, deliver(0, b"4"), "not a registered provider");
     refused(&mut s, P1, deliver(9, b"4"), "unknown inference request 9");
@@ -372,7 +372,10 @@ fn only_providers_deliver_and_malformed_requests_are_refused() {
         ),
     ];
     for (t, needle) in bad {
-        let r = run(&mut s, vec![(BUYER, InferCall::RequestInference(t))]);
+        let r = run(
+            &mut s,
+            vec![(BUYER, InferCall::RequestInference(Box::new(t)))],
+        );
         assert!(
             r[0].to_lowercase().contains(needle),
             "expected {needle:?}, got {r:?}"
@@ -454,7 +457,11 @@ fn reexec_terms() -> RequestTerms {
 fn reexecution_slashes_a_refuted_provider_and_records_validations() {
     let mut s = reexec_state();
     // An unbonded provider cannot deliver.
-    ok(&mut s, BUYER, InferCall::RequestInference(reexec_terms()));
+    ok(
+        &mut s,
+        BUYER,
+        InferCall::RequestInference(Box::new(reexec_terms())),
+    );
     refused(&mut s, P3, deliver(0, b"5"), "needs a bond of 4000");
     ok(&mut s, P1, deliver(0, b"5"));
     let r = &s.infer.requests[&0];
@@ -534,7 +541,11 @@ fn reexecution_slashes_a_refuted_provider_and_records_validations() {
     ok(&mut s, P1, InferCall::WithdrawBond { amount: 6_000 });
 
     // A confirmed delivery scores 100 and is paid at the end of the window.
-    ok(&mut s, BUYER, InferCall::RequestInference(reexec_terms()));
+    ok(
+        &mut s,
+        BUYER,
+        InferCall::RequestInference(Box::new(reexec_terms())),
+    );
     ok(&mut s, P2, deliver(1, b"4"));
     let p2_0 = usd_of(&s, P2);
     ok(
@@ -581,7 +592,7 @@ fn an_accepted_result_answers_an_erc8004_validation() {
         request_hash,
         if_output_hash: keccak256(b"4"),
     };
-    ok(&mut s, BUYER, InferCall::RequestInference(t));
+    ok(&mut s, BUYER, InferCall::RequestInference(Box::new(t)));
     ok(&mut s, P2, deliver(0, b"4"));
     assert_eq!(s.registry.validations[&request_hash].response, None);
     ok(&mut s, P3, deliver(0, b"4"));
@@ -613,7 +624,7 @@ fn tee_deliveries_need_a_quote_bound_to_the_providers_key() {
     ok(
         &mut s,
         BUYER,
-        InferCall::RequestInference(tee_terms.clone()),
+        InferCall::RequestInference(Box::new(tee_terms.clone())),
     );
     refused(&mut s, P1, deliver(0, b"4"), "no TEE attestation");
 
@@ -651,10 +662,10 @@ fn tee_deliveries_need_a_quote_bound_to_the_providers_key() {
     ok(
         &mut s,
         BUYER,
-        InferCall::RequestInference(RequestTerms {
+        InferCall::RequestInference(Box::new(RequestTerms {
             window: 100,
             ..tee_terms
-        }),
+        })),
     );
     empty_blocks(&mut s, 60);
     refused(&mut s, P1, deliver(1, b"4"), "does not count");
@@ -709,7 +720,11 @@ fn zk_deliveries_need_a_valid_proof_of_the_committed_model() {
     t.model = model;
     t.window = 50;
     t.input = input.iter().map(|x| *x as u8).collect::<Vec<u8>>().into();
-    ok(&mut s, BUYER, InferCall::RequestInference(t.clone()));
+    ok(
+        &mut s,
+        BUYER,
+        InferCall::RequestInference(Box::new(t.clone())),
+    );
     let out: Vec<u8> = output.iter().map(|x| *x as u8).collect();
 
     let zk = |output: &[u8], proof: &[u8]| InferCall::DeliverResult {
@@ -744,7 +759,7 @@ fn zk_deliveries_need_a_valid_proof_of_the_committed_model() {
     ok(
         &mut s,
         BUYER,
-        InferCall::RequestInference(terms(1, Mode::Redundant, OutputKind::Exact)),
+        InferCall::RequestInference(Box::new(terms(1, Mode::Redundant, OutputKind::Exact))),
     );
     let r = run(
         &mut s,
@@ -763,7 +778,7 @@ fn zk_deliveries_need_a_valid_proof_of_the_committed_model() {
 #[test]
 fn infer_calls_round_trip_through_json() {
     let calls = vec![
-        InferCall::RequestInference(RequestTerms {
+        InferCall::RequestInference(Box::new(RequestTerms {
             callback: Callback::Pay {
                 to: addr(1),
                 asset: usd(),
@@ -771,7 +786,7 @@ fn infer_calls_round_trip_through_json() {
                 if_output_hash: B256::repeat_byte(2),
             },
             ..reexec_terms()
-        }),
+        })),
         deliver(3, b"x"),
         InferCall::Reexecute {
             request: 1,

@@ -393,17 +393,20 @@ fn attributes_json(m: &std::collections::BTreeMap<String, String>) -> Value {
 }
 
 /// A market call's primary type, fields (without the envelope) and message.
+/// `from`, `fields`, then the envelope's nonce, fee and expiry: the field list of a market or
+/// inference struct.
+fn with(fields: &[(&str, &str)]) -> Vec<Value> {
+    let mut out = vec![field("from", "address")];
+    out.extend(fields.iter().map(|(n, t)| field(n, t)));
+    out.extend([
+        field("nonce", "uint64"),
+        field("fee", "uint64"),
+        field("expiry", "uint64"),
+    ]);
+    out
+}
+
 fn infer_typed(c: &InferCall) -> (&'static str, Vec<Value>, Value) {
-    let with = |fields: &[(&str, &str)]| {
-        let mut out = vec![field("from", "address")];
-        out.extend(fields.iter().map(|(n, t)| field(n, t)));
-        out.extend([
-            field("nonce", "uint64"),
-            field("fee", "uint64"),
-            field("expiry", "uint64"),
-        ]);
-        out
-    };
     match c {
         InferCall::RequestInference(t) => {
             let (kind, to, asset, amount, rh, ih) = match &t.callback {
@@ -515,16 +518,6 @@ fn infer_typed(c: &InferCall) -> (&'static str, Vec<Value>, Value) {
 }
 
 fn compute_typed(c: &ComputeCall) -> (&'static str, Vec<Value>, Value) {
-    let with = |fields: &[(&str, &str)]| {
-        let mut out = vec![field("from", "address")];
-        out.extend(fields.iter().map(|(n, t)| field(n, t)));
-        out.extend([
-            field("nonce", "uint64"),
-            field("fee", "uint64"),
-            field("expiry", "uint64"),
-        ]);
-        out
-    };
     match c {
         ComputeCall::RegisterProvider { uri, attributes } => (
             "RegisterProvider",
@@ -970,17 +963,17 @@ fn typed_data_agrees_with_viem_both_ways() {
         callback,
     };
     let infer = vec![
-        InferCall::RequestInference(terms(Callback::None)),
-        InferCall::RequestInference(terms(Callback::Pay {
+        InferCall::RequestInference(Box::new(terms(Callback::None))),
+        InferCall::RequestInference(Box::new(terms(Callback::Pay {
             to: addr(2),
             asset: usd(),
             amount: 12,
             if_output_hash: B256::repeat_byte(5),
-        })),
-        InferCall::RequestInference(terms(Callback::Validate {
+        }))),
+        InferCall::RequestInference(Box::new(terms(Callback::Validate {
             request_hash: B256::repeat_byte(6),
             if_output_hash: B256::repeat_byte(7),
-        })),
+        }))),
         InferCall::DeliverResult {
             request: 5,
             output: vec![9, 8].into(),
