@@ -340,3 +340,91 @@ fn zk_tee_and_reexec_modes_end_to_end_on_a_dev_node() {
     // The refuted share went back: the buyer paid fees only.
     assert_eq!(usd(&n, 0), buyer_before);
 }
+
+/// Redundant mode with the real models: three providers serve all-MiniLM-L6-v2 and SmolLM2,
+/// one of them corrupting its outputs; an embedding request and a greedy chat request with
+/// k = 2 are accepted on the two honest deliveries (cosine within 0.999 on the ledger for the
+/// embeddings, byte for byte for the chat) and only those two are paid.
+#[test]
+fn redundant_requests_agree_on_real_model_outputs() {
+    let _models = crate::models_lock();
+    let n = DevNode::start();
+    let tmp = tempfile::tempdir().unwrap();
+    for p in [1, 2, 3] {
+        ok(n.signed(
+            &[
+                "provider",
+                "register",
+                "--uri",
+                &format!("http://127.0.0.1:{}", 9400 + p),
+            ],
+            p,
+        ));
+    }
+    let _p1 = serve(&n, 1, tmp.path(), &["--models"]);
+    let _p2 = serve(&n, 2, tmp.path(), &["--models"]);
+    let _p3 = serve(&n, 3, tmp.path(), &["--models", "--corrupt"]);
+    let before: Vec<u128> = [1, 2, 3].iter().map(|p| usd(&n, *p)).collect();
+
+    let id = request(
+        &n,
+        &[
+            "--model",
+            "all-minilm-l6-v2",
+            "--input",
+            "The cat sits on the mat.",
+            "--k",
+            "2",
+            "--window",
+            "3000",
+        ],
+    );
+    let r = wait_state(&n, id, "settled", 240);
+    let result = &r["request"]["result"];
+    let mut providers: Vec<String> = result["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_lowercase())
+        .collect();
+    providers.sort();
+    let mut honest = vec![dev(1), dev(2)];
+    honest.sort();
+    assert_eq!(providers, honest, "{r:#}");
+    // 384 dimensions of i16.
+    assert_eq!(result["output"].as_str().unwrap().len(), 2 + 2 * 768);
+    let shown = ok(symbiont()
+        .args(["infer", "result", &id.to_string(), "--node", &n.url])
+        .output()
+        .unwrap());
+    assert!(shown.contains("(384 dims)"), "{shown}");
+
+    let id = request(
+        &n,
+        &[
+            "--model",
+            "smollm2-135m",
+            "--input",
+            "What is the capital of France?",
+            "--k",
+            "2",
+            "--window",
+            "3000",
+        ],
+    );
+    let r = wait_state(&n, id, "settled", 240);
+    let result = &r["request"]["result"];
+    assert_eq!(result["providers"].as_array().unwrap().len(), 2, "{r:#}");
+    let text = ok(symbiont()
+        .args(["infer", "result", &id.to_string(), "--node", &n.url])
+        .output()
+        .unwrap());
+    assert!(!text.trim().is_empty());
+    // The dissenter delivered both times and was paid nothing; the honest two shared 0.01 USD
+    // twice.
+    let deliveries = r["deliveries"].as_array().unwrap().len();
+    assert!(deliveries >= 2);
+    assert_eq!(usd(&n, 1), before[0] + 10_000);
+    assert_eq!(usd(&n, 2), before[1] + 10_000);
+    assert_eq!(usd(&n, 3), before[2]);
+}

@@ -419,7 +419,7 @@ struct ServeArgs {
     /// Re-execute this share (0..=1) of accepted re-executed requests as a validator.
     #[arg(long)]
     reexec_rate: Option<f64>,
-    /// Deliver a corrupted output (flip the first byte): a dishonest provider, for
+    /// Deliver a corrupted output (every byte XORed with 0x55): a dishonest provider, for
     /// demonstrations and tests.
     #[arg(long, hide = true)]
     corrupt: bool,
@@ -520,10 +520,8 @@ fn serve(node: NodeArgs, a: ServeArgs) -> eyre::Result<()> {
                     done.insert((id, false));
                     continue;
                 };
-                if a.corrupt
-                    && let Some(b) = output.first_mut()
-                {
-                    *b ^= 0x55;
+                if a.corrupt {
+                    output.iter_mut().for_each(|b| *b ^= 0x55);
                 }
                 let call = InferCall::DeliverResult {
                     request: id,

@@ -354,16 +354,17 @@ impl Overlay<'_> {
         events: &mut Vec<Event>,
     ) -> Result<(), Reject> {
         let mut r = self.request(id)?;
+        if r.state == RequestState::Expired || self.height > r.deadline {
+            return Err(invalid(format!(
+                "late delivery: request {id} took deliveries until block {} and expired \
+                 without agreement",
+                r.deadline
+            )));
+        }
         if r.state != RequestState::Open {
             return Err(invalid(format!(
                 "request {id} takes no deliveries (it is {:?})",
                 r.state
-            )));
-        }
-        if self.height > r.deadline {
-            return Err(invalid(format!(
-                "late delivery: request {id} took deliveries until block {}",
-                r.deadline
             )));
         }
         if self.provider(&from).is_none() {
