@@ -170,8 +170,8 @@ impl Client {
         }
     }
 
-    /// The chain id and `call` from `from` at its next nonce, with `fee` or the chain's
-    /// minimum fee, ready to sign.
+    /// The chain id and `call` from `from` at its next nonce, with `fee` or the least fee the
+    /// call may pay (`ledger::exec::required_fee`), ready to sign.
     pub async fn unsigned(
         &self,
         from: Address,
@@ -185,7 +185,7 @@ impl Client {
         let tx = Tx {
             from,
             nonce: self.nonce(&from).await?,
-            fee: fee.unwrap_or(min_fee),
+            fee: fee.unwrap_or_else(|| ledger::exec::required_fee(min_fee, &call)),
             expiry: 0,
             call,
         };

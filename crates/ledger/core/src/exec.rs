@@ -25,7 +25,7 @@ use crate::{
     receipt::{Event, Receipt, Status},
     state::{Account, AuthKey, Head, State, StateDiff},
     subnet::{Market, NetUid, Network, Subnet, epoch::EpochRecord},
-    tx::{Call, SignedTx, VerifiedTx},
+    tx::{Call, SignedTx, Tx, VerifiedTx},
 };
 
 /// What the producer decides about a new block besides its transactions.
@@ -183,7 +183,7 @@ pub fn apply_block_with(
 pub fn precheck(state: &State, vtx: &VerifiedTx, now_secs: u64) -> Result<(), Reject> {
     let tx = &vtx.signed.tx;
     check_expiry(tx.expiry, now_secs)?;
-    check_fee(state, tx.fee)?;
+    check_fee(state, tx)?;
     let acct = state.accounts.get(&tx.from);
     let native = acct.map_or(0, |a| a.balance(&NATIVE));
     let mut need_native = Amount::from(tx.fee);
@@ -277,12 +277,21 @@ fn check_expiry(expiry: u64, now: u64) -> Result<(), Reject> {
     Ok(())
 }
 
-fn check_fee(state: &State, fee: u64) -> Result<(), Reject> {
-    if fee < state.params.min_fee {
-        return Err(Reject::FeeTooLow {
-            min: state.params.min_fee,
-            got: fee,
-        });
+/// The least fee `call` may pay: the chain's minimum, times
+/// [`crate::infer::VERIFY_FEE_FACTOR`] for a call the state transition verifies a TEE quote or
+/// a ZK proof for (milliseconds of every validator's CPU, where a transfer takes
+/// microseconds).
+pub fn required_fee(min_fee: u64, call: &Call) -> u64 {
+    match call {
+        Call::Infer(c) if c.verifies() => min_fee.saturating_mul(crate::infer::VERIFY_FEE_FACTOR),
+        _ => min_fee,
+    }
+}
+
+fn check_fee(state: &State, tx: &Tx) -> Result<(), Reject> {
+    let min = required_fee(state.params.min_fee, &tx.call);
+    if tx.fee < min {
+        return Err(Reject::FeeTooLow { min, got: tx.fee });
     }
     Ok(())
 }
@@ -376,7 +385,7 @@ impl<'a> Overlay<'a> {
     fn execute(&mut self, vtx: &VerifiedTx, now: u64) -> Result<Receipt, Reject> {
         let tx = &vtx.signed.tx;
         check_expiry(tx.expiry, now)?;
-        check_fee(self.base, tx.fee)?;
+        check_fee(self.base, tx)?;
         let (nonce, native) = match self.peek_account(&tx.from) {
             Some(a) => (a.nonce, a.balance(&NATIVE)),
             None => (0, 0),

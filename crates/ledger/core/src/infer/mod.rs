@@ -59,6 +59,9 @@ pub const MAX_WINDOW: u64 = 1_000_000;
 pub const MAX_URI: usize = 256;
 /// The most dimensions of an embedding output.
 pub const MAX_DIMS: usize = 4096;
+/// A call that verifies a TEE quote or a ZK proof pays at least this many times the chain's
+/// minimum fee ([`crate::exec::required_fee`]).
+pub const VERIFY_FEE_FACTOR: u64 = 100;
 /// The TCB status a TEE delivery needs.
 pub const TEE_UP_TO_DATE: &str = "UpToDate";
 
@@ -564,6 +567,21 @@ pub enum InferCall {
         /// The Groth16 verifying key.
         verifying_key: Bytes,
     },
+}
+
+impl InferCall {
+    /// Whether the state transition verifies a quote or a proof for it (it then pays
+    /// [`VERIFY_FEE_FACTOR`] times the minimum fee).
+    pub fn verifies(&self) -> bool {
+        match self {
+            InferCall::BindAttestation { .. } | InferCall::RegisterZkModel { .. } => true,
+            InferCall::DeliverResult { proof, .. } => !proof.is_empty(),
+            InferCall::RequestInference(_)
+            | InferCall::Reexecute { .. }
+            | InferCall::PostBond { .. }
+            | InferCall::WithdrawBond { .. } => false,
+        }
+    }
 }
 
 #[cfg(test)]

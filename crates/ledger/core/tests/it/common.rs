@@ -84,11 +84,12 @@ pub fn state(n: u32) -> State {
     genesis(n).build().unwrap().0
 }
 
+/// Signs `call` at `nonce` with the least fee it may pay ([`ledger::exec::required_fee`]).
 pub fn sign(k: &PrivateKey, nonce: u64, call: Call) -> SignedTx {
     let tx = Tx {
         from: k.address(),
         nonce,
-        fee: MIN_FEE,
+        fee: ledger::exec::required_fee(MIN_FEE, &call),
         expiry: 0,
         call,
     };

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use alloy_primitives::Bytes;
 
 use ledger::{
-    Address, B256, Call, NATIVE, State,
+    Address, B256, Call, NATIVE, State, Tx,
     compute::{ComputeCall, escrow_account},
     genesis::DEV_TEE_SEED,
     infer::{
@@ -651,6 +651,27 @@ fn tee_deliveries_need_a_quote_bound_to_the_providers_key() {
     let (q, c) = other.quote(verify_tee::key_binding(&addr(P1).0.0), now);
     let r = run(&mut s, vec![(P1, bind(q, c))]);
     assert!(r[0].contains("attestation refused"), "{r:?}");
+
+    // Verifying a quote costs every validator milliseconds: the minimum fee is not enough.
+    let mut cheap = Tx {
+        from: addr(P1),
+        nonce: s.nonce(&addr(P1)),
+        fee: MIN_FEE,
+        expiry: 0,
+        call: Call::Infer(bind(q1.clone(), c1.clone())),
+    };
+    let signed = cheap
+        .clone()
+        .sign_with(CHAIN_ID, |h| key(P1).sign_hash(h).map(|s| s.to_bytes()))
+        .unwrap();
+    let b = step(&mut s, vec![signed]);
+    assert!(
+        matches!(b.excluded[0].1, ledger::Reject::FeeTooLow { min, .. } if min == 100 * MIN_FEE),
+        "{:?}",
+        b.excluded
+    );
+    cheap.fee = 100 * MIN_FEE;
+    assert_eq!(ledger::exec::required_fee(MIN_FEE, &cheap.call), cheap.fee);
 
     ok(&mut s, P1, bind(q1, c1));
     let a = &s.infer.attestations[&addr(P1)];
