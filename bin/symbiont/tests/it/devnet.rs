@@ -1,6 +1,7 @@
 //! `symbiont devnet`, the README's main command, end to end with the real models: within a
 //! few epochs the honest miners earn and the cheaters earn nothing, and the agent's payments
-//! reach the earners; the tenant leasing the honest miner's capacity is served within it.
+//! reach the earners; the tenant leasing the honest miner's capacity is served within it; the
+//! agent's ZK-proved and TEE-attested requests are accepted and paid.
 
 use std::process::Command;
 
@@ -49,6 +50,15 @@ fn the_devnet_pays_honest_miners_and_nobody_else() {
     assert!(lease["strangersRefused"].as_u64().unwrap() > 0, "{lease}");
     assert_eq!(lease["strangersServed"], 0, "{lease}");
     assert!(stdout.contains("escrow paid"), "the lease line: {stdout}");
+    // The agent's verified requests: ZK-proved and TEE-attested answers accepted and paid.
+    let verified = &doc["verifiedInference"];
+    assert!(verified["zkSettled"].as_u64().unwrap() > 0, "{verified}");
+    assert!(verified["teeSettled"].as_u64().unwrap() > 0, "{verified}");
+    assert_eq!(verified["expired"], 0, "{verified}");
+    assert!(
+        stdout.contains("ZK-proved"),
+        "the verified-inference line: {stdout}"
+    );
 
     // `--data-dir` keeps the chain: a second run continues it with the same neurons.
     let again = devnet(dir.path(), 2);

@@ -9,7 +9,9 @@
 //! the miners; and an agent (dev 7) paying it for embeddings and chat completions. After every
 //! epoch it prints the metagraph with what the validators saw and what each neuron earned.
 //! The honest miner is also a compute provider: a tenant (dev 6) leases capacity from it
-//! through the ledger's market and is served within it ([`super::devnet_lease`]).
+//! through the ledger's market and is served within it ([`super::devnet_lease`]). The slow
+//! miner is also a verified-inference provider: the agent's ZK-proved and TEE-attested
+//! requests are accepted and paid on the ledger ([`super::devnet_infer`]).
 //!
 //! The miners and validators share one loaded copy of each model (one engine, batched); a real
 //! deployment runs one per machine. The chain is fresh at every start.
@@ -29,7 +31,10 @@ use subnet::scoring::Observation;
 use subnet::validator::{EpochReport, Validator};
 use tokio::sync::mpsc;
 
-use crate::cmd::devnet_lease::{self, LEASE_RPS, LeaseStats, TENANT_KEY};
+use crate::cmd::{
+    devnet_infer,
+    devnet_lease::{self, LEASE_RPS, LeaseStats, TENANT_KEY},
+};
 use crate::config::{NodeArgs, NodeConfig};
 use crate::dev::dev_key;
 
@@ -247,6 +252,14 @@ impl DevnetCmd {
             )));
         }
 
+        let (zk_model, infer_stats) =
+            devnet_infer::start(url, engine.clone(), &mut tasks.0).await?;
+        eprintln!(
+            "verified inference: dev {} proves ZK model {zk_model} and serves TEE-attested embeddings (dev attestation root) to dev {}",
+            devnet_infer::PROVIDER_KEY,
+            devnet_infer::REQUESTER_KEY
+        );
+
         let usd = crate::dev::usd_asset()?;
         let accounts: Vec<Address> = roles.keys().copied().collect();
         let mut start_usd = BTreeMap::new();
@@ -293,6 +306,8 @@ impl DevnetCmd {
                 devnet_lease::withdraw(&client, key, id).await;
             }
             devnet_lease::print_line(&client, &lease).await;
+            let verified = infer_stats.lock().map(|s| s.clone()).unwrap_or_default();
+            devnet_infer::print_line(&verified);
             if self.epochs.is_some_and(|n| epochs >= n) {
                 if self.json {
                     let doc = json!({
@@ -301,6 +316,7 @@ impl DevnetCmd {
                         "neurons": rows.iter().map(Row::json).collect::<Vec<_>>(),
                         "agent": agent.json(),
                         "lease": lease.json(),
+                        "verifiedInference": verified.json(),
                     });
                     println!("{}", serde_json::to_string_pretty(&doc)?);
                 }

@@ -429,9 +429,9 @@ struct ServeArgs {
 }
 
 /// A loaded ZK model: its circuit and proving key.
-struct ZkServed {
-    mlp: verify_zk::Mlp,
-    proving_key: Vec<u8>,
+pub(crate) struct ZkServed {
+    pub(crate) mlp: verify_zk::Mlp,
+    pub(crate) proving_key: Vec<u8>,
 }
 
 fn load_zk(dir: &std::path::Path) -> eyre::Result<(B256, ZkServed)> {
@@ -475,66 +475,19 @@ fn serve(node: NodeArgs, a: ServeArgs) -> eyre::Result<()> {
         let mut attested_until = 0u64;
         tracing::info!(provider = %me, "serving inference requests from {}", node.node);
         loop {
-            if a.dev_attest {
-                let now = unix_now();
-                if now + 60 >= attested_until {
-                    let (quote, collateral) =
-                        verify_tee::dev::DevTee::new(ledger::genesis::DEV_TEE_SEED)
-                            .quote(verify_tee::key_binding(&me.0.0), now);
-                    let call = InferCall::BindAttestation {
-                        quote: quote.into(),
-                        collateral: collateral.into(),
-                    };
-                    // A refused quote is an error (the receipt's code and message).
-                    client
-                        .execute(&key, Call::Infer(call))
-                        .await
-                        .wrap_err("binding the attestation")?;
-                    let ttl = client.get("/v1/infer").await?["attestationTtl"]
-                        .as_u64()
-                        .unwrap_or(3600);
-                    attested_until = now + ttl;
-                    tracing::info!("bound the key to a dev attestation quote");
-                }
+            if a.dev_attest && unix_now() + 60 >= attested_until {
+                attested_until = bind_dev_quote(&client, &key).await?;
             }
-            let open = client
-                .get("/v1/infer/requests?state=open&limit=1000")
-                .await?;
-            for r in open["requests"].as_array().into_iter().flatten() {
-                let req = &r["request"];
-                let id = req["id"].as_u64().unwrap_or_default();
-                if done.contains(&(id, false)) {
-                    continue;
-                }
-                let delivered = r["deliveries"].as_array().into_iter().flatten().any(|d| {
-                    d["provider"]
-                        .as_str()
-                        .and_then(|p| p.parse::<Address>().ok())
-                        == Some(me)
-                });
-                if delivered {
-                    done.insert((id, false));
-                    continue;
-                }
-                let Some((mut output, proof)) = compute(engine.as_ref(), &zk, req).await? else {
-                    done.insert((id, false));
-                    continue;
-                };
-                if a.corrupt {
-                    output.iter_mut().for_each(|b| *b ^= 0x55);
-                }
-                let call = InferCall::DeliverResult {
-                    request: id,
-                    output: output.into(),
-                    proof: proof.into(),
-                };
-                let signed = client.sign(&key, Call::Infer(call), node.fee).await?;
-                match client.submit(&signed).await {
-                    Ok(hash) => tracing::info!(request = id, tx = %hash, "delivered"),
-                    Err(e) => tracing::warn!(request = id, "delivery refused: {e:#}"),
-                }
-                done.insert((id, false));
-            }
+            deliver_open(
+                &client,
+                &key,
+                node.fee,
+                engine.as_ref(),
+                &zk,
+                a.corrupt,
+                &mut done,
+            )
+            .await?;
             if let Some(rate) = a.reexec_rate {
                 reexecute(
                     &client,
@@ -552,7 +505,81 @@ fn serve(node: NodeArgs, a: ServeArgs) -> eyre::Result<()> {
     })
 }
 
-fn unix_now() -> u64 {
+/// Binds `key` to a quote from the dev attestation root (a dev chain's); returns the Unix
+/// time the attestation lapses at.
+pub(crate) async fn bind_dev_quote(client: &Client, key: &wallet::PrivateKey) -> eyre::Result<u64> {
+    let now = unix_now();
+    let (quote, collateral) = verify_tee::dev::DevTee::new(ledger::genesis::DEV_TEE_SEED)
+        .quote(verify_tee::key_binding(&key.address().0.0), now);
+    let call = InferCall::BindAttestation {
+        quote: quote.into(),
+        collateral: collateral.into(),
+    };
+    // A refused quote is an error (the receipt's code and message).
+    client
+        .execute(key, Call::Infer(call))
+        .await
+        .wrap_err("binding the attestation")?;
+    let ttl = client.get("/v1/infer").await?["attestationTtl"]
+        .as_u64()
+        .unwrap_or(3600);
+    tracing::info!("bound the key to a dev attestation quote");
+    Ok(now + ttl)
+}
+
+/// One provider pass: computes and delivers every open request this provider can serve and
+/// has not delivered yet (`done` remembers the requests seen). `corrupt` scrambles outputs
+/// (a dishonest provider).
+pub(crate) async fn deliver_open(
+    client: &Client,
+    key: &wallet::PrivateKey,
+    fee: Option<u64>,
+    engine: Option<&inference::Engine>,
+    zk: &BTreeMap<B256, ZkServed>,
+    corrupt: bool,
+    done: &mut BTreeSet<(u64, bool)>,
+) -> eyre::Result<()> {
+    let me = key.address();
+    let open = client
+        .get("/v1/infer/requests?state=open&limit=1000")
+        .await?;
+    for r in open["requests"].as_array().into_iter().flatten() {
+        let req = &r["request"];
+        let id = req["id"].as_u64().unwrap_or_default();
+        if done.contains(&(id, false)) {
+            continue;
+        }
+        done.insert((id, false));
+        let delivered = r["deliveries"].as_array().into_iter().flatten().any(|d| {
+            d["provider"]
+                .as_str()
+                .and_then(|p| p.parse::<Address>().ok())
+                == Some(me)
+        });
+        if delivered {
+            continue;
+        }
+        let Some((mut output, proof)) = compute(engine, zk, req).await? else {
+            continue;
+        };
+        if corrupt {
+            output.iter_mut().for_each(|b| *b ^= 0x55);
+        }
+        let call = InferCall::DeliverResult {
+            request: id,
+            output: output.into(),
+            proof: proof.into(),
+        };
+        let signed = client.sign(key, Call::Infer(call), fee).await?;
+        match client.submit(&signed).await {
+            Ok(hash) => tracing::info!(request = id, tx = %hash, "delivered"),
+            Err(e) => tracing::warn!(request = id, "delivery refused: {e:#}"),
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

@@ -8,6 +8,7 @@ pub mod bench_x402;
 pub(crate) mod chart;
 pub mod demo;
 pub mod devnet;
+pub(crate) mod devnet_infer;
 pub(crate) mod devnet_lease;
 pub mod econ;
 pub mod facilitator;

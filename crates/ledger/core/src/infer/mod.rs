@@ -212,7 +212,9 @@ pub fn quantize_embedding(v: &[f32]) -> Vec<u8> {
 /// What the ledger does with an accepted result, in the accepting block. A closed set: the
 /// ledger stays a fixed state machine.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+// Externally tagged (`"none"`, `{"pay": {…}}`, `{"validate": {…}}`): the store's postcard
+// cannot read an internally tagged enum back.
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub enum Callback {
     /// Nothing.
     #[default]

@@ -116,7 +116,7 @@ fn commit_calls(db: &Db, mut s: State, calls: Vec<(u32, Call)>) -> State {
             let tx = Tx {
                 from: k.address(),
                 nonce: s.nonce(&k.address()),
-                fee: 1_000,
+                fee: ledger::exec::required_fee(1_000, &call),
                 expiry: 0,
                 call,
             };
@@ -401,6 +401,116 @@ fn the_compute_market_survives_a_restart() {
     let db = Db::open(&path).unwrap();
     let loaded = db.load_state().unwrap().unwrap();
     assert_eq!(loaded.compute, final_state.compute);
+    assert_eq!(loaded.params, final_state.params);
+    assert_eq!(loaded, final_state);
+}
+
+#[test]
+fn verifiable_inference_survives_a_restart() {
+    use ledger::infer::{Callback, InferCall, Mode, OutputKind, RequestTerms};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.redb");
+    let (g_state, g_commit) = genesis().build().unwrap();
+    let mlp = verify_zk::Mlp::from_json(include_bytes!(
+        "../../../../verify/zk/fixtures/mlp-16-32-32-4.json"
+    ))
+    .unwrap();
+    let keys = verify_zk::setup(&mlp, Some([3; 32])).unwrap();
+    let model = ledger::infer::zk_model_id(&keys.verifying_key);
+    let input: Vec<i8> = (0..16).map(|i| i * 5 - 40).collect();
+    let (output, proof) = verify_zk::prove(&mlp, &keys.proving_key, &input).unwrap();
+    let bytes = |v: &[i8]| v.iter().map(|x| *x as u8).collect::<Vec<u8>>();
+    let final_state = {
+        let db = Db::open(&path).unwrap();
+        db.init(&g_state, &g_commit).unwrap();
+        let usd = *g_state.assets.keys().next().unwrap();
+        let terms = |mode, model, input: Vec<u8>, callback| {
+            Call::Infer(InferCall::RequestInference(Box::new(RequestTerms {
+                model,
+                output: OutputKind::Exact,
+                input: input.into(),
+                input_hash: ledger::B256::ZERO,
+                input_uri: String::new(),
+                asset: usd,
+                payment: 1_000,
+                k: 1,
+                mode,
+                window: 50,
+                netuid: 0,
+                min_bond: 0,
+                challenge_window: 0,
+                callback,
+            })))
+        };
+        let provider = ledger::compute::ComputeCall::RegisterProvider {
+            uri: "http://127.0.0.1:9001".into(),
+            attributes: Default::default(),
+        };
+        let agent = Call::RegisterAgent {
+            uri: "https://p.test/agent.json".into(),
+            metadata: vec![],
+        };
+        let register = InferCall::RegisterZkModel {
+            commitment: mlp.commitment().into(),
+            verifying_key: keys.verifying_key.clone().into(),
+        };
+        let s = commit_calls(
+            &db,
+            g_state,
+            vec![
+                (1, Call::Compute(provider)),
+                (2, agent),
+                (0, Call::Infer(register)),
+            ],
+        );
+        let now = s.head.timestamp_ms / 1000 + 1;
+        let (quote, collateral) = verify_tee::dev::DevTee::new(ledger::genesis::DEV_TEE_SEED)
+            .quote(verify_tee::key_binding(&key(1).address().0.0), now);
+        let bind = InferCall::BindAttestation {
+            quote: quote.into(),
+            collateral: collateral.into(),
+        };
+        let agent_id = *s.registry.agents.keys().next().unwrap();
+        let bond = InferCall::PostBond {
+            amount: 77,
+            agent_id,
+        };
+        let payout = Callback::Pay {
+            to: key(2).address(),
+            asset: ledger::NATIVE,
+            amount: 5,
+            if_output_hash: ledger::keccak256(bytes(&output)),
+        };
+        let s = commit_calls(
+            &db,
+            s,
+            vec![
+                (1, Call::Infer(bind)),
+                (2, Call::Infer(bond)),
+                (0, terms(Mode::Zk, model, bytes(&input), payout.clone())),
+            ],
+        );
+        let deliver = InferCall::DeliverResult {
+            request: 0,
+            output: bytes(&output).into(),
+            proof: proof.into(),
+        };
+        let open = terms(
+            Mode::Tee,
+            ledger::B256::repeat_byte(9),
+            b"still open".to_vec(),
+            payout,
+        );
+        let s = commit_calls(&db, s, vec![(1, Call::Infer(deliver)), (0, open)]);
+        assert_eq!(s.infer.requests.len(), 2);
+        assert!(s.infer.requests[&0].result.as_ref().unwrap().zk_proved);
+        assert_eq!(s.infer.attestations.len(), 1);
+        assert_eq!(s.infer.bonds.len(), 1);
+        s
+    };
+    let db = Db::open(&path).unwrap();
+    let loaded = db.load_state().unwrap().unwrap();
+    assert_eq!(loaded.infer, final_state.infer);
     assert_eq!(loaded.params, final_state.params);
     assert_eq!(loaded, final_state);
 }
