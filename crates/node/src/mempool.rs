@@ -126,6 +126,9 @@ impl Mempool {
     /// consecutive run of nonces starting at its next nonce (`next_nonce`).
     pub fn candidates(&self, max: usize, next_nonce: impl Fn(&Address) -> u64) -> Vec<VerifiedTx> {
         let mut out = Vec::with_capacity(max.min(self.len()));
+        // Calls that verify a quote or a proof are limited per block (a ledger rule): past
+        // the limit a sender's queue waits, from that call on, for a later block.
+        let mut verifications = 0;
         for sender in &self.order {
             if out.len() >= max {
                 break;
@@ -137,6 +140,12 @@ impl Mempool {
             for (nonce, vtx) in queue.range(n..) {
                 if *nonce != n || out.len() >= max {
                     break;
+                }
+                if matches!(&vtx.signed.tx.call, Call::Infer(c) if c.verifies()) {
+                    if verifications >= ledger::infer::MAX_VERIFICATIONS_PER_BLOCK {
+                        break;
+                    }
+                    verifications += 1;
                 }
                 out.push(vtx.clone());
                 n = n.saturating_add(1);
@@ -222,6 +231,10 @@ mod tests {
             asset: NATIVE,
             amount: 1,
         };
+        vtx_of(k, nonce, call)
+    }
+
+    fn vtx_of(k: &PrivateKey, nonce: u64, call: Call) -> VerifiedTx {
         let tx = Tx {
             from: k.address(),
             nonce,
@@ -253,6 +266,34 @@ mod tests {
         assert!(!pool.holds(&v.hash, &other.signed));
         pool.remove(&[v.hash], |_| 1);
         assert!(!pool.holds(&v.hash, &v.signed));
+    }
+
+    /// Past the block's budget of quote and proof verifications, a sender's queue waits from
+    /// its next verifying call on; other transactions still go.
+    #[test]
+    fn candidates_respect_the_blocks_verification_budget() {
+        let max = ledger::infer::MAX_VERIFICATIONS_PER_BLOCK;
+        let bind = || {
+            Call::Infer(ledger::infer::InferCall::BindAttestation {
+                quote: vec![1, 2, 3].into(),
+                collateral: b"{}".to_vec().into(),
+            })
+        };
+        let mut pool = Mempool::new(1_000, 10);
+        for i in 0..(max as u8 + 2) {
+            let k = key(i);
+            pool.insert(vtx_of(&k, 0, bind()), 0).unwrap();
+            pool.insert(vtx(&k, 1), 0).unwrap();
+        }
+        let got = pool.candidates(10_000, |_| 0);
+        let verifying = got
+            .iter()
+            .filter(|v| matches!(&v.signed.tx.call, Call::Infer(_)))
+            .count();
+        assert_eq!(verifying, max);
+        // The senders past the budget send nothing this block (their transfer waits behind
+        // their verifying call).
+        assert_eq!(got.len(), 2 * max);
     }
 
     #[test]

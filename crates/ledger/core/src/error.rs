@@ -75,6 +75,13 @@ pub enum Reject {
         /// Its hash.
         hash: B256,
     },
+    /// The block already holds its [`crate::infer::MAX_VERIFICATIONS_PER_BLOCK`] calls that
+    /// verify a quote or a proof (the transaction waits for a later block).
+    #[error("the block already verifies {max} quotes or proofs")]
+    BlockVerificationsFull {
+        /// The most per block.
+        max: usize,
+    },
     /// The fee is below the ledger's minimum.
     #[error("fee {got} is below the minimum {min}")]
     FeeTooLow {
@@ -279,6 +286,7 @@ impl Reject {
             Reject::NoncePending { .. } => "nonce_pending",
             Reject::Duplicate { .. } => "duplicate",
             Reject::FeeTooLow { .. } => "fee_too_low",
+            Reject::BlockVerificationsFull { .. } => "block_verifications_full",
             Reject::InsufficientFunds { .. } => "insufficient_funds",
             Reject::Expired { .. } => "expired",
             Reject::UnknownAsset { .. } => "unknown_asset",

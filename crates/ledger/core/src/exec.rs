@@ -325,6 +325,8 @@ pub(crate) struct Overlay<'a> {
     pub(crate) payments: BTreeMap<AuthKey, SettledPayment>,
     pub(crate) compute: ComputeDiff,
     pub(crate) infer: InferDiff,
+    /// Calls in this block that verify a quote or a proof.
+    verifications: usize,
 }
 
 impl<'a> Overlay<'a> {
@@ -345,6 +347,7 @@ impl<'a> Overlay<'a> {
             payments: BTreeMap::new(),
             compute: ComputeDiff::default(),
             infer: InferDiff::default(),
+            verifications: 0,
         }
     }
 
@@ -386,6 +389,12 @@ impl<'a> Overlay<'a> {
         let tx = &vtx.signed.tx;
         check_expiry(tx.expiry, now)?;
         check_fee(self.base, tx)?;
+        let verifies = matches!(&tx.call, Call::Infer(c) if c.verifies());
+        if verifies && self.verifications >= crate::infer::MAX_VERIFICATIONS_PER_BLOCK {
+            return Err(Reject::BlockVerificationsFull {
+                max: crate::infer::MAX_VERIFICATIONS_PER_BLOCK,
+            });
+        }
         let (nonce, native) = match self.peek_account(&tx.from) {
             Some(a) => (a.nonce, a.balance(&NATIVE)),
             None => (0, 0),
@@ -410,6 +419,9 @@ impl<'a> Overlay<'a> {
         acct.nonce = nonce.saturating_add(1);
         acct.set_balance(NATIVE, native - fee);
         self.native_supply = self.native_supply.saturating_sub(fee);
+        if verifies {
+            self.verifications += 1;
+        }
 
         let mut events = Vec::new();
         let status = match self.call(tx.from, &tx.call, now, &mut events) {

@@ -62,6 +62,9 @@ pub const MAX_DIMS: usize = 4096;
 /// A call that verifies a TEE quote or a ZK proof pays at least this many times the chain's
 /// minimum fee ([`crate::exec::required_fee`]).
 pub const VERIFY_FEE_FACTOR: u64 = 100;
+/// The most calls that verify a quote or a proof one block holds (each costs every validator
+/// 2–7 ms: 64 keep a block's verification under half a second on one core).
+pub const MAX_VERIFICATIONS_PER_BLOCK: usize = 64;
 /// The TCB status a TEE delivery needs.
 pub const TEE_UP_TO_DATE: &str = "UpToDate";
 

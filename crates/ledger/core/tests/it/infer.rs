@@ -839,3 +839,38 @@ fn infer_calls_round_trip_through_json() {
         assert_eq!(serde_json::from_str::<Call>(&json).unwrap(), call);
     }
 }
+
+/// A block verifies at most `MAX_VERIFICATIONS_PER_BLOCK` quotes or proofs: the next such call
+/// is left out of a built block, and a block that holds one more is invalid.
+#[test]
+fn a_block_verifies_a_bounded_number_of_quotes_and_proofs() {
+    let max = ledger::infer::MAX_VERIFICATIONS_PER_BLOCK;
+    let n = u32::try_from(max).unwrap() + 1;
+    let mut s = genesis(n).build().unwrap().0;
+    let txs: Vec<_> = (0..n)
+        .map(|i| sign(&key(i), 0, Call::Infer(bind(vec![1, 2, 3], b"{}".to_vec()))))
+        .collect();
+    let parent = s.clone();
+    let built = step(&mut s, txs.clone());
+    assert_eq!(built.receipts.len(), max);
+    assert_eq!(built.excluded.len(), 1);
+    assert!(
+        matches!(
+            built.excluded[0].1,
+            ledger::Reject::BlockVerificationsFull { .. }
+        ),
+        "{:?}",
+        built.excluded
+    );
+    // The same block with the left-out call added is refused by every other node.
+    let mut block = built.block.clone();
+    block.txs.push(txs[max].clone());
+    let hashes: Vec<B256> = block
+        .txs
+        .iter()
+        .map(|t| t.tx.signing_hash(CHAIN_ID))
+        .collect();
+    block.header.tx_root = ledger::block::tx_root(&hashes);
+    let err = ledger::apply_block(&parent, &block).unwrap_err();
+    assert!(err.to_string().contains("quotes or proofs"), "{err}");
+}
