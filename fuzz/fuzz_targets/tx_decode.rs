@@ -19,7 +19,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(tx) = serde_json::from_str::<SignedTx>(text) {
         let again: SignedTx = serde_json::from_str(&serde_json::to_string(&tx).unwrap()).unwrap();
         assert_eq!(again, tx);
-        let _ = tx.verify(tx.chain_id, state());
+        let chain_id = tx.chain_id;
+        let _ = tx.verify(chain_id, state());
     }
     let _ = serde_json::from_str::<Vec<SignedTx>>(text);
 });
