@@ -325,10 +325,15 @@ async fn request(node: &NodeArgs, client: &Client, a: RequestArgs) -> eyre::Resu
     Ok(())
 }
 
-/// An output for a person: UTF-8 text, the first components of an embedding, or hex.
+/// An output for a person: UTF-8 text, the first components of an embedding, a ZK model's
+/// i8 values (as `zk prove` prints them), or hex.
 fn describe(output: &[u8], kind: &str, hex: bool) -> String {
     if hex {
         return format!("0x{}", hex::encode(output));
+    }
+    if kind == "i8" {
+        let v: Vec<String> = output.iter().map(|b| (*b as i8).to_string()).collect();
+        return v.join(",");
     }
     if kind == "embedding" {
         let v: Vec<String> = output
@@ -359,7 +364,11 @@ async fn result(client: &Client, id: u64, wait: u64, hex: bool) -> eyre::Result<
             Some("accepted" | "settled") => {
                 let res = &r["result"];
                 let output = hex_bytes(res["output"].as_str().unwrap_or_default())?;
-                let kind = r["terms"]["output"].as_str().unwrap_or("exact");
+                let kind = match r["terms"]["mode"].as_str() {
+                    // A ZK model's output is i8 values.
+                    Some("zk") => "i8",
+                    _ => r["terms"]["output"].as_str().unwrap_or("exact"),
+                };
                 println!("{}", describe(&output, kind, hex));
                 eprintln!(
                     "request {id}: {} by {} provider(s), output hash {}{}{}{}",
@@ -735,6 +744,7 @@ mod tests {
     fn outputs_are_described_for_people() {
         assert_eq!(describe(b"4", "exact", false), "4");
         assert_eq!(describe(&[0xff], "exact", false), "0xff");
+        assert_eq!(describe(&[0xff, 0x05], "i8", false), "-1,5");
         let e = ledger::infer::quantize_embedding(&[0.5, -0.25]);
         assert_eq!(
             describe(&e, "embedding", false),
