@@ -141,7 +141,7 @@ impl Mempool {
                 if *nonce != n || out.len() >= max {
                     break;
                 }
-                if matches!(&vtx.signed.tx.call, Call::Infer(c) if c.verifies()) {
+                if vtx.signed.tx.call.verifies() {
                     if verifications >= ledger::infer::MAX_VERIFICATIONS_PER_BLOCK {
                         break;
                     }

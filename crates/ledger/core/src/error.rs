@@ -274,6 +274,13 @@ pub enum Reject {
     },
 }
 
+/// A call refused for `reason` ([`Reject::InvalidCall`]).
+pub(crate) fn invalid(reason: impl Into<String>) -> Reject {
+    Reject::InvalidCall {
+        reason: reason.into(),
+    }
+}
+
 impl Reject {
     /// The stable machine-readable code, e.g. `insufficient_funds`.
     pub fn code(&self) -> &'static str {

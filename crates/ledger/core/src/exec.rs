@@ -282,9 +282,10 @@ fn check_expiry(expiry: u64, now: u64) -> Result<(), Reject> {
 /// a ZK proof for (milliseconds of every validator's CPU, where a transfer takes
 /// microseconds).
 pub fn required_fee(min_fee: u64, call: &Call) -> u64 {
-    match call {
-        Call::Infer(c) if c.verifies() => min_fee.saturating_mul(crate::infer::VERIFY_FEE_FACTOR),
-        _ => min_fee,
+    if call.verifies() {
+        min_fee.saturating_mul(crate::infer::VERIFY_FEE_FACTOR)
+    } else {
+        min_fee
     }
 }
 
@@ -389,7 +390,7 @@ impl<'a> Overlay<'a> {
         let tx = &vtx.signed.tx;
         check_expiry(tx.expiry, now)?;
         check_fee(self.base, tx)?;
-        let verifies = matches!(&tx.call, Call::Infer(c) if c.verifies());
+        let verifies = tx.call.verifies();
         if verifies && self.verifications >= crate::infer::MAX_VERIFICATIONS_PER_BLOCK {
             return Err(Reject::BlockVerificationsFull {
                 max: crate::infer::MAX_VERIFICATIONS_PER_BLOCK,

@@ -431,6 +431,12 @@ pub enum Call {
 }
 
 impl Call {
+    /// Whether the state transition verifies a TEE quote or a ZK proof for it
+    /// ([`InferCall::verifies`]): it pays a higher fee and counts against the block's budget.
+    pub fn verifies(&self) -> bool {
+        matches!(self, Call::Infer(c) if c.verifies())
+    }
+
     /// Whether this is an identity, reputation or validation registry call.
     pub fn is_registry(&self) -> bool {
         matches!(

@@ -12,10 +12,7 @@ use ledger::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ApiError, AppState, parse_address, parse_hash};
-
-/// The most agents one page lists.
-pub const MAX_PAGE: usize = 1000;
+use super::{ApiError, AppState, page_limit, parse_address, parse_hash};
 
 fn parse_agent_id(s: &str) -> Result<AgentId, ApiError> {
     s.parse()
@@ -51,12 +48,7 @@ pub(super) async fn list_agents(
     Query(p): Query<Page>,
 ) -> Result<Json<Value>, ApiError> {
     let st = app.state();
-    let limit = p.limit.unwrap_or(100);
-    if limit > MAX_PAGE {
-        return Err(ApiError::malformed(format!(
-            "limit {limit} is above {MAX_PAGE}"
-        )));
-    }
+    let limit = page_limit(p.limit)?;
     let offset = p.offset.unwrap_or(0);
     let chain_id = st.params.chain_id;
     let agents: Vec<Value> = st

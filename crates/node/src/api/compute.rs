@@ -10,10 +10,7 @@ use ledger::compute::{ComputeState, Lease, OrderId, OrderState};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ApiError, AppState, parse_address};
-
-/// The most orders one page lists.
-pub const MAX_PAGE: usize = 1000;
+use super::{ApiError, AppState, page_limit, parse_address};
 
 fn parse_id(what: &str, s: &str) -> Result<OrderId, ApiError> {
     s.parse()
@@ -92,12 +89,7 @@ pub(super) async fn list_orders(
     State(app): AppState,
     Query(q): Query<OrderQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = q.limit.unwrap_or(100);
-    if limit > MAX_PAGE {
-        return Err(ApiError::malformed(format!(
-            "limit {limit} is above {MAX_PAGE}"
-        )));
-    }
+    let limit = page_limit(q.limit)?;
     let state = match q.state.as_deref() {
         None => None,
         Some("open") => Some(OrderState::Open),

@@ -9,7 +9,7 @@ use ledger::infer::{InferState, RequestId, RequestState};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ApiError, AppState, compute::MAX_PAGE, parse_address, parse_hash};
+use super::{ApiError, AppState, page_limit, parse_address, parse_hash};
 
 /// A request with its deliveries, in delivery order.
 fn request_json(i: &InferState, id: RequestId) -> Option<Value> {
@@ -53,12 +53,7 @@ pub(super) async fn list_requests(
     State(app): AppState,
     Query(q): Query<RequestQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = q.limit.unwrap_or(100);
-    if limit > MAX_PAGE {
-        return Err(ApiError::malformed(format!(
-            "limit {limit} is above {MAX_PAGE}"
-        )));
-    }
+    let limit = page_limit(q.limit)?;
     let state = match q.state.as_deref() {
         None => None,
         Some("open") => Some(RequestState::Open),

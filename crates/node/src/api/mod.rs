@@ -128,6 +128,20 @@ fn parse_hash(s: &str) -> Result<B256, ApiError> {
         .map_err(|_| ApiError::malformed(format!("{s:?} is not a 32-byte hex hash")))
 }
 
+/// The most items one page of a list (agents, orders, inference requests) holds.
+pub const MAX_PAGE: usize = 1000;
+
+/// A list's `limit` query parameter: 100 by default, refused above [`MAX_PAGE`].
+fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
+    let limit = limit.unwrap_or(100);
+    if limit > MAX_PAGE {
+        return Err(ApiError::malformed(format!(
+            "limit {limit} is above {MAX_PAGE}"
+        )));
+    }
+    Ok(limit)
+}
+
 fn parse_address(s: &str) -> Result<Address, ApiError> {
     s.parse()
         .map_err(|_| ApiError::malformed(format!("{s:?} is not a 20-byte hex address")))

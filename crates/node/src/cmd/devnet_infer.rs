@@ -18,7 +18,7 @@ use ledger::{
 use serde_json::{Value, json};
 
 use crate::{
-    cmd::infer::{ZkServed, bind_dev_quote, deliver_open, model_id},
+    cmd::infer::{ZkServed, bind_dev_quote, deliver_open, model_id, request_id},
     dev::dev_key,
 };
 
@@ -108,7 +108,7 @@ pub(crate) async fn start(
     tasks.push(tokio::spawn(async move {
         let mut done = BTreeSet::new();
         loop {
-            if crate::cmd::infer::unix_now() + 60 >= attested_until {
+            if crate::app::now_secs() + 60 >= attested_until {
                 match bind_dev_quote(&provider_client, &provider).await {
                     Ok(t) => attested_until = t,
                     Err(e) => tracing::warn!("verified-inference provider: {e:#}"),
@@ -196,12 +196,7 @@ async fn request(
             Call::Infer(InferCall::RequestInference(Box::new(terms))),
         )
         .await?;
-    let id = receipt["events"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find_map(|e| e["inferenceRequested"]["request"].as_u64())
-        .ok_or_else(|| eyre::eyre!("no request id in the receipt"))?;
+    let id = request_id(&receipt).ok_or_else(|| eyre::eyre!("no request id in the receipt"))?;
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let r = client.get(&format!("/v1/infer/requests/{id}")).await?;

@@ -314,15 +314,24 @@ async fn request(node: &NodeArgs, client: &Client, a: RequestArgs) -> eyre::Resu
         Call::Infer(InferCall::RequestInference(Box::new(terms))),
     )
     .await?;
-    if let Some(id) = v["receipt"]["events"]
+    if let Some(id) = request_id(&v["receipt"]) {
+        println!("request {id}");
+    }
+    Ok(())
+}
+
+/// The id of the request a `RequestInference` receipt made.
+pub(crate) fn request_id(receipt: &Value) -> Option<u64> {
+    receipt["events"]
         .as_array()
         .into_iter()
         .flatten()
         .find_map(|e| e["inferenceRequested"]["request"].as_u64())
-    {
-        println!("request {id}");
-    }
-    Ok(())
+}
+
+/// An address in a JSON answer.
+fn address(v: &Value) -> Option<Address> {
+    v.as_str().and_then(|a| a.parse().ok())
 }
 
 /// An output for a person: UTF-8 text, the first components of an embedding, a ZK model's
@@ -484,7 +493,7 @@ fn serve(node: NodeArgs, a: ServeArgs) -> eyre::Result<()> {
         let mut attested_until = 0u64;
         tracing::info!(provider = %me, "serving inference requests from {}", node.node);
         loop {
-            if a.dev_attest && unix_now() + 60 >= attested_until {
+            if a.dev_attest && crate::app::now_secs() + 60 >= attested_until {
                 attested_until = bind_dev_quote(&client, &key).await?;
             }
             deliver_open(
@@ -517,7 +526,7 @@ fn serve(node: NodeArgs, a: ServeArgs) -> eyre::Result<()> {
 /// Binds `key` to a quote from the dev attestation root (a dev chain's); returns the Unix
 /// time the attestation lapses at.
 pub(crate) async fn bind_dev_quote(client: &Client, key: &wallet::PrivateKey) -> eyre::Result<u64> {
-    let now = unix_now();
+    let now = crate::app::now_secs();
     let (quote, collateral) = verify_tee::dev::DevTee::new(ledger::genesis::DEV_TEE_SEED)
         .quote(verify_tee::key_binding(&key.address().0.0), now);
     let call = InferCall::BindAttestation {
@@ -559,12 +568,11 @@ pub(crate) async fn deliver_open(
             continue;
         }
         done.insert((id, false));
-        let delivered = r["deliveries"].as_array().into_iter().flatten().any(|d| {
-            d["provider"]
-                .as_str()
-                .and_then(|p| p.parse::<Address>().ok())
-                == Some(me)
-        });
+        let delivered = r["deliveries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|d| address(&d["provider"]) == Some(me));
         if delivered {
             continue;
         }
@@ -586,12 +594,6 @@ pub(crate) async fn deliver_open(
         }
     }
     Ok(())
-}
-
-pub(crate) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// A validator's pass: re-runs each accepted re-executed request it samples and reports
@@ -631,17 +633,14 @@ async fn reexecute(
             continue;
         };
         for d in r["deliveries"].as_array().into_iter().flatten() {
-            let Some(provider) = d["provider"]
-                .as_str()
-                .and_then(|p| p.parse::<Address>().ok())
-            else {
+            let Some(provider) = address(&d["provider"]) else {
                 continue;
             };
             let counted = req["result"]["providers"]
                 .as_array()
                 .into_iter()
                 .flatten()
-                .any(|p| p.as_str().and_then(|p| p.parse::<Address>().ok()) == Some(provider));
+                .any(|p| address(p) == Some(provider));
             if !counted || !d["reexecuted"].is_null() {
                 continue;
             }

@@ -33,12 +33,6 @@ fn read_quote(path: &Path) -> eyre::Result<Vec<u8>> {
     }
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// TEE attestation: verify Intel DCAP quotes offline, bind your key, make dev quotes.
 #[derive(Debug, clap::Args)]
 pub struct AttestCmd {
@@ -113,7 +107,7 @@ impl AttestCmd {
                 address,
             } => {
                 let (q, c) = (read_quote(&quote)?, read(&collateral)?);
-                let now = now.unwrap_or_else(unix_now);
+                let now = now.unwrap_or_else(crate::app::now_secs);
                 let root = root(&r)?;
                 let a = match address {
                     Some(addr) => verify_tee::verify_binding(&q, &c, now, &root, &addr.0.0),
@@ -149,7 +143,10 @@ impl AttestCmd {
             }
             AttestSub::DevQuote { address, out } => {
                 let tee = verify_tee::dev::DevTee::new(ledger::genesis::DEV_TEE_SEED);
-                let (q, c) = tee.quote(verify_tee::key_binding(&address.0.0), unix_now());
+                let (q, c) = tee.quote(
+                    verify_tee::key_binding(&address.0.0),
+                    crate::app::now_secs(),
+                );
                 std::fs::create_dir_all(&out)?;
                 write(&out.join("quote.bin"), &q)?;
                 write(&out.join("collateral.json"), &c)?;

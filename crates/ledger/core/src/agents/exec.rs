@@ -8,12 +8,13 @@ use super::{
     MAX_VALUE_DECIMALS, MetadataEntry, PaymentRef, REQUIRES_PAYMENT_KEY, Response, Validation,
 };
 use crate::{
-    eip3009::SettledPayment, error::Reject, exec::Overlay, receipt::Event, state::AuthKey, tx::Call,
+    eip3009::SettledPayment,
+    error::{Reject, invalid},
+    exec::Overlay,
+    receipt::Event,
+    state::AuthKey,
+    tx::Call,
 };
-
-fn invalid(reason: String) -> Reject {
-    Reject::InvalidCall { reason }
-}
 
 /// A URI is at most [`MAX_URI_LEN`] bytes.
 fn check_uri(what: &str, uri: &str) -> Result<(), Reject> {
@@ -41,7 +42,7 @@ fn check_tag(what: &str, tag: &str) -> Result<(), Reject> {
 /// bounded, and [`REQUIRES_PAYMENT_KEY`] only `0x00`, `0x01` or empty.
 fn check_metadata(key: &str, value: &[u8]) -> Result<(), Reject> {
     if key.is_empty() {
-        return Err(invalid("metadata key is empty".into()));
+        return Err(invalid("metadata key is empty"));
     }
     check_tag("metadata key", key)?;
     if key == AGENT_WALLET_KEY {
@@ -174,7 +175,7 @@ impl Overlay<'_> {
                 // (agentId, wallet, owner = sender, deadline); the sender must own the agent.
                 let mut a = self.owned_agent(*agent_id, from)?;
                 if *wallet == Address::ZERO {
-                    return Err(invalid("agent wallet cannot be the zero address".into()));
+                    return Err(invalid("agent wallet cannot be the zero address"));
                 }
                 if now > *deadline {
                     return Err(invalid(format!(
@@ -207,9 +208,7 @@ impl Overlay<'_> {
             }
             Call::TransferAgent { agent_id, to } => {
                 if *to == Address::ZERO {
-                    return Err(invalid(
-                        "cannot transfer an agent to the zero address".into(),
-                    ));
+                    return Err(invalid("cannot transfer an agent to the zero address"));
                 }
                 let mut a = self.owned_agent(*agent_id, from)?;
                 a.owner = *to;
@@ -264,7 +263,7 @@ impl Overlay<'_> {
                 hash,
             } => {
                 if uri.is_empty() {
-                    return Err(invalid("response URI is empty".into()));
+                    return Err(invalid("response URI is empty"));
                 }
                 check_uri("response URI", uri)?;
                 let mut list = self.feedback_list(*agent_id, *client);
@@ -299,7 +298,7 @@ impl Overlay<'_> {
                 request_hash,
             } => {
                 if *validator == Address::ZERO {
-                    return Err(invalid("validator cannot be the zero address".into()));
+                    return Err(invalid("validator cannot be the zero address"));
                 }
                 check_uri("request URI", uri)?;
                 self.owned_agent(*agent_id, from)?;
@@ -371,7 +370,7 @@ impl Overlay<'_> {
                 });
                 Ok(())
             }
-            _ => Err(invalid("not a registry call".into())),
+            _ => Err(invalid("not a registry call")),
         }
     }
 
@@ -446,7 +445,7 @@ impl Overlay<'_> {
             )));
         }
         if f.value.unsigned_abs() > MAX_ABS_VALUE.unsigned_abs() {
-            return Err(invalid("feedback value is beyond ±1e38".into()));
+            return Err(invalid("feedback value is beyond ±1e38"));
         }
         check_tag("tag1", &f.tag1)?;
         check_tag("tag2", &f.tag2)?;

@@ -13,19 +13,17 @@ use super::{
     escrow_account,
 };
 use crate::{
-    Amount, NATIVE, NATIVE_SUPPLY_CAP, asset::AssetId, error::Reject, exec::Overlay, receipt::Event,
+    Amount, NATIVE, NATIVE_SUPPLY_CAP,
+    asset::AssetId,
+    error::{Reject, invalid},
+    exec::Overlay,
+    receipt::Event,
 };
 
 /// The longest lease, in blocks.
 pub const MAX_DURATION: u64 = 100_000_000;
 /// The longest bid window, in blocks.
 pub const MAX_BID_WINDOW: u64 = 1_000_000;
-
-fn invalid(reason: impl Into<String>) -> Reject {
-    Reject::InvalidCall {
-        reason: reason.into(),
-    }
-}
 
 fn check_attributes(what: &str, attrs: &BTreeMap<String, String>) -> Result<(), Reject> {
     if attrs.len() > MAX_ATTRIBUTES {
@@ -157,6 +155,18 @@ impl Overlay<'_> {
             return Ok(());
         }
         self.transfer(asset, escrow_account(), to, amount)
+    }
+
+    /// Burns `amount` of native tokens held in the escrow: they leave it and the supply.
+    pub(crate) fn escrow_burn(&mut self, amount: Amount) -> Result<(), Reject> {
+        let have = self.balance(&escrow_account(), &NATIVE);
+        if have < amount {
+            return Err(crate::exec::insufficient(NATIVE, amount, have));
+        }
+        self.account(escrow_account())
+            .set_balance(NATIVE, have - amount);
+        self.native_supply = self.native_supply.saturating_sub(amount);
+        Ok(())
     }
 
     /// Runs one market call.
@@ -657,13 +667,7 @@ impl Overlay<'_> {
         match l.settlement {
             Settlement::Pay => self.escrow_out(l.asset, l.provider, s.amount)?,
             Settlement::Burn => {
-                let have = self.balance(&escrow_account(), &NATIVE);
-                if have < s.amount {
-                    return Err(crate::exec::insufficient(NATIVE, s.amount, have));
-                }
-                self.account(escrow_account())
-                    .set_balance(NATIVE, have - s.amount);
-                self.native_supply = self.native_supply.saturating_sub(s.amount);
+                self.escrow_burn(s.amount)?;
                 let meta = self.meta();
                 meta.burned = meta.burned.saturating_add(s.amount);
             }

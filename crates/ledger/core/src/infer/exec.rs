@@ -12,20 +12,13 @@ use super::{
 use crate::{
     Amount, NATIVE,
     agents::{MAX_RESPONSE, Validation},
-    compute::escrow_account,
-    error::Reject,
+    error::{Reject, invalid},
     exec::Overlay,
     receipt::Event,
 };
 
 /// The most deliveries a request takes (agreeing or not).
 pub const MAX_DELIVERIES: usize = 16;
-
-fn invalid(reason: impl Into<String>) -> Reject {
-    Reject::InvalidCall {
-        reason: reason.into(),
-    }
-}
 
 impl Overlay<'_> {
     fn infer_params(&self) -> &InferParams {
@@ -694,13 +687,7 @@ impl Overlay<'_> {
         let reward = slash / 2;
         let burn = slash - reward;
         self.escrow_out(NATIVE, from, reward)?;
-        let have = self.balance(&escrow_account(), &NATIVE);
-        if have < burn {
-            return Err(crate::exec::insufficient(NATIVE, burn, have));
-        }
-        self.account(escrow_account())
-            .set_balance(NATIVE, have - burn);
-        self.native_supply = self.native_supply.saturating_sub(burn);
+        self.escrow_burn(burn)?;
         bond.amount -= slash;
         bond.slashed = bond.slashed.saturating_add(slash);
         self.infer.bonds.insert(provider, bond);

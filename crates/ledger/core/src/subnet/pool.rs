@@ -8,7 +8,11 @@
 use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
 
-use crate::{Amount, error::Reject, util::amount_str};
+use crate::{
+    Amount,
+    error::{Reject, invalid},
+    util::amount_str,
+};
 
 /// Swap fee numerator over [`FEE_DENOMINATOR`] (subtensor's `FeeRate` default 33/65 535).
 pub const FEE_NUMERATOR: u128 = 33;
@@ -45,12 +49,6 @@ pub struct Swap {
     /// Slippage in parts per million: how much worse the fill was than the spot price
     /// before the swap (fee included).
     pub slippage_ppm: u64,
-}
-
-fn invalid(reason: impl Into<String>) -> Reject {
-    Reject::InvalidCall {
-        reason: reason.into(),
-    }
 }
 
 /// The fee on `amount` (rounded down).
