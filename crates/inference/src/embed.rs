@@ -1,17 +1,16 @@
-//! Sentence embeddings with all-MiniLM-L6-v2 on candle, computed as sentence-transformers does:
-//! WordPiece tokens truncated at the model's `max_seq_length` (256), BERT, mean pooling over
-//! the attention mask, L2 normalisation.
+//! Sentence embeddings with all-MiniLM-L6-v2, computed as sentence-transformers does: WordPiece
+//! tokens truncated at the model's `max_seq_length` (256), BERT, mean pooling over the
+//! attention mask, L2 normalisation.
 //!
-//! Texts are sorted by length and run in batches of at most [`Embedder::max_batch`], each padded
-//! to its longest member only, so one long text does not make every other one pay for padding.
+//! The encoder is [`crate::bert`], a fused forward pass that runs a batch's tokens without
+//! padding. Texts are sorted by length and run in batches of at most [`Embedder::max_batch`].
 
 use std::path::Path;
 
-use candle_core::{D, DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_transformers::models::bert::Config;
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
+use crate::bert::Bert;
 use crate::error::{Error, Result};
 use crate::models::{ModelKind, ModelPaths};
 
@@ -26,9 +25,8 @@ pub struct Embeddings {
 
 /// A loaded all-MiniLM-L6-v2 (or another BERT sentence-transformer with mean pooling).
 pub struct Embedder {
-    model: BertModel,
+    model: Bert,
     tokenizer: Tokenizer,
-    device: Device,
     dim: usize,
     max_seq_len: usize,
     max_batch: usize,
@@ -56,7 +54,6 @@ impl Embedder {
                 reason: format!("{} is not an embedding model", paths.spec.name),
             });
         }
-        let device = Device::Cpu;
         let config: Config = read_json(&paths.file("config.json"))?;
         let st: serde_json::Value = read_json(&paths.file("sentence_bert_config.json"))?;
         let max_seq_len = st
@@ -70,8 +67,7 @@ impl Embedder {
             })?;
         let weights = paths.file("model.safetensors");
         let buffer = std::fs::read(&weights).map_err(Error::io("cannot read", &weights))?;
-        let vb = VarBuilder::from_buffered_safetensors(buffer, DType::F32, &device)?;
-        let model = BertModel::load(vb, &config)?;
+        let model = Bert::load(&config, &buffer, &weights)?;
 
         let tokenizer_path = paths.file("tokenizer.json");
         let mut tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|e| Error::BadModel {
@@ -92,7 +88,6 @@ impl Embedder {
         Ok(Self {
             model,
             tokenizer,
-            device,
             dim: config.hidden_size,
             max_seq_len,
             max_batch: DEFAULT_MAX_BATCH,
@@ -149,40 +144,10 @@ impl Embedder {
         Ok(Embeddings { vectors, tokens })
     }
 
-    /// One padded batch through BERT, mean pooling and normalisation.
+    /// One batch through BERT, mean pooling and normalisation.
     fn forward(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
-        let n = batch.len();
-        let len = batch.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
-        let mut input = vec![0u32; n * len];
-        let mut mask = vec![0u32; n * len];
-        for (row, seq) in batch.iter().enumerate() {
-            let at = row * len;
-            input[at..at + seq.len()].copy_from_slice(seq);
-            mask[at..at + seq.len()].fill(1);
-        }
-        let input = Tensor::from_vec(input, (n, len), &self.device)?;
-        let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
-        let types = input.zeros_like()?;
-        let hidden = self.model.forward(&input, &types, Some(&mask))?;
-        let pooled = mean_pool(&hidden, &mask)?;
-        let normalised = l2_normalise(&pooled)?;
-        Ok(normalised.to_vec2::<f32>()?)
+        self.model.embed(batch)
     }
-}
-
-/// Mean of the token vectors where the mask is 1 (sentence-transformers' `Pooling` with
-/// `pooling_mode_mean_tokens`): `sum(h * m) / max(sum(m), 1e-9)`.
-fn mean_pool(hidden: &Tensor, mask: &Tensor) -> Result<Tensor> {
-    let mask = mask.to_dtype(DType::F32)?.unsqueeze(D::Minus1)?;
-    let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
-    let counts = mask.sum(1)?.clamp(1e-9f32, f32::MAX)?;
-    Ok(summed.broadcast_div(&counts)?)
-}
-
-/// `x / max(|x|, 1e-12)` per row (torch's `F.normalize`, sentence-transformers' `Normalize`).
-fn l2_normalise(x: &Tensor) -> Result<Tensor> {
-    let norm = x.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12f32, f32::MAX)?;
-    Ok(x.broadcast_div(&norm)?)
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
@@ -191,31 +156,4 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
         file: path.to_owned(),
         reason: e.to_string(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pooling_ignores_padding_and_normalises() {
-        let d = Device::Cpu;
-        // Two sequences of length 3, hidden size 2; the second has one padding position.
-        let h = Tensor::new(
-            &[
-                [[1f32, 0.], [3., 0.], [5., 4.]],
-                [[0., 2.], [0., 4.], [100., 100.]],
-            ],
-            &d,
-        )
-        .unwrap();
-        let m = Tensor::new(&[[1u32, 1, 1], [1, 1, 0]], &d).unwrap();
-        let pooled = mean_pool(&h, &m).unwrap().to_vec2::<f32>().unwrap();
-        assert_eq!(pooled, vec![vec![3., 4. / 3.], vec![0., 3.]]);
-        let unit = l2_normalise(&Tensor::new(&[[3f32, 4.], [0., 0.]], &d).unwrap())
-            .unwrap()
-            .to_vec2::<f32>()
-            .unwrap();
-        assert_eq!(unit, vec![vec![0.6, 0.8], vec![0., 0.]]);
-    }
 }

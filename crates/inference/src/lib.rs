@@ -29,12 +29,14 @@
 //! # }
 //! ```
 
+mod bert;
 pub mod chat;
 pub mod embed;
 pub mod engine;
 pub mod error;
 pub mod http;
 pub mod models;
+mod kernels;
 mod workers;
 
 pub use chat::{ChatModel, Decoding, GenerateParams, Generation, Message, Role};

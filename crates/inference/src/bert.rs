@@ -1,0 +1,324 @@
+//! A BERT encoder (HuggingFace `BertModel` without the pooler) as one fused forward pass over
+//! [`crate::kernels`], for sentence embeddings.
+//!
+//! Why not candle's `BertModel`: at these sizes (a dozen tokens × 384 features) candle spends
+//! more time allocating a tensor per operation and handing each one to its thread pool than
+//! multiplying (docs/benchmarks.md, "inference"). Here a batch is one matrix of all its tokens
+//! with no padding — the linear layers run once over every real token, attention runs per
+//! sequence — and the bias, activation, residual and normalisation are applied where the data
+//! already is. The result is the padded computation's to within float rounding: padded keys
+//! get an attention weight of exactly zero there, and padded rows are discarded by the pooling.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+use candle_transformers::models::bert::{Config, HiddenAct};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::kernels::{self, Activation, Linear};
+
+/// Attention work (multiply-adds) below which the heads run on the calling thread.
+const PARALLEL_ATTENTION_MACS: usize = 1 << 18;
+
+/// The loaded weights of a BERT encoder.
+pub(crate) struct Bert {
+    hidden: usize,
+    heads: usize,
+    eps: f32,
+    act: Activation,
+    /// `vocab × hidden`.
+    word: Vec<f32>,
+    /// `max_positions × hidden`.
+    position: Vec<f32>,
+    /// Token type 0 (single-segment inputs).
+    token_type: Vec<f32>,
+    norm: Norm,
+    layers: Vec<Layer>,
+}
+
+struct Norm {
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
+}
+
+struct Layer {
+    /// Query, key and value in one product (`hidden → 3·hidden`).
+    qkv: Linear,
+    attention_out: Linear,
+    attention_norm: Norm,
+    intermediate: Linear,
+    output: Linear,
+    output_norm: Norm,
+}
+
+impl Bert {
+    /// Reads the encoder's weights from a safetensors buffer, with or without a `bert.` prefix.
+    pub(crate) fn load(config: &Config, safetensors: &[u8], file: &Path) -> Result<Self> {
+        let bad = |reason: String| Error::BadModel {
+            file: file.to_owned(),
+            reason,
+        };
+        let h = config.hidden_size;
+        let heads = config.num_attention_heads;
+        if h == 0 || heads == 0 || !h.is_multiple_of(heads) {
+            return Err(bad(format!(
+                "hidden size {h} is not a multiple of {heads} attention heads"
+            )));
+        }
+        let act = match config.hidden_act {
+            HiddenAct::Gelu => Activation::Gelu,
+            HiddenAct::GeluApproximate => Activation::GeluTanh,
+            HiddenAct::Relu => Activation::Relu,
+        };
+        let tensors = candle_core::safetensors::load_buffer(safetensors, &Device::Cpu)?;
+        let weights = Weights {
+            tensors,
+            file,
+            prefix: "",
+        };
+        let weights = if weights.tensors.contains_key("embeddings.word_embeddings.weight") {
+            weights
+        } else {
+            Weights {
+                prefix: "bert.",
+                ..weights
+            }
+        };
+        let i = config.intermediate_size;
+        let layers = (0..config.num_hidden_layers)
+            .map(|l| {
+                let at = |name: &str| format!("encoder.layer.{l}.{name}");
+                let mut qkv_w = Vec::with_capacity(3 * h * h);
+                let mut qkv_b = Vec::with_capacity(3 * h);
+                for part in ["query", "key", "value"] {
+                    qkv_w.extend(weights.get(&at(&format!("attention.self.{part}.weight")), &[h, h])?);
+                    qkv_b.extend(weights.get(&at(&format!("attention.self.{part}.bias")), &[h])?);
+                }
+                Ok(Layer {
+                    qkv: Linear::new(&qkv_w, &qkv_b, 3 * h, h),
+                    attention_out: weights.linear(&at("attention.output.dense"), h, h)?,
+                    attention_norm: weights.norm(&at("attention.output.LayerNorm"), h)?,
+                    intermediate: weights.linear(&at("intermediate.dense"), i, h)?,
+                    output: weights.linear(&at("output.dense"), h, i)?,
+                    output_norm: weights.norm(&at("output.LayerNorm"), h)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let token_types = weights.get(
+            "embeddings.token_type_embeddings.weight",
+            &[config.type_vocab_size, h],
+        )?;
+        #[allow(clippy::cast_possible_truncation)]
+        let eps = config.layer_norm_eps as f32;
+        Ok(Self {
+            hidden: h,
+            heads,
+            eps,
+            act,
+            word: weights.get("embeddings.word_embeddings.weight", &[config.vocab_size, h])?,
+            position: weights.get(
+                "embeddings.position_embeddings.weight",
+                &[config.max_position_embeddings, h],
+            )?,
+            token_type: token_types.get(..h).map(<[f32]>::to_vec).ok_or_else(|| {
+                bad("embeddings.token_type_embeddings.weight has no type 0".into())
+            })?,
+            norm: weights.norm("embeddings.LayerNorm", h)?,
+            layers,
+        })
+    }
+
+    /// The last hidden state's mean over each sequence's tokens, L2-normalised
+    /// (sentence-transformers' `Pooling(mean)` then `Normalize`). Token ids must be below the
+    /// vocabulary size and sequences no longer than the position table (the tokenizer and its
+    /// truncation guarantee both); an empty sequence gives a zero vector.
+    pub(crate) fn embed(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+        let h = self.hidden;
+        let total: usize = batch.iter().map(|s| s.len()).sum();
+        let vocab = self.word.len() / h;
+        let positions = self.position.len() / h;
+        if let Some(bad) = batch.iter().flat_map(|s| s.iter()).find(|&&t| t as usize >= vocab) {
+            return Err(Error::InvalidRequest {
+                message: format!("token id {bad} is outside the vocabulary"),
+                param: None,
+            });
+        }
+        if let Some(long) = batch.iter().find(|s| s.len() > positions) {
+            return Err(Error::InvalidRequest {
+                message: format!(
+                    "a sequence of {} tokens is longer than the model's {positions} positions",
+                    long.len()
+                ),
+                param: None,
+            });
+        }
+
+        // Embeddings: word + position + token type, normalised.
+        let mut x = vec![0.0f32; total * h];
+        let mut rows = x.chunks_exact_mut(h);
+        for seq in batch {
+            for (pos, &id) in seq.iter().enumerate() {
+                let Some(row) = rows.next() else { break };
+                let word = &self.word[id as usize * h..][..h];
+                let position = &self.position[pos * h..][..h];
+                for (((v, w), p), t) in row.iter_mut().zip(word).zip(position).zip(&self.token_type) {
+                    *v = w + p + t;
+                }
+                kernels::layer_norm(row, &self.norm.gamma, &self.norm.beta, self.eps);
+            }
+        }
+
+        let lengths = batch.iter().map(|s| s.len()).collect::<Vec<_>>();
+        let mut qkv = vec![0.0f32; total * 3 * h];
+        let mut context = vec![0.0f32; total * h];
+        let mut scratch = vec![0.0f32; total * h];
+        let inter_size = self.layers.first().map_or(0, |l| l.intermediate.outputs());
+        let mut inter = vec![0.0f32; total * inter_size];
+        for layer in &self.layers {
+            layer.qkv.forward(&x, total, Activation::Identity, &mut qkv);
+            self.attention(&qkv, &lengths, &mut context);
+            layer
+                .attention_out
+                .forward(&context, total, Activation::Identity, &mut scratch);
+            self.add_norm(&mut x, &scratch, &layer.attention_norm);
+            layer.intermediate.forward(&x, total, self.act, &mut inter);
+            layer
+                .output
+                .forward(&inter, total, Activation::Identity, &mut scratch);
+            self.add_norm(&mut x, &scratch, &layer.output_norm);
+        }
+
+        let mut out = Vec::with_capacity(batch.len());
+        let mut rows = x.chunks_exact(h);
+        for &len in &lengths {
+            let mut mean = vec![0.0f32; h];
+            for row in rows.by_ref().take(len) {
+                for (m, v) in mean.iter_mut().zip(row) {
+                    *m += v;
+                }
+            }
+            #[allow(clippy::cast_precision_loss)]
+            let count = (len as f32).max(1e-9);
+            let norm = (mean.iter().map(|m| (m / count) * (m / count)).sum::<f32>())
+                .sqrt()
+                .max(1e-12);
+            for m in &mut mean {
+                *m = *m / count / norm;
+            }
+            out.push(mean);
+        }
+        Ok(out)
+    }
+
+    /// `x = LayerNorm(x + y)` row by row.
+    fn add_norm(&self, x: &mut [f32], y: &[f32], norm: &Norm) {
+        let h = self.hidden;
+        let each = |(row, add): (&mut [f32], &[f32])| {
+            for (v, a) in row.iter_mut().zip(add) {
+                *v += a;
+            }
+            kernels::layer_norm(row, &norm.gamma, &norm.beta, self.eps);
+        };
+        if x.len() >= 64 * h {
+            x.par_chunks_mut(h).zip(y.par_chunks(h)).for_each(each);
+        } else {
+            x.chunks_mut(h).zip(y.chunks(h)).for_each(each);
+        }
+    }
+
+    /// Scaled dot-product attention of every head of every sequence: `qkv` holds each token's
+    /// query, key and value (`3·hidden`), `context` receives each token's heads side by side.
+    fn attention(&self, qkv: &[f32], lengths: &[usize], context: &mut [f32]) {
+        let h = self.hidden;
+        let d = h / self.heads;
+        // One task per (sequence, head): the rows of its queries/keys/values and the slices of
+        // `context` it writes (disjoint, so the tasks can run in parallel).
+        let mut tasks = Vec::with_capacity(lengths.len() * self.heads);
+        let mut rows = context.chunks_exact_mut(h);
+        let mut first = 0;
+        let mut work = 0;
+        for &len in lengths {
+            let mut outs = (0..self.heads)
+                .map(|_| Vec::with_capacity(len))
+                .collect::<Vec<Vec<&mut [f32]>>>();
+            for row in rows.by_ref().take(len) {
+                for (out, head) in outs.iter_mut().zip(row.chunks_exact_mut(d)) {
+                    out.push(head);
+                }
+            }
+            for (head, out) in outs.into_iter().enumerate() {
+                tasks.push((first, len, head, out));
+            }
+            first += len;
+            work += 2 * len * len * h;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let scale = 1.0 / (d as f32).sqrt();
+        let run = |(first, len, head, mut out): (usize, usize, usize, Vec<&mut [f32]>)| {
+            let qkv = &qkv[first * 3 * h..(first + len) * 3 * h];
+            let token = |t: usize, part: usize| &qkv[t * 3 * h + part * h + head * d..][..d];
+            let mut scores = vec![0.0f32; len];
+            for (i, ctx) in out.iter_mut().enumerate() {
+                let q = token(i, 0);
+                for (j, s) in scores.iter_mut().enumerate() {
+                    *s = kernels::dot(q, token(j, 1)) * scale;
+                }
+                kernels::softmax(&mut scores);
+                ctx.fill(0.0);
+                for (j, &p) in scores.iter().enumerate() {
+                    kernels::axpy(ctx, p, token(j, 2));
+                }
+            }
+        };
+        if work >= PARALLEL_ATTENTION_MACS {
+            tasks.into_par_iter().for_each(run);
+        } else {
+            tasks.into_iter().for_each(run);
+        }
+    }
+}
+
+/// The tensors of a safetensors file, read as `f32` with their shapes checked.
+struct Weights<'a> {
+    tensors: HashMap<String, Tensor>,
+    file: &'a Path,
+    prefix: &'static str,
+}
+
+impl Weights<'_> {
+    fn get(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        let full = format!("{}{name}", self.prefix);
+        let bad = |reason: String| Error::BadModel {
+            file: self.file.to_owned(),
+            reason,
+        };
+        let t = self
+            .tensors
+            .get(&full)
+            .ok_or_else(|| bad(format!("no tensor `{full}`")))?;
+        if t.dims() != shape {
+            return Err(bad(format!(
+                "tensor `{full}` has shape {:?}, expected {shape:?}",
+                t.dims()
+            )));
+        }
+        Ok(t.to_dtype(candle_core::DType::F32)?
+            .flatten_all()?
+            .to_vec1::<f32>()?)
+    }
+
+    fn linear(&self, name: &str, outputs: usize, inputs: usize) -> Result<Linear> {
+        let w = self.get(&format!("{name}.weight"), &[outputs, inputs])?;
+        let b = self.get(&format!("{name}.bias"), &[outputs])?;
+        Ok(Linear::new(&w, &b, outputs, inputs))
+    }
+
+    fn norm(&self, name: &str, size: usize) -> Result<Norm> {
+        Ok(Norm {
+            gamma: self.get(&format!("{name}.weight"), &[size])?,
+            beta: self.get(&format!("{name}.bias"), &[size])?,
+        })
+    }
+}
