@@ -14,6 +14,7 @@ use std::path::Path;
 
 use candle_core::{Device, Tensor};
 use candle_transformers::models::bert::{Config, HiddenAct};
+use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
@@ -163,12 +164,13 @@ impl Bert {
                 let Some(row) = rows.next() else { break };
                 let word = &self.word[id as usize * h..][..h];
                 let position = &self.position[pos * h..][..h];
-                for (((v, w), p), t) in row.iter_mut().zip(word).zip(position).zip(&self.token_type) {
-                    *v = w + p + t;
+                for ((v, w), p) in row.iter_mut().zip(word).zip(position) {
+                    *v = w + p;
                 }
-                kernels::layer_norm(row, &self.norm.gamma, &self.norm.beta, self.eps);
             }
         }
+        let token_type = self.token_type.repeat(total);
+        self.add_norm(&mut x, &token_type, &self.norm);
 
         let lengths = batch.iter().map(|s| s.len()).collect::<Vec<_>>();
         let mut qkv = vec![0.0f32; total * 3 * h];
@@ -214,17 +216,24 @@ impl Bert {
 
     /// `x = LayerNorm(x + y)` row by row.
     fn add_norm(&self, x: &mut [f32], y: &[f32], norm: &Norm) {
+        /// Rows per task when the rows are spread over the pool.
+        const ROWS: usize = 32;
         let h = self.hidden;
-        let each = |(row, add): (&mut [f32], &[f32])| {
-            for (v, a) in row.iter_mut().zip(add) {
-                *v += a;
-            }
-            kernels::layer_norm(row, &norm.gamma, &norm.beta, self.eps);
+        let each = |(rows, adds): (&mut [f32], &[f32])| {
+            Arch::new().dispatch(AddNorm {
+                rows,
+                adds,
+                width: h,
+                norm,
+                eps: self.eps,
+            });
         };
-        if x.len() >= 64 * h {
-            x.par_chunks_mut(h).zip(y.par_chunks(h)).for_each(each);
+        if x.len() >= 2 * ROWS * h {
+            x.par_chunks_mut(ROWS * h)
+                .zip(y.par_chunks(ROWS * h))
+                .for_each(each);
         } else {
-            x.chunks_mut(h).zip(y.chunks(h)).for_each(each);
+            each((x, y));
         }
     }
 
@@ -257,25 +266,77 @@ impl Bert {
         #[allow(clippy::cast_precision_loss)]
         let scale = 1.0 / (d as f32).sqrt();
         let run = |(first, len, head, mut out): (usize, usize, usize, Vec<&mut [f32]>)| {
-            let qkv = &qkv[first * 3 * h..(first + len) * 3 * h];
-            let token = |t: usize, part: usize| &qkv[t * 3 * h + part * h + head * d..][..d];
-            let mut scores = vec![0.0f32; len];
-            for (i, ctx) in out.iter_mut().enumerate() {
-                let q = token(i, 0);
-                for (j, s) in scores.iter_mut().enumerate() {
-                    *s = kernels::dot(q, token(j, 1)) * scale;
-                }
-                kernels::softmax(&mut scores);
-                ctx.fill(0.0);
-                for (j, &p) in scores.iter().enumerate() {
-                    kernels::axpy(ctx, p, token(j, 2));
-                }
-            }
+            Arch::new().dispatch(Head {
+                qkv: &qkv[first * 3 * h..(first + len) * 3 * h],
+                hidden: h,
+                at: head * d,
+                width: d,
+                scale,
+                out: &mut out,
+            });
         };
         if work >= PARALLEL_ATTENTION_MACS {
             tasks.into_par_iter().for_each(run);
         } else {
             tasks.into_iter().for_each(run);
+        }
+    }
+}
+
+/// `rows = LayerNorm(rows + adds)` for rows of `width`.
+struct AddNorm<'a> {
+    rows: &'a mut [f32],
+    adds: &'a [f32],
+    width: usize,
+    norm: &'a Norm,
+    eps: f32,
+}
+
+impl WithSimd for AddNorm<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        for (row, add) in self
+            .rows
+            .chunks_exact_mut(self.width)
+            .zip(self.adds.chunks_exact(self.width))
+        {
+            kernels::add_layer_norm(s, row, add, &self.norm.gamma, &self.norm.beta, self.eps);
+        }
+    }
+}
+
+/// One attention head of one sequence: `out[i] = Σⱼ softmax(q_i·k_j·scale)·v_j`.
+struct Head<'a, 'b> {
+    /// The sequence's rows of queries, keys and values (`3·hidden` each).
+    qkv: &'a [f32],
+    hidden: usize,
+    /// The head's first feature and its width.
+    at: usize,
+    width: usize,
+    scale: f32,
+    out: &'a mut [&'b mut [f32]],
+}
+
+impl WithSimd for Head<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        let (h, d) = (self.hidden, self.width);
+        let token = |t: usize, part: usize| &self.qkv[t * 3 * h + part * h + self.at..][..d];
+        let mut scores = vec![0.0f32; self.out.len()];
+        for (i, ctx) in self.out.iter_mut().enumerate() {
+            let q = token(i, 0);
+            for (j, score) in scores.iter_mut().enumerate() {
+                *score = kernels::dot(s, q, token(j, 1)) * self.scale;
+            }
+            kernels::softmax(s, &mut scores);
+            ctx.fill(0.0);
+            for (j, &p) in scores.iter().enumerate() {
+                kernels::axpy(s, ctx, p, token(j, 2));
+            }
         }
     }
 }

@@ -1,22 +1,23 @@
-//! The dense arithmetic of the BERT forward pass ([`crate::bert`]) on plain `f32` slices.
+//! The dense arithmetic of the BERT forward pass ([`crate::bert`]) on plain `f32` slices, in
+//! explicit SIMD chosen at run time (`pulp`: AVX-512 where the CPU has it, else AVX2 and FMA).
 //!
 //! - [`Linear`] is `y = x·Wᵀ + b`, with `W` packed once at load time into panels of [`NR`]
-//!   output columns, so each panel is read contiguously. A register-blocked tile of [`MR`] rows ×
-//!   [`NR`] columns accumulates over the whole input dimension and applies the bias and the
-//!   activation while the tile is still in registers. The panels are split across the rayon
-//!   pool when the product is large enough to pay for the hand-off.
-//! - [`exp`] and [`erf`] are branch-free, so loops over them vectorise (the standard library's
-//!   `expf`/`erff` are scalar calls); [`gelu`], [`softmax`], [`layer_norm`] build on them.
+//!   output columns, so each panel is read contiguously. A register tile of a few rows × [`NR`]
+//!   columns accumulates over the whole input dimension, starting from the bias, and applies
+//!   the activation before it leaves the registers. The panels are split across the rayon pool
+//!   when the product is large enough to pay for the hand-off.
+//! - [`add_layer_norm`], [`softmax`], [`dot`], [`axpy`] are the per-row work around it; the
+//!   exponential and the error function are branch-free polynomials so they run a vector at a
+//!   time (the standard library's `expf`/`erff` are scalar calls).
 //!
-//! No `unsafe`: the kernels are written over fixed-size arrays and the compiler vectorises them
-//! for the build's CPU target (x86-64-v3, i.e. AVX2 and FMA; `.cargo/config.toml`).
+//! No `unsafe` here: `pulp` compiles each kernel once per instruction set and picks one by
+//! CPU detection.
 
+use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
-/// Rows of a register tile.
-pub(crate) const MR: usize = 6;
-/// Columns of a register tile and of a packed weight panel (two AVX2 registers).
-pub(crate) const NR: usize = 16;
+/// Columns of a packed weight panel and of a register tile (two AVX-512 or four AVX2 vectors).
+pub(crate) const NR: usize = 32;
 /// Multiply-adds below which a product runs on the calling thread alone.
 const PARALLEL_MACS: usize = 1 << 19;
 
@@ -35,12 +36,12 @@ pub(crate) enum Activation {
 
 impl Activation {
     #[inline(always)]
-    fn apply(self, x: f32) -> f32 {
+    fn apply<S: Simd>(self, s: S, x: S::f32s) -> S::f32s {
         match self {
             Self::Identity => x,
-            Self::Gelu => gelu(x),
-            Self::GeluTanh => gelu_tanh(x),
-            Self::Relu => x.max(0.0),
+            Self::Gelu => gelu(s, x),
+            Self::GeluTanh => gelu_tanh(s, x),
+            Self::Relu => s.max_f32s(x, s.splat_f32s(0.0)),
         }
     }
 }
@@ -131,49 +132,82 @@ impl Linear {
                 rest = tail;
             }
         }
+        let run = |(mut out, (first, end)): (Vec<&mut [f32]>, (usize, usize))| {
+            Arch::new().dispatch(Panels {
+                linear: self,
+                x,
+                first,
+                end,
+                out: &mut out,
+                act,
+            });
+        };
         if threads == 1 {
-            for (mut part, (p0, p1)) in parts.into_iter().zip(ranges) {
-                self.panels(x, p0..p1, &mut part, act);
-            }
+            parts.into_iter().zip(ranges).for_each(run);
         } else {
-            parts
-                .into_par_iter()
-                .zip(ranges)
-                .for_each(|(mut part, (p0, p1))| self.panels(x, p0..p1, &mut part, act));
+            parts.into_par_iter().zip(ranges).for_each(run);
         }
     }
+}
 
-    /// The columns of panels `range` for every row; `out[i]` is row `i`'s slice for them.
-    fn panels(
-        &self,
-        x: &[f32],
-        range: std::ops::Range<usize>,
-        out: &mut [&mut [f32]],
-        act: Activation,
-    ) {
-        let k = self.inputs;
-        let rows = out.len();
-        for p in range.clone() {
-            let panel = &self.packed[p * k * NR..(p + 1) * k * NR];
-            let mut bias = [0.0; NR];
-            bias.copy_from_slice(&self.bias[p * NR..(p + 1) * NR]);
-            let col = (p - range.start) * NR;
-            let width = NR.min(self.outputs - p * NR);
+/// Panels `first..end` of a [`Linear`] for every row; `out[i]` is row `i`'s slice for them.
+struct Panels<'a, 'b> {
+    linear: &'a Linear,
+    x: &'a [f32],
+    first: usize,
+    end: usize,
+    out: &'a mut [&'b mut [f32]],
+    act: Activation,
+}
+
+impl WithSimd for Panels<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        // Vectors per tile row (`NR / lanes`) and rows per tile: as many accumulators as the
+        // registers hold with the panel's vectors and a broadcast beside them (32 registers
+        // with AVX-512, 16 with AVX2).
+        match S::F32_LANES {
+            16 => self.run::<S, 2, 12>(s),
+            8 => self.run::<S, 4, 3>(s),
+            4 => self.run::<S, 8, 1>(s),
+            _ => self.run::<pulp::Scalar, NR, 1>(pulp::Scalar),
+        }
+    }
+}
+
+impl Panels<'_, '_> {
+    #[inline(always)]
+    fn run<S: Simd, const V: usize, const MR: usize>(self, s: S) {
+        let k = self.linear.inputs;
+        let rows = self.out.len();
+        for p in self.first..self.end {
+            let (panel, _) = S::as_simd_f32s(&self.linear.packed[p * k * NR..(p + 1) * k * NR]);
+            let (panel, _) = panel.as_chunks::<V>();
+            let (bias, _) = S::as_simd_f32s(&self.linear.bias[p * NR..(p + 1) * NR]);
+            let bias: [S::f32s; V] = std::array::from_fn(|v| bias[v]);
+            let col = (p - self.first) * NR;
+            let width = NR.min(self.linear.outputs - p * NR);
             let mut i = 0;
             while i + MR <= rows {
-                let tile = tile::<MR>(rows_of(x, k, i), panel, &bias, act);
-                store(&tile, &mut out[i..i + MR], col, width);
+                let t = tile::<S, V, MR>(s, rows_of(self.x, k, i), panel, bias, self.act);
+                store(s, &t, &mut self.out[i..i + MR], col, width);
                 i += MR;
             }
-            let rest = &mut out[i..];
-            match rest.len() {
-                0 => {}
-                1 => store(&tile::<1>(rows_of(x, k, i), panel, &bias, act), rest, col, width),
-                2 => store(&tile::<2>(rows_of(x, k, i), panel, &bias, act), rest, col, width),
-                3 => store(&tile::<3>(rows_of(x, k, i), panel, &bias, act), rest, col, width),
-                4 => store(&tile::<4>(rows_of(x, k, i), panel, &bias, act), rest, col, width),
-                _ => store(&tile::<5>(rows_of(x, k, i), panel, &bias, act), rest, col, width),
+            let rest = &mut self.out[i..];
+            macro_rules! remainder {
+                ($($r:literal)*) => {
+                    match rest.len() {
+                        $($r => {
+                            let t = tile::<S, V, $r>(s, rows_of(self.x, k, i), panel, bias, self.act);
+                            store(s, &t, rest, col, width);
+                        })*
+                        _ => {}
+                    }
+                };
             }
+            remainder!(1 2 3 4 5 6 7 8 9 10 11);
         }
     }
 }
@@ -184,161 +218,248 @@ fn rows_of<const R: usize>(x: &[f32], k: usize, first: usize) -> [&[f32]; R] {
     std::array::from_fn(|r| &x[(first + r) * k..(first + r + 1) * k])
 }
 
-/// One `R × NR` tile: `act(Σₖ a[r][k]·panel[k][c] + bias[c])`, accumulated in registers.
+/// One `R × NR` tile: `act(bias[c] + Σₖ a[r][k]·panel[k][c])`, accumulated in registers.
 #[inline(always)]
-fn tile<const R: usize>(
+fn tile<S: Simd, const V: usize, const R: usize>(
+    s: S,
     a: [&[f32]; R],
-    panel: &[f32],
-    bias: &[f32; NR],
+    panel: &[[S::f32s; V]],
+    bias: [S::f32s; V],
     act: Activation,
-) -> [[f32; NR]; R] {
-    let (lanes, _) = panel.as_chunks::<NR>();
-    let n = lanes.len();
+) -> [[S::f32s; V]; R] {
+    let n = panel.len();
     // Equal lengths let the compiler drop the bounds checks inside the loop.
     let a = a.map(|row| &row[..n]);
-    let mut acc = [[0.0f32; NR]; R];
-    for (k, b) in lanes.iter().enumerate() {
+    let mut acc = [bias; R];
+    for (k, b) in panel.iter().enumerate() {
         for r in 0..R {
-            let v = a[r][k];
-            for c in 0..NR {
-                acc[r][c] = v.mul_add(b[c], acc[r][c]);
+            let v = s.splat_f32s(a[r][k]);
+            for c in 0..V {
+                acc[r][c] = s.mul_add_f32s(v, b[c], acc[r][c]);
             }
         }
     }
     for row in &mut acc {
-        for c in 0..NR {
-            row[c] = act.apply(row[c] + bias[c]);
+        for v in row {
+            *v = act.apply(s, *v);
         }
     }
     acc
 }
 
 #[inline(always)]
-fn store<const R: usize>(tile: &[[f32; NR]; R], out: &mut [&mut [f32]], col: usize, width: usize) {
+fn store<S: Simd, const V: usize, const R: usize>(
+    s: S,
+    tile: &[[S::f32s; V]; R],
+    out: &mut [&mut [f32]],
+    col: usize,
+    width: usize,
+) {
+    let _ = s;
     for (row, values) in out.iter_mut().zip(tile) {
-        row[col..col + width].copy_from_slice(&values[..width]);
+        let dst = &mut row[col..col + width];
+        if width == NR {
+            let (vectors, _) = S::as_mut_simd_f32s(dst);
+            for (d, v) in vectors.iter_mut().zip(values) {
+                *d = *v;
+            }
+        } else {
+            let mut full = [0.0f32; NR];
+            let (vectors, _) = S::as_mut_simd_f32s(&mut full);
+            for (d, v) in vectors.iter_mut().zip(values) {
+                *d = *v;
+            }
+            dst.copy_from_slice(&full[..width]);
+        }
     }
 }
 
-/// `eˣ` to within about 2 ulp, branch-free (Cody–Waite reduction to `r ∈ [-ln2/2, ln2/2]`, a
-/// degree-6 polynomial, the exponent set from the bits). Inputs are clamped to
-/// `[-87.3, 88.3]`, so the result is never infinite or subnormal.
+/// `eˣ` to within a few ulp, branch-free: Cody–Waite reduction to `r ∈ [-ln2/2, ln2/2]` (the
+/// rounding of `x·log₂e` done by adding 1.5·2²³), a degree-6 polynomial, and `2ⁿ` built in
+/// the exponent bits. Inputs are clamped to `[-87.3, 88.3]`, so the result is never infinite
+/// or subnormal.
 #[inline(always)]
-pub(crate) fn exp(x: f32) -> f32 {
+pub(crate) fn exp<S: Simd>(s: S, x: S::f32s) -> S::f32s {
+    const MAGIC: f32 = 12_582_912.0;
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
-    let x = x.clamp(-87.3, 88.3);
-    let n = (x * std::f32::consts::LOG2_E).round_ties_even();
-    let r = n.mul_add(-LN2_LO, n.mul_add(-LN2_HI, x));
-    let mut p: f32 = 1.0 / 720.0;
-    p = p.mul_add(r, 1.0 / 120.0);
-    p = p.mul_add(r, 1.0 / 24.0);
-    p = p.mul_add(r, 1.0 / 6.0);
-    p = p.mul_add(r, 0.5);
-    p = p.mul_add(r, 1.0);
-    p = p.mul_add(r, 1.0);
-    // `n` is in [-126, 127] after the clamp; 2ⁿ by building the exponent field.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
-    p * scale
+    let x = s.min_f32s(s.max_f32s(x, s.splat_f32s(-87.3)), s.splat_f32s(88.3));
+    let t = s.mul_add_f32s(x, s.splat_f32s(std::f32::consts::LOG2_E), s.splat_f32s(MAGIC));
+    let n = s.sub_f32s(t, s.splat_f32s(MAGIC));
+    let r = s.mul_add_f32s(n, s.splat_f32s(-LN2_HI), x);
+    let r = s.mul_add_f32s(n, s.splat_f32s(-LN2_LO), r);
+    let mut p = s.splat_f32s(1.0 / 720.0);
+    for c in [1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+        p = s.mul_add_f32s(p, r, s.splat_f32s(c));
+    }
+    // The low bits of `t` hold `n` (in [-126, 127]) above 0x4B40_0000; move it, biased, into
+    // the exponent field.
+    let e = s.add_u32s(
+        s.transmute_u32s_f32s(t),
+        s.splat_u32s(127u32.wrapping_sub(0x4B40_0000)),
+    );
+    let scale = s.transmute_f32s_u32s(s.wrapping_dyn_shl_u32s(e, s.splat_u32s(23)));
+    s.mul_f32s(p, scale)
 }
 
-/// The error function to within 1.5·10⁻⁷ (Abramowitz & Stegun 7.1.26, the form PyTorch's
+/// The error function to within 5·10⁻⁷ (Abramowitz & Stegun 7.1.26, the form PyTorch's
 /// vectorised CPU kernel uses), branch-free.
 #[inline(always)]
-pub(crate) fn erf(x: f32) -> f32 {
+pub(crate) fn erf<S: Simd>(s: S, x: S::f32s) -> S::f32s {
     const P: f32 = 0.327_591_1;
-    const A1: f32 = 0.254_829_6;
-    const A2: f32 = -0.284_496_74;
-    const A3: f32 = 1.421_413_8;
-    const A4: f32 = -1.453_152_1;
-    const A5: f32 = 1.061_405_4;
-    let a = x.abs();
-    let t = 1.0 / P.mul_add(a, 1.0);
-    let mut q = A5;
-    q = q.mul_add(t, A4);
-    q = q.mul_add(t, A3);
-    q = q.mul_add(t, A2);
-    q = q.mul_add(t, A1);
-    let y = 1.0 - q * t * exp(-a * a);
-    y.copysign(x)
+    let a = s.abs_f32s(x);
+    let one = s.splat_f32s(1.0);
+    let t = s.div_f32s(one, s.mul_add_f32s(s.splat_f32s(P), a, one));
+    let mut q = s.splat_f32s(1.061_405_4);
+    for c in [-1.453_152_1, 1.421_413_8, -0.284_496_74, 0.254_829_6] {
+        q = s.mul_add_f32s(q, t, s.splat_f32s(c));
+    }
+    let tail = s.mul_f32s(s.mul_f32s(q, t), exp(s, s.neg_f32s(s.mul_f32s(a, a))));
+    let y = s.sub_f32s(one, tail);
+    s.or_f32s(y, s.and_f32s(x, s.splat_f32s(-0.0)))
 }
 
 /// `x·Φ(x) = x/2·(1 + erf(x/√2))`.
 #[inline(always)]
-pub(crate) fn gelu(x: f32) -> f32 {
-    0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
+pub(crate) fn gelu<S: Simd>(s: S, x: S::f32s) -> S::f32s {
+    let e = erf(s, s.mul_f32s(x, s.splat_f32s(std::f32::consts::FRAC_1_SQRT_2)));
+    let half_x = s.mul_f32s(x, s.splat_f32s(0.5));
+    s.mul_add_f32s(half_x, e, half_x)
 }
 
-/// `x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`, with `tanh(u) = 1 − 2/(e^{2u} + 1)`.
+/// `x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`, with `1 + tanh(u) = 2 − 2/(e^{2u} + 1)`.
 #[inline(always)]
-pub(crate) fn gelu_tanh(x: f32) -> f32 {
+pub(crate) fn gelu_tanh<S: Simd>(s: S, x: S::f32s) -> S::f32s {
     const SQRT_2_OVER_PI: f32 = 0.797_884_6;
-    let u = SQRT_2_OVER_PI * (0.044_715 * x * x).mul_add(x, x);
-    let tanh = 1.0 - 2.0 / (exp(2.0 * u) + 1.0);
-    0.5 * x * (1.0 + tanh)
+    let x3 = s.mul_f32s(s.mul_f32s(x, x), x);
+    let u = s.mul_f32s(
+        s.splat_f32s(SQRT_2_OVER_PI),
+        s.mul_add_f32s(s.splat_f32s(0.044_715), x3, x),
+    );
+    let e = exp(s, s.add_f32s(u, u));
+    let two = s.splat_f32s(2.0);
+    let one_plus_tanh = s.sub_f32s(two, s.div_f32s(two, s.add_f32s(e, s.splat_f32s(1.0))));
+    s.mul_f32s(s.mul_f32s(x, s.splat_f32s(0.5)), one_plus_tanh)
 }
 
-/// Softmax of `v` in place (max subtracted first, as every careful implementation does).
-pub(crate) fn softmax(v: &mut [f32]) {
-    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for x in v.iter_mut() {
-        *x = exp(*x - max);
-        sum += *x;
-    }
-    let inv = 1.0 / sum;
-    for x in v {
-        *x *= inv;
-    }
-}
-
-/// `row = (row − mean) / √(var + eps) · gamma + beta`, the biased variance as PyTorch's
-/// `LayerNorm`.
-pub(crate) fn layer_norm(row: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
-    #[allow(clippy::cast_precision_loss)]
-    let n = row.len() as f32;
-    let mean = sum(row) / n;
-    let var = row.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / n;
-    let inv = 1.0 / (var + eps).sqrt();
-    for ((x, g), b) in row.iter_mut().zip(gamma).zip(beta) {
-        *x = ((*x - mean) * inv).mul_add(*g, *b);
-    }
-}
-
-/// `Σ aᵢ·bᵢ` in eight interleaved partial sums (so it vectorises).
-#[inline(always)]
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let (ac, at) = a.as_chunks::<8>();
-    let (bc, bt) = b.as_chunks::<8>();
-    let mut acc = [0.0f32; 8];
-    for (x, y) in ac.iter().zip(bc) {
-        for l in 0..8 {
-            acc[l] = x[l].mul_add(y[l], acc[l]);
+/// `act(x)` for every element (the activations on their own, for the tests).
+#[cfg(test)]
+pub(crate) fn activate(values: &mut [f32], act: Activation) {
+    struct Op<'a>(&'a mut [f32], Activation);
+    impl WithSimd for Op<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, s: S) {
+            let (head, tail) = S::as_mut_simd_f32s(self.0);
+            for v in head {
+                *v = self.1.apply(s, *v);
+            }
+            for v in tail {
+                *v = self.1.apply(pulp::Scalar, *v);
+            }
         }
     }
-    let tail = at.iter().zip(bt).map(|(x, y)| x * y).sum::<f32>();
-    acc.iter().sum::<f32>() + tail
+    Arch::new().dispatch(Op(values, act));
+}
+
+/// `Σ aᵢ·bᵢ`.
+#[inline(always)]
+pub(crate) fn dot<S: Simd>(s: S, a: &[f32], b: &[f32]) -> f32 {
+    let (av, at) = S::as_simd_f32s(a);
+    let (bv, bt) = S::as_simd_f32s(b);
+    let mut acc = s.splat_f32s(0.0);
+    for (x, y) in av.iter().zip(bv) {
+        acc = s.mul_add_f32s(*x, *y, acc);
+    }
+    s.reduce_sum_f32s(acc) + at.iter().zip(bt).map(|(x, y)| x * y).sum::<f32>()
 }
 
 /// `acc += w·v`.
 #[inline(always)]
-pub(crate) fn axpy(acc: &mut [f32], w: f32, v: &[f32]) {
-    for (a, x) in acc.iter_mut().zip(v) {
+pub(crate) fn axpy<S: Simd>(s: S, acc: &mut [f32], w: f32, v: &[f32]) {
+    let (av, at) = S::as_mut_simd_f32s(acc);
+    let (vv, vt) = S::as_simd_f32s(v);
+    let wv = s.splat_f32s(w);
+    for (a, x) in av.iter_mut().zip(vv) {
+        *a = s.mul_add_f32s(wv, *x, *a);
+    }
+    for (a, x) in at.iter_mut().zip(vt) {
         *a = w.mul_add(*x, *a);
     }
 }
 
-/// `Σ v` in eight interleaved partial sums.
-fn sum(v: &[f32]) -> f32 {
-    let (chunks, tail) = v.as_chunks::<8>();
-    let mut acc = [0.0f32; 8];
-    for c in chunks {
-        for l in 0..8 {
-            acc[l] += c[l];
+/// Softmax of `v` in place (max subtracted first).
+#[inline(always)]
+pub(crate) fn softmax<S: Simd>(s: S, v: &mut [f32]) {
+    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let (head, tail) = S::as_mut_simd_f32s(v);
+    let m = s.splat_f32s(max);
+    let mut sum = s.splat_f32s(0.0);
+    for x in head.iter_mut() {
+        *x = exp(s, s.sub_f32s(*x, m));
+        sum = s.add_f32s(sum, *x);
+    }
+    let mut total = s.reduce_sum_f32s(sum);
+    for x in tail.iter_mut() {
+        *x = exp(pulp::Scalar, *x - max);
+        total += *x;
+    }
+    let inv = 1.0 / total;
+    let iv = s.splat_f32s(inv);
+    for x in head {
+        *x = s.mul_f32s(*x, iv);
+    }
+    for x in tail {
+        *x *= inv;
+    }
+}
+
+/// `row = LayerNorm(row + add)`: `(y − mean)/√(var + eps)·gamma + beta` with the biased
+/// variance, as PyTorch's `LayerNorm`.
+#[inline(always)]
+pub(crate) fn add_layer_norm<S: Simd>(
+    s: S,
+    row: &mut [f32],
+    add: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    eps: f32,
+) {
+    #[allow(clippy::cast_precision_loss)]
+    let n = row.len() as f32;
+    let mut sum = s.splat_f32s(0.0);
+    let mut tail_sum = 0.0;
+    {
+        let (rv, rt) = S::as_mut_simd_f32s(row);
+        let (av, at) = S::as_simd_f32s(add);
+        for (r, a) in rv.iter_mut().zip(av) {
+            *r = s.add_f32s(*r, *a);
+            sum = s.add_f32s(sum, *r);
+        }
+        for (r, a) in rt.iter_mut().zip(at) {
+            *r += a;
+            tail_sum += *r;
         }
     }
-    acc.iter().sum::<f32>() + tail.iter().sum::<f32>()
+    let mean = (s.reduce_sum_f32s(sum) + tail_sum) / n;
+    let mv = s.splat_f32s(mean);
+    let mut var = s.splat_f32s(0.0);
+    let (rv, rt) = S::as_mut_simd_f32s(row);
+    for r in rv.iter() {
+        let d = s.sub_f32s(*r, mv);
+        var = s.mul_add_f32s(d, d, var);
+    }
+    let tail_var = rt.iter().map(|r| (r - mean) * (r - mean)).sum::<f32>();
+    let inv = 1.0 / ((s.reduce_sum_f32s(var) + tail_var) / n + eps).sqrt();
+    let iv = s.splat_f32s(inv);
+    let (gv, gt) = S::as_simd_f32s(gamma);
+    let (bv, bt) = S::as_simd_f32s(beta);
+    for ((r, g), b) in rv.iter_mut().zip(gv).zip(bv) {
+        *r = s.mul_add_f32s(s.mul_f32s(s.sub_f32s(*r, mv), iv), *g, *b);
+    }
+    for ((r, g), b) in rt.iter_mut().zip(gt).zip(bt) {
+        *r = ((*r - mean) * inv).mul_add(*g, *b);
+    }
 }
 
 #[cfg(test)]
@@ -419,45 +540,88 @@ mod tests {
         }
     }
 
+    /// `f` of every element, with the vector kernels of this CPU (and the scalar tail).
+    fn map(values: &[f32], f: Unary) -> Vec<f32> {
+        struct Op<'a>(&'a mut [f32], Unary);
+        impl WithSimd for Op<'_> {
+            type Output = ();
+            fn with_simd<S: Simd>(self, s: S) {
+                let (head, tail) = S::as_mut_simd_f32s(self.0);
+                for v in head {
+                    *v = self.1.apply(s, *v);
+                }
+                for v in tail {
+                    *v = self.1.apply(pulp::Scalar, *v);
+                }
+            }
+        }
+        let mut out = values.to_vec();
+        Arch::new().dispatch(Op(&mut out, f));
+        out
+    }
+
+    #[derive(Clone, Copy)]
+    enum Unary {
+        Exp,
+        Erf,
+    }
+
+    impl Unary {
+        fn apply<S: Simd>(self, s: S, x: S::f32s) -> S::f32s {
+            match self {
+                Self::Exp => exp(s, x),
+                Self::Erf => erf(s, x),
+            }
+        }
+    }
+
     #[test]
     fn exp_is_within_a_few_ulp_of_the_standard_library() {
-        let mut x = -87.0f32;
-        while x < 88.0 {
-            let (got, want) = (exp(x), x.exp());
+        let xs = (0..12_700).map(|i| -87.0 + i as f32 * 0.0137).collect::<Vec<_>>();
+        for (x, got) in xs.iter().zip(map(&xs, Unary::Exp)) {
+            let want = x.exp();
             assert!(
                 ((got - want) / want).abs() < 4e-7,
                 "exp({x}) = {got}, want {want}"
             );
-            x += 0.0137;
         }
-        assert_eq!(exp(0.0), 1.0);
-        assert!(exp(-1000.0) > 0.0 && exp(-1000.0) < 1e-37);
-        assert!(exp(1000.0).is_finite());
+        let edges = map(&[0.0, -1000.0, 1000.0, 88.3, -87.3], Unary::Exp);
+        assert_eq!(edges[0], 1.0);
+        assert!(edges[1] > 0.0 && edges[1] < 1e-37);
+        assert!(edges[2].is_finite() && edges[3].is_finite() && edges[4] > 0.0);
     }
 
     #[test]
     fn erf_and_gelu_match_the_definition() {
-        let mut x = -6.0f64;
-        while x < 6.0 {
-            #[allow(clippy::cast_possible_truncation)]
-            let xf = x as f32;
+        let xs = (0..9_231).map(|i| -6.0 + f64::from(i) * 0.001_3).collect::<Vec<_>>();
+        #[allow(clippy::cast_possible_truncation)]
+        let xf = xs.iter().map(|&x| x as f32).collect::<Vec<_>>();
+        let erfs = map(&xf, Unary::Erf);
+        let mut gelus = xf.clone();
+        activate(&mut gelus, Activation::Gelu);
+        let mut tanhs = xf.clone();
+        activate(&mut tanhs, Activation::GeluTanh);
+        let mut relus = xf.clone();
+        activate(&mut relus, Activation::Relu);
+        for i in 0..xs.len() {
+            let x = f64::from(xf[i]);
             let want = libm_erf(x);
             assert!(
-                (f64::from(erf(xf)) - want).abs() < 5e-7,
+                (f64::from(erfs[i]) - want).abs() < 5e-7,
                 "erf({x}) = {}, want {want}",
-                erf(xf)
+                erfs[i]
             );
             let g = 0.5 * x * (1.0 + libm_erf(x / std::f64::consts::SQRT_2));
-            assert!((f64::from(gelu(xf)) - g).abs() < 1e-6, "gelu({x})");
+            assert!((f64::from(gelus[i]) - g).abs() < 1e-6, "gelu({x})");
             let t = 0.5
                 * x
                 * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044_715 * x * x * x)).tanh());
-            assert!((f64::from(gelu_tanh(xf)) - t).abs() < 1e-6, "gelu_tanh({x})");
-            x += 0.001_3;
+            assert!((f64::from(tanhs[i]) - t).abs() < 1e-6, "gelu_tanh({x})");
+            assert_eq!(relus[i], xf[i].max(0.0));
         }
-        assert!(erf(0.0).abs() < 1e-7);
-        assert_eq!(gelu(-20.0), -0.0);
-        assert_eq!(gelu(20.0), 20.0);
+        let mut edges = vec![0.0, -20.0, 20.0];
+        activate(&mut edges, Activation::Gelu);
+        assert_eq!(edges, [0.0, 0.0, 20.0]);
     }
 
     /// erf in f64 by its Maclaurin series (|x| < 3) or the continued fraction of erfc.
@@ -483,29 +647,47 @@ mod tests {
 
     #[test]
     fn softmax_and_layer_norm() {
-        let mut v = vec![1.0, 2.0, 3.0, -1e30];
-        softmax(&mut v);
-        let e = [1f32.exp(), 2f32.exp(), 3f32.exp()];
-        let s: f32 = e.iter().sum();
-        for (got, want) in v.iter().zip(e.iter().map(|x| x / s)) {
-            assert!((got - want).abs() < 1e-6);
+        struct Op;
+        impl WithSimd for Op {
+            type Output = (Vec<f32>, Vec<f32>);
+            fn with_simd<S: Simd>(self, s: S) -> Self::Output {
+                let mut v = vec![1.0, 2.0, 3.0, -1e30, 0.5, 0.25, -2.0, 1.5, 0.0, 3.0, -1.0];
+                softmax(s, &mut v);
+                let mut row = (0..21).map(|i| i as f32).collect::<Vec<_>>();
+                let add = vec![1.0; 21];
+                add_layer_norm(s, &mut row, &add, &[2.0; 21], &[1.0; 21], 1e-12);
+                (v, row)
+            }
+        }
+        let (v, row) = Arch::new().dispatch(Op);
+        let inputs = [1.0f32, 2.0, 3.0, -1e30, 0.5, 0.25, -2.0, 1.5, 0.0, 3.0, -1.0];
+        let e = inputs.iter().map(|x| (x - 3.0).exp()).collect::<Vec<_>>();
+        let total: f32 = e.iter().sum();
+        for (got, want) in v.iter().zip(e.iter().map(|x| x / total)) {
+            assert!((got - want).abs() < 1e-6, "{got} vs {want}");
         }
         assert!(v[3] < 1e-30);
-        let mut row = (0..20).map(|i| i as f32).collect::<Vec<_>>();
-        layer_norm(&mut row, &[2.0; 20], &[1.0; 20], 1e-12);
-        let mean = row.iter().sum::<f32>() / 20.0;
-        let var = row.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / 20.0;
+        let mean = row.iter().sum::<f32>() / 21.0;
+        let var = row.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / 21.0;
         assert!((mean - 1.0).abs() < 1e-5 && (var - 4.0).abs() < 1e-4);
     }
 
     #[test]
     fn dot_and_axpy() {
-        let a = values(37, 1);
-        let b = values(37, 2);
+        struct Op;
+        impl WithSimd for Op {
+            type Output = (f32, Vec<f32>);
+            fn with_simd<S: Simd>(self, s: S) -> Self::Output {
+                let (a, b) = (values(37, 1), values(37, 2));
+                let mut acc = b.clone();
+                axpy(s, &mut acc, 2.0, &a);
+                (dot(s, &a, &b), acc)
+            }
+        }
+        let (d, acc) = Arch::new().dispatch(Op);
+        let (a, b) = (values(37, 1), values(37, 2));
         let want: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        assert!((dot(&a, &b) - want).abs() < 1e-5);
-        let mut acc = b.clone();
-        axpy(&mut acc, 2.0, &a);
+        assert!((d - want).abs() < 1e-5);
         for i in 0..37 {
             assert!((acc[i] - (b[i] + 2.0 * a[i])).abs() < 1e-6);
         }
