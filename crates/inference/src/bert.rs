@@ -79,7 +79,10 @@ impl Bert {
             file,
             prefix: "",
         };
-        let weights = if weights.tensors.contains_key("embeddings.word_embeddings.weight") {
+        let weights = if weights
+            .tensors
+            .contains_key("embeddings.word_embeddings.weight")
+        {
             weights
         } else {
             Weights {
@@ -94,7 +97,9 @@ impl Bert {
                 let mut qkv_w = Vec::with_capacity(3 * h * h);
                 let mut qkv_b = Vec::with_capacity(3 * h);
                 for part in ["query", "key", "value"] {
-                    qkv_w.extend(weights.get(&at(&format!("attention.self.{part}.weight")), &[h, h])?);
+                    qkv_w.extend(
+                        weights.get(&at(&format!("attention.self.{part}.weight")), &[h, h])?,
+                    );
                     qkv_b.extend(weights.get(&at(&format!("attention.self.{part}.bias")), &[h])?);
                 }
                 Ok(Layer {
@@ -140,7 +145,11 @@ impl Bert {
         let total: usize = batch.iter().map(|s| s.len()).sum();
         let vocab = self.word.len() / h;
         let positions = self.position.len() / h;
-        if let Some(bad) = batch.iter().flat_map(|s| s.iter()).find(|&&t| t as usize >= vocab) {
+        if let Some(bad) = batch
+            .iter()
+            .flat_map(|s| s.iter())
+            .find(|&&t| t as usize >= vocab)
+        {
             return Err(Error::InvalidRequest {
                 message: format!("token id {bad} is outside the vocabulary"),
                 param: None,

@@ -35,14 +35,27 @@ pub(crate) enum Activation {
 }
 
 impl Activation {
-    #[inline(always)]
-    fn apply<S: Simd>(self, s: S, x: S::f32s) -> S::f32s {
+    /// The activation as a constant for [`activation`]'s parameter.
+    const fn code(self) -> u8 {
         match self {
-            Self::Identity => x,
-            Self::Gelu => gelu(s, x),
-            Self::GeluTanh => gelu_tanh(s, x),
-            Self::Relu => s.max_f32s(x, s.splat_f32s(0.0)),
+            Self::Identity => 0,
+            Self::Gelu => 1,
+            Self::GeluTanh => 2,
+            Self::Relu => 3,
         }
+    }
+}
+
+/// The activation with [`Activation::code`] `ACT`. A constant parameter rather than a value:
+/// a `match` inside the tile's epilogue keeps the compiler from holding the accumulators in
+/// registers through the main loop (they were written back to the stack every step).
+#[inline(always)]
+fn activation<S: Simd, const ACT: u8>(s: S, x: S::f32s) -> S::f32s {
+    match ACT {
+        1 => gelu(s, x),
+        2 => gelu_tanh(s, x),
+        3 => s.max_f32s(x, s.splat_f32s(0.0)),
+        _ => x,
     }
 }
 
@@ -169,19 +182,45 @@ impl WithSimd for Panels<'_, '_> {
         // registers hold with the panel's vectors and a broadcast beside them (32 registers
         // with AVX-512, 16 with AVX2).
         match S::F32_LANES {
-            16 => self.run::<S, 2, 12>(s),
-            8 => self.run::<S, 4, 3>(s),
-            4 => self.run::<S, 8, 1>(s),
-            _ => self.run::<pulp::Scalar, NR, 1>(pulp::Scalar),
+            16 => self.with_tile::<S, 2, 12>(s),
+            8 => self.with_tile::<S, 4, 3>(s),
+            4 => self.with_tile::<S, 8, 1>(s),
+            _ => self.with_tile::<pulp::Scalar, NR, 1>(pulp::Scalar),
         }
     }
 }
 
 impl Panels<'_, '_> {
     #[inline(always)]
-    fn run<S: Simd, const V: usize, const MR: usize>(self, s: S) {
+    fn with_tile<S: Simd, const V: usize, const MR: usize>(self, s: S) {
+        const IDENTITY: u8 = Activation::Identity.code();
+        const GELU: u8 = Activation::Gelu.code();
+        const GELU_TANH: u8 = Activation::GeluTanh.code();
+        const RELU: u8 = Activation::Relu.code();
+        match self.act {
+            Activation::Identity => self.run::<S, V, MR, IDENTITY>(s),
+            Activation::Gelu => self.run::<S, V, MR, GELU>(s),
+            Activation::GeluTanh => self.run::<S, V, MR, GELU_TANH>(s),
+            Activation::Relu => self.run::<S, V, MR, RELU>(s),
+        }
+    }
+
+    #[inline(always)]
+    fn run<S: Simd, const V: usize, const MR: usize, const ACT: u8>(self, s: S) {
         let k = self.linear.inputs;
         let rows = self.out.len();
+        // The rows in blocks of MR, interleaved (`[block][k][r]`, the last block zero-padded),
+        // so the tile reads one contiguous group of MR values per step: no bounds checks and
+        // no index arithmetic in the inner loop.
+        let mut packed = vec![0.0f32; rows.div_ceil(MR) * k * MR];
+        for (b, block) in packed.chunks_exact_mut(k * MR).enumerate() {
+            for r in 0..MR.min(rows - b * MR) {
+                let row = &self.x[(b * MR + r) * k..(b * MR + r + 1) * k];
+                for (group, &v) in block.chunks_exact_mut(MR).zip(row) {
+                    group[r] = v;
+                }
+            }
+        }
         for p in self.first..self.end {
             let (panel, _) = S::as_simd_f32s(&self.linear.packed[p * k * NR..(p + 1) * k * NR]);
             let (panel, _) = panel.as_chunks::<V>();
@@ -189,51 +228,29 @@ impl Panels<'_, '_> {
             let bias: [S::f32s; V] = std::array::from_fn(|v| bias[v]);
             let col = (p - self.first) * NR;
             let width = NR.min(self.linear.outputs - p * NR);
-            let mut i = 0;
-            while i + MR <= rows {
-                let t = tile::<S, V, MR>(s, rows_of(self.x, k, i), panel, bias, self.act);
-                store(s, &t, &mut self.out[i..i + MR], col, width);
-                i += MR;
+            for (b, block) in packed.chunks_exact(k * MR).enumerate() {
+                let (a, _) = block.as_chunks::<MR>();
+                let t = tile::<S, V, MR, ACT>(s, a, panel, bias);
+                let first = b * MR;
+                let n = MR.min(rows - first);
+                store(s, &t, &mut self.out[first..first + n], col, width);
             }
-            let rest = &mut self.out[i..];
-            macro_rules! remainder {
-                ($($r:literal)*) => {
-                    match rest.len() {
-                        $($r => {
-                            let t = tile::<S, V, $r>(s, rows_of(self.x, k, i), panel, bias, self.act);
-                            store(s, &t, rest, col, width);
-                        })*
-                        _ => {}
-                    }
-                };
-            }
-            remainder!(1 2 3 4 5 6 7 8 9 10 11);
         }
     }
 }
 
-/// Rows `first..first + R` of the row-major `x` with `k` columns.
+/// One `R × NR` tile: `act(bias[c] + Σₖ a[k][r]·panel[k][c])`, accumulated in registers.
 #[inline(always)]
-fn rows_of<const R: usize>(x: &[f32], k: usize, first: usize) -> [&[f32]; R] {
-    std::array::from_fn(|r| &x[(first + r) * k..(first + r + 1) * k])
-}
-
-/// One `R × NR` tile: `act(bias[c] + Σₖ a[r][k]·panel[k][c])`, accumulated in registers.
-#[inline(always)]
-fn tile<S: Simd, const V: usize, const R: usize>(
+fn tile<S: Simd, const V: usize, const R: usize, const ACT: u8>(
     s: S,
-    a: [&[f32]; R],
+    a: &[[f32; R]],
     panel: &[[S::f32s; V]],
     bias: [S::f32s; V],
-    act: Activation,
 ) -> [[S::f32s; V]; R] {
-    let n = panel.len();
-    // Equal lengths let the compiler drop the bounds checks inside the loop.
-    let a = a.map(|row| &row[..n]);
     let mut acc = [bias; R];
-    for (k, b) in panel.iter().enumerate() {
+    for (ak, b) in a.iter().zip(panel) {
         for r in 0..R {
-            let v = s.splat_f32s(a[r][k]);
+            let v = s.splat_f32s(ak[r]);
             for c in 0..V {
                 acc[r][c] = s.mul_add_f32s(v, b[c], acc[r][c]);
             }
@@ -241,7 +258,7 @@ fn tile<S: Simd, const V: usize, const R: usize>(
     }
     for row in &mut acc {
         for v in row {
-            *v = act.apply(s, *v);
+            *v = activation::<S, ACT>(s, *v);
         }
     }
     acc
@@ -284,7 +301,11 @@ pub(crate) fn exp<S: Simd>(s: S, x: S::f32s) -> S::f32s {
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
     let x = s.min_f32s(s.max_f32s(x, s.splat_f32s(-87.3)), s.splat_f32s(88.3));
-    let t = s.mul_add_f32s(x, s.splat_f32s(std::f32::consts::LOG2_E), s.splat_f32s(MAGIC));
+    let t = s.mul_add_f32s(
+        x,
+        s.splat_f32s(std::f32::consts::LOG2_E),
+        s.splat_f32s(MAGIC),
+    );
     let n = s.sub_f32s(t, s.splat_f32s(MAGIC));
     let r = s.mul_add_f32s(n, s.splat_f32s(-LN2_HI), x);
     let r = s.mul_add_f32s(n, s.splat_f32s(-LN2_LO), r);
@@ -322,7 +343,10 @@ pub(crate) fn erf<S: Simd>(s: S, x: S::f32s) -> S::f32s {
 /// `x·Φ(x) = x/2·(1 + erf(x/√2))`.
 #[inline(always)]
 pub(crate) fn gelu<S: Simd>(s: S, x: S::f32s) -> S::f32s {
-    let e = erf(s, s.mul_f32s(x, s.splat_f32s(std::f32::consts::FRAC_1_SQRT_2)));
+    let e = erf(
+        s,
+        s.mul_f32s(x, s.splat_f32s(std::f32::consts::FRAC_1_SQRT_2)),
+    );
     let half_x = s.mul_f32s(x, s.splat_f32s(0.5));
     s.mul_add_f32s(half_x, e, half_x)
 }
@@ -350,12 +374,21 @@ pub(crate) fn activate(values: &mut [f32], act: Activation) {
         type Output = ();
         #[inline(always)]
         fn with_simd<S: Simd>(self, s: S) {
-            let (head, tail) = S::as_mut_simd_f32s(self.0);
-            for v in head {
-                *v = self.1.apply(s, *v);
+            #[inline(always)]
+            fn each<S: Simd, const ACT: u8>(s: S, values: &mut [f32]) {
+                let (head, tail) = S::as_mut_simd_f32s(values);
+                for v in head {
+                    *v = activation::<S, ACT>(s, *v);
+                }
+                for v in tail {
+                    *v = activation::<pulp::Scalar, ACT>(pulp::Scalar, *v);
+                }
             }
-            for v in tail {
-                *v = self.1.apply(pulp::Scalar, *v);
+            match self.1 {
+                Activation::Identity => each::<S, { Activation::Identity.code() }>(s, self.0),
+                Activation::Gelu => each::<S, { Activation::Gelu.code() }>(s, self.0),
+                Activation::GeluTanh => each::<S, { Activation::GeluTanh.code() }>(s, self.0),
+                Activation::Relu => each::<S, { Activation::Relu.code() }>(s, self.0),
             }
         }
     }
@@ -577,7 +610,9 @@ mod tests {
 
     #[test]
     fn exp_is_within_a_few_ulp_of_the_standard_library() {
-        let xs = (0..12_700).map(|i| -87.0 + i as f32 * 0.0137).collect::<Vec<_>>();
+        let xs = (0..12_700)
+            .map(|i| -87.0 + i as f32 * 0.0137)
+            .collect::<Vec<_>>();
         for (x, got) in xs.iter().zip(map(&xs, Unary::Exp)) {
             let want = x.exp();
             assert!(
@@ -593,7 +628,9 @@ mod tests {
 
     #[test]
     fn erf_and_gelu_match_the_definition() {
-        let xs = (0..9_231).map(|i| -6.0 + f64::from(i) * 0.001_3).collect::<Vec<_>>();
+        let xs = (0..9_231)
+            .map(|i| -6.0 + f64::from(i) * 0.001_3)
+            .collect::<Vec<_>>();
         #[allow(clippy::cast_possible_truncation)]
         let xf = xs.iter().map(|&x| x as f32).collect::<Vec<_>>();
         let erfs = map(&xf, Unary::Erf);
@@ -615,7 +652,8 @@ mod tests {
             assert!((f64::from(gelus[i]) - g).abs() < 1e-6, "gelu({x})");
             let t = 0.5
                 * x
-                * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044_715 * x * x * x)).tanh());
+                * (1.0
+                    + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044_715 * x * x * x)).tanh());
             assert!((f64::from(tanhs[i]) - t).abs() < 1e-6, "gelu_tanh({x})");
             assert_eq!(relus[i], xf[i].max(0.0));
         }
@@ -660,7 +698,9 @@ mod tests {
             }
         }
         let (v, row) = Arch::new().dispatch(Op);
-        let inputs = [1.0f32, 2.0, 3.0, -1e30, 0.5, 0.25, -2.0, 1.5, 0.0, 3.0, -1.0];
+        let inputs = [
+            1.0f32, 2.0, 3.0, -1e30, 0.5, 0.25, -2.0, 1.5, 0.0, 3.0, -1.0,
+        ];
         let e = inputs.iter().map(|x| (x - 3.0).exp()).collect::<Vec<_>>();
         let total: f32 = e.iter().sum();
         for (got, want) in v.iter().zip(e.iter().map(|x| x / total)) {

@@ -35,8 +35,8 @@ pub mod embed;
 pub mod engine;
 pub mod error;
 pub mod http;
-pub mod models;
 mod kernels;
+pub mod models;
 mod workers;
 
 pub use chat::{ChatModel, Decoding, GenerateParams, Generation, Message, Role};
