@@ -163,6 +163,25 @@ impl Linear {
     }
 }
 
+#[cfg(test)]
+impl Linear {
+    /// [`Linear::forward`] on one thread with the given instruction set.
+    fn forward_with<S: Simd>(&self, s: S, x: &[f32], rows: usize, act: Activation) -> Vec<f32> {
+        let mut out = vec![0.0; rows * self.outputs];
+        let mut slices = out.chunks_exact_mut(self.outputs).collect::<Vec<_>>();
+        Panels {
+            linear: self,
+            x,
+            first: 0,
+            end: self.outputs.div_ceil(NR),
+            out: &mut slices,
+            act,
+        }
+        .with_simd(s);
+        out
+    }
+}
+
 /// Panels `first..end` of a [`Linear`] for every row; `out[i]` is row `i`'s slice for them.
 struct Panels<'a, 'b> {
     linear: &'a Linear,
@@ -178,35 +197,35 @@ impl WithSimd for Panels<'_, '_> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
-        // Vectors per tile row (`NR / lanes`) and rows per tile: as many accumulators as the
-        // registers hold with the panel's vectors and a broadcast beside them (32 registers
-        // with AVX-512, 16 with AVX2).
+        // A tile is R rows × W vectors of accumulators, W·lanes columns at a time (V/W passes
+        // over the panel), sized so the accumulators, W panel vectors and a broadcast fit the
+        // registers: 24 + 3 of AVX-512's 32, 12 + 3 of AVX2's 16.
         match S::F32_LANES {
-            16 => self.with_tile::<S, 2, 12>(s),
-            8 => self.with_tile::<S, 4, 3>(s),
-            4 => self.with_tile::<S, 8, 1>(s),
-            _ => self.with_tile::<pulp::Scalar, NR, 1>(pulp::Scalar),
+            16 => self.with_tile::<S, 2, 2, 12>(s),
+            8 => self.with_tile::<S, 4, 2, 6>(s),
+            4 => self.with_tile::<S, 8, 2, 6>(s),
+            _ => self.with_tile::<pulp::Scalar, NR, 4, 2>(pulp::Scalar),
         }
     }
 }
 
 impl Panels<'_, '_> {
     #[inline(always)]
-    fn with_tile<S: Simd, const V: usize, const MR: usize>(self, s: S) {
+    fn with_tile<S: Simd, const V: usize, const W: usize, const MR: usize>(self, s: S) {
         const IDENTITY: u8 = Activation::Identity.code();
         const GELU: u8 = Activation::Gelu.code();
         const GELU_TANH: u8 = Activation::GeluTanh.code();
         const RELU: u8 = Activation::Relu.code();
         match self.act {
-            Activation::Identity => self.run::<S, V, MR, IDENTITY>(s),
-            Activation::Gelu => self.run::<S, V, MR, GELU>(s),
-            Activation::GeluTanh => self.run::<S, V, MR, GELU_TANH>(s),
-            Activation::Relu => self.run::<S, V, MR, RELU>(s),
+            Activation::Identity => self.run::<S, V, W, MR, IDENTITY>(s),
+            Activation::Gelu => self.run::<S, V, W, MR, GELU>(s),
+            Activation::GeluTanh => self.run::<S, V, W, MR, GELU_TANH>(s),
+            Activation::Relu => self.run::<S, V, W, MR, RELU>(s),
         }
     }
 
     #[inline(always)]
-    fn run<S: Simd, const V: usize, const MR: usize, const ACT: u8>(self, s: S) {
+    fn run<S: Simd, const V: usize, const W: usize, const MR: usize, const ACT: u8>(self, s: S) {
         let k = self.linear.inputs;
         let rows = self.out.len();
         // The rows in blocks of MR, interleaved (`[block][k][r]`, the last block zero-padded),
@@ -230,7 +249,7 @@ impl Panels<'_, '_> {
             let width = NR.min(self.linear.outputs - p * NR);
             for (b, block) in packed.chunks_exact(k * MR).enumerate() {
                 let (a, _) = block.as_chunks::<MR>();
-                let t = tile::<S, V, MR, ACT>(s, a, panel, bias);
+                let t = tile::<S, V, W, MR, ACT>(s, a, panel, bias);
                 let first = b * MR;
                 let n = MR.min(rows - first);
                 store(s, &t, &mut self.out[first..first + n], col, width);
@@ -239,21 +258,33 @@ impl Panels<'_, '_> {
     }
 }
 
-/// One `R × NR` tile: `act(bias[c] + Σₖ a[k][r]·panel[k][c])`, accumulated in registers.
+/// One `R × NR` tile: `act(bias[c] + Σₖ a[k][r]·panel[k][c])`, accumulated in registers,
+/// `W` of the panel's `V` vectors per pass.
 #[inline(always)]
-fn tile<S: Simd, const V: usize, const R: usize, const ACT: u8>(
+fn tile<S: Simd, const V: usize, const W: usize, const R: usize, const ACT: u8>(
     s: S,
     a: &[[f32; R]],
     panel: &[[S::f32s; V]],
     bias: [S::f32s; V],
 ) -> [[S::f32s; V]; R] {
     let mut acc = [bias; R];
-    for (ak, b) in a.iter().zip(panel) {
-        for r in 0..R {
-            let v = s.splat_f32s(ak[r]);
-            for c in 0..V {
-                acc[r][c] = s.mul_add_f32s(v, b[c], acc[r][c]);
+    for pass in 0..V / W {
+        let at = pass * W;
+        let mut part: [[S::f32s; W]; R] = std::array::from_fn(|r| {
+            let row = &acc[r];
+            std::array::from_fn(|c| row[at + c])
+        });
+        for (ak, b) in a.iter().zip(panel) {
+            let b: [S::f32s; W] = std::array::from_fn(|c| b[at + c]);
+            for r in 0..R {
+                let v = s.splat_f32s(ak[r]);
+                for c in 0..W {
+                    part[r][c] = s.mul_add_f32s(v, b[c], part[r][c]);
+                }
             }
+        }
+        for (row, values) in acc.iter_mut().zip(part) {
+            row[at..at + W].copy_from_slice(&values);
         }
     }
     for row in &mut acc {
@@ -555,6 +586,29 @@ mod tests {
         }
     }
 
+    /// The AVX2 and portable tiles (this machine may run the AVX-512 ones) against the
+    /// dispatched one.
+    #[test]
+    fn every_instruction_set_computes_the_same_layer() {
+        let (rows, outs, ins) = (29, 100, 77);
+        let w = values(outs * ins, 3);
+        let b = values(outs, 4);
+        let x = values(rows * ins, 5);
+        let lin = Linear::new(&w, &b, outs, ins);
+        let mut want = vec![0.0; rows * outs];
+        lin.forward(&x, rows, Activation::Gelu, &mut want);
+        let mut others = vec![lin.forward_with(pulp::Scalar, &x, rows, Activation::Gelu)];
+        #[cfg(target_arch = "x86_64")]
+        if let Some(v3) = pulp::x86::V3::try_new() {
+            others.push(lin.forward_with(v3, &x, rows, Activation::Gelu));
+        }
+        for got in others {
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() < 1e-5, "{g} vs {w}");
+            }
+        }
+    }
+
     #[test]
     fn linear_splits_large_products_across_threads_exactly() {
         let (rows, outs, ins) = (37, 1536, 384);
@@ -697,19 +751,30 @@ mod tests {
                 (v, row)
             }
         }
-        let (v, row) = Arch::new().dispatch(Op);
-        let inputs = [
-            1.0f32, 2.0, 3.0, -1e30, 0.5, 0.25, -2.0, 1.5, 0.0, 3.0, -1.0,
-        ];
-        let e = inputs.iter().map(|x| (x - 3.0).exp()).collect::<Vec<_>>();
-        let total: f32 = e.iter().sum();
-        for (got, want) in v.iter().zip(e.iter().map(|x| x / total)) {
-            assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+        for (v, row) in every_instruction_set(|| Op) {
+            let inputs = [
+                1.0f32, 2.0, 3.0, -1e30, 0.5, 0.25, -2.0, 1.5, 0.0, 3.0, -1.0,
+            ];
+            let e = inputs.iter().map(|x| (x - 3.0).exp()).collect::<Vec<_>>();
+            let total: f32 = e.iter().sum();
+            for (got, want) in v.iter().zip(e.iter().map(|x| x / total)) {
+                assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+            }
+            assert!(v[3] < 1e-30);
+            let mean = row.iter().sum::<f32>() / 21.0;
+            let var = row.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / 21.0;
+            assert!((mean - 1.0).abs() < 1e-5 && (var - 4.0).abs() < 1e-4);
         }
-        assert!(v[3] < 1e-30);
-        let mean = row.iter().sum::<f32>() / 21.0;
-        let var = row.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / 21.0;
-        assert!((mean - 1.0).abs() < 1e-5 && (var - 4.0).abs() < 1e-4);
+    }
+
+    /// `op` with the dispatched instruction set, AVX2 where the CPU has it, and portable code.
+    fn every_instruction_set<O: WithSimd>(op: impl Fn() -> O) -> Vec<O::Output> {
+        let mut out = vec![Arch::new().dispatch(op()), op().with_simd(pulp::Scalar)];
+        #[cfg(target_arch = "x86_64")]
+        if let Some(v3) = pulp::x86::V3::try_new() {
+            out.push(op().with_simd(v3));
+        }
+        out
     }
 
     #[test]
@@ -724,12 +789,13 @@ mod tests {
                 (dot(s, &a, &b), acc)
             }
         }
-        let (d, acc) = Arch::new().dispatch(Op);
-        let (a, b) = (values(37, 1), values(37, 2));
-        let want: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        assert!((d - want).abs() < 1e-5);
-        for i in 0..37 {
-            assert!((acc[i] - (b[i] + 2.0 * a[i])).abs() < 1e-6);
+        for (d, acc) in every_instruction_set(|| Op) {
+            let (a, b) = (values(37, 1), values(37, 2));
+            let want: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            assert!((d - want).abs() < 1e-5);
+            for i in 0..37 {
+                assert!((acc[i] - (b[i] + 2.0 * a[i])).abs() < 1e-6);
+            }
         }
     }
 }
