@@ -122,6 +122,7 @@ impl Linear {
             return;
         }
         let panels = self.outputs.div_ceil(NR);
+        let mr = Arch::new().dispatch(TileRows);
         let threads = if rows * self.inputs * self.outputs >= PARALLEL_MACS {
             rayon::current_num_threads().clamp(1, panels)
         } else {
@@ -145,10 +146,14 @@ impl Linear {
                 rest = tail;
             }
         }
+        // The rows are packed once for all threads, in the tile height of this CPU's kernel.
+        let packed = pack_rows(x, rows, self.inputs, mr, threads > 1 && rows > mr);
         let run = |(mut out, (first, end)): (Vec<&mut [f32]>, (usize, usize))| {
             Arch::new().dispatch(Panels {
                 linear: self,
                 x,
+                packed: &packed,
+                mr,
                 first,
                 end,
                 out: &mut out,
@@ -169,23 +174,71 @@ impl Linear {
     fn forward_with<S: Simd>(&self, s: S, x: &[f32], rows: usize, act: Activation) -> Vec<f32> {
         let mut out = vec![0.0; rows * self.outputs];
         let mut slices = out.chunks_exact_mut(self.outputs).collect::<Vec<_>>();
-        Panels {
+        let mr = s.vectorize(TileRows);
+        s.vectorize(Panels {
             linear: self,
             x,
+            packed: &pack_rows(x, rows, self.inputs, mr, false),
+            mr,
             first: 0,
             end: self.outputs.div_ceil(NR),
             out: &mut slices,
             act,
-        }
-        .with_simd(s);
+        });
         out
     }
+}
+
+/// Rows per register tile for an instruction set with `lanes` floats per vector.
+const fn tile_rows(lanes: usize) -> usize {
+    match lanes {
+        16 => 12,
+        4 | 8 => 6,
+        _ => 2,
+    }
+}
+
+/// [`tile_rows`] of the instruction set the dispatch picks.
+struct TileRows;
+
+impl WithSimd for TileRows {
+    type Output = usize;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) -> usize {
+        tile_rows(S::F32_LANES)
+    }
+}
+
+/// The `rows × k` matrix `x` in blocks of `mr` rows, interleaved (`[block][k][r]`, the last
+/// block zero-padded), so a tile reads one contiguous group of `mr` values per step: no
+/// bounds checks and no index arithmetic in its inner loop.
+fn pack_rows(x: &[f32], rows: usize, k: usize, mr: usize, parallel: bool) -> Vec<f32> {
+    let mut packed = vec![0.0f32; rows.div_ceil(mr) * k * mr];
+    let pack = |(b, block): (usize, &mut [f32])| {
+        for r in 0..mr.min(rows - b * mr) {
+            let row = &x[(b * mr + r) * k..(b * mr + r + 1) * k];
+            for (group, &v) in block.chunks_exact_mut(mr).zip(row) {
+                group[r] = v;
+            }
+        }
+    };
+    if parallel {
+        packed.par_chunks_mut(k * mr).enumerate().for_each(pack);
+    } else {
+        packed.chunks_mut(k * mr).enumerate().for_each(pack);
+    }
+    packed
 }
 
 /// Panels `first..end` of a [`Linear`] for every row; `out[i]` is row `i`'s slice for them.
 struct Panels<'a, 'b> {
     linear: &'a Linear,
+    /// The input rows, row-major.
     x: &'a [f32],
+    /// The same as [`pack_rows`] lays them out, `mr` rows per block.
+    packed: &'a [f32],
+    mr: usize,
     first: usize,
     end: usize,
     out: &'a mut [&'b mut [f32]],
@@ -201,10 +254,10 @@ impl WithSimd for Panels<'_, '_> {
         // over the panel), sized so the accumulators, W panel vectors and a broadcast fit the
         // registers: 24 + 3 of AVX-512's 32, 12 + 3 of AVX2's 16.
         match S::F32_LANES {
-            16 => self.with_tile::<S, 2, 2, 12>(s),
-            8 => self.with_tile::<S, 4, 2, 6>(s),
-            4 => self.with_tile::<S, 8, 2, 6>(s),
-            _ => self.with_tile::<pulp::Scalar, NR, 4, 2>(pulp::Scalar),
+            16 => self.with_tile::<S, 2, 2, { tile_rows(16) }>(s),
+            8 => self.with_tile::<S, 4, 2, { tile_rows(8) }>(s),
+            4 => self.with_tile::<S, 8, 2, { tile_rows(4) }>(s),
+            _ => self.with_tile::<pulp::Scalar, NR, 4, { tile_rows(1) }>(pulp::Scalar),
         }
     }
 }
@@ -228,18 +281,14 @@ impl Panels<'_, '_> {
     fn run<S: Simd, const V: usize, const W: usize, const MR: usize, const ACT: u8>(self, s: S) {
         let k = self.linear.inputs;
         let rows = self.out.len();
-        // The rows in blocks of MR, interleaved (`[block][k][r]`, the last block zero-padded),
-        // so the tile reads one contiguous group of MR values per step: no bounds checks and
-        // no index arithmetic in the inner loop.
-        let mut packed = vec![0.0f32; rows.div_ceil(MR) * k * MR];
-        for (b, block) in packed.chunks_exact_mut(k * MR).enumerate() {
-            for r in 0..MR.min(rows - b * MR) {
-                let row = &self.x[(b * MR + r) * k..(b * MR + r + 1) * k];
-                for (group, &v) in block.chunks_exact_mut(MR).zip(row) {
-                    group[r] = v;
-                }
-            }
-        }
+        let repacked;
+        let packed = if self.mr == MR {
+            self.packed
+        } else {
+            // Packed for another tile height: only if dispatch changed its mind between calls.
+            repacked = pack_rows(self.x, rows, k, MR, false);
+            &repacked
+        };
         for p in self.first..self.end {
             let (panel, _) = S::as_simd_f32s(&self.linear.packed[p * k * NR..(p + 1) * k * NR]);
             let (panel, _) = panel.as_chunks::<V>();
@@ -769,10 +818,10 @@ mod tests {
 
     /// `op` with the dispatched instruction set, AVX2 where the CPU has it, and portable code.
     fn every_instruction_set<O: WithSimd>(op: impl Fn() -> O) -> Vec<O::Output> {
-        let mut out = vec![Arch::new().dispatch(op()), op().with_simd(pulp::Scalar)];
+        let mut out = vec![Arch::new().dispatch(op()), pulp::Scalar.vectorize(op())];
         #[cfg(target_arch = "x86_64")]
         if let Some(v3) = pulp::x86::V3::try_new() {
-            out.push(op().with_simd(v3));
+            out.push(Simd::vectorize(v3, op()));
         }
         out
     }
