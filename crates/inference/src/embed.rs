@@ -75,7 +75,7 @@ impl Embedder {
             reason: e.to_string(),
         })?;
         // tokenizer.json pads and truncates to 128; sentence-transformers truncates at
-        // max_seq_length and pads per batch (we pad ourselves, per batch).
+        // max_seq_length and pads per batch (our encoder needs no padding).
         tokenizer
             .with_truncation(Some(TruncationParams {
                 max_length: max_seq_len,

@@ -23,9 +23,11 @@ pub struct EngineConfig {
     pub embed_queue: usize,
     /// The embedding thread gathers requests up to this many texts into one call.
     pub embed_batch_texts: usize,
-    /// ... and waits at most this long for more after the first.
+    /// ... and waits at most this long for more after the first. The default is zero: a
+    /// batch is whatever is waiting when the thread is free, so a lone request never waits
+    /// and requests that arrive while a batch runs form the next one.
     pub embed_batch_window: Duration,
-    /// Texts per forward pass (padding is per forward pass).
+    /// Texts per forward pass.
     pub embed_forward_batch: usize,
     /// Chat threads (each runs one generation at a time).
     pub chat_workers: usize,
@@ -51,7 +53,7 @@ impl Default for EngineConfig {
         Self {
             embed_queue: 64,
             embed_batch_texts: 64,
-            embed_batch_window: Duration::from_millis(2),
+            embed_batch_window: Duration::ZERO,
             embed_forward_batch: crate::embed::DEFAULT_MAX_BATCH,
             chat_workers: 1,
             chat_queue: 16,

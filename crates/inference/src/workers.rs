@@ -3,9 +3,9 @@
 //! finds the queue full is refused at once ([`Error::Busy`]) rather than waiting unboundedly.
 //!
 //! - One embedding thread owns the [`Embedder`]. It takes a request, then gathers the requests
-//!   that arrive within a short window (or are already waiting) up to a number of texts, and
-//!   embeds them all in one call (which sorts them by length and pads each forward batch to
-//!   its own longest text).
+//!   already waiting (and, if a window is configured, those that arrive within it) up to a
+//!   number of texts, and embeds them all in one call (which sorts them by length and runs
+//!   each forward batch without padding).
 //! - `n` chat threads each own a [`ChatModel::fork`] (the weights are shared) and take one
 //!   request at a time.
 //!
