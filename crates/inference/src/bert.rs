@@ -392,3 +392,250 @@ impl Weights<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VOCAB: usize = 11;
+    const HIDDEN: usize = 8;
+    const HEADS: usize = 2;
+    const INTER: usize = 12;
+    const LAYERS: usize = 2;
+    const POSITIONS: usize = 7;
+
+    fn config(hidden: usize) -> Config {
+        serde_json::from_value(serde_json::json!({
+            "vocab_size": VOCAB, "hidden_size": hidden, "num_hidden_layers": LAYERS,
+            "num_attention_heads": HEADS, "intermediate_size": INTER, "hidden_act": "gelu",
+            "hidden_dropout_prob": 0.1, "max_position_embeddings": POSITIONS,
+            "type_vocab_size": 2, "initializer_range": 0.02, "layer_norm_eps": 1e-12,
+            "pad_token_id": 0,
+        }))
+        .unwrap()
+    }
+
+    /// Deterministic values in [-0.5, 0.5).
+    fn values(n: usize, seed: u64) -> Vec<f32> {
+        (0..n as u64)
+            .map(|i| {
+                let h = (i + 1)
+                    .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                    .wrapping_add(seed)
+                    >> 40;
+                #[allow(clippy::cast_precision_loss)]
+                let v = h as f32 / (1u64 << 24) as f32;
+                v - 0.5
+            })
+            .collect()
+    }
+
+    /// Every tensor of a tiny BERT, by name, with its shape and values.
+    fn tensors(skip: Option<&str>, reshape: Option<&str>) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+        let mut out = Vec::new();
+        let mut add = |name: String, shape: Vec<usize>| {
+            let n = shape.iter().product();
+            let seed = out.len() as u64 * 7919;
+            let mut v = values(n, seed);
+            if name.ends_with("LayerNorm.weight") {
+                v.iter_mut().for_each(|x| *x += 1.0);
+            }
+            out.push((name, shape, v));
+        };
+        add(
+            "embeddings.word_embeddings.weight".into(),
+            vec![VOCAB, HIDDEN],
+        );
+        add(
+            "embeddings.position_embeddings.weight".into(),
+            vec![POSITIONS, HIDDEN],
+        );
+        add(
+            "embeddings.token_type_embeddings.weight".into(),
+            vec![2, HIDDEN],
+        );
+        add("embeddings.LayerNorm.weight".into(), vec![HIDDEN]);
+        add("embeddings.LayerNorm.bias".into(), vec![HIDDEN]);
+        for l in 0..LAYERS {
+            let p = format!("encoder.layer.{l}.");
+            for (name, o, i) in [
+                ("attention.self.query", HIDDEN, HIDDEN),
+                ("attention.self.key", HIDDEN, HIDDEN),
+                ("attention.self.value", HIDDEN, HIDDEN),
+                ("attention.output.dense", HIDDEN, HIDDEN),
+                ("intermediate.dense", INTER, HIDDEN),
+                ("output.dense", HIDDEN, INTER),
+            ] {
+                add(format!("{p}{name}.weight"), vec![o, i]);
+                add(format!("{p}{name}.bias"), vec![o]);
+            }
+            for norm in ["attention.output.LayerNorm", "output.LayerNorm"] {
+                add(format!("{p}{norm}.weight"), vec![HIDDEN]);
+                add(format!("{p}{norm}.bias"), vec![HIDDEN]);
+            }
+        }
+        out.retain(|(n, _, _)| Some(n.as_str()) != skip);
+        for (n, shape, v) in &mut out {
+            if Some(n.as_str()) == reshape {
+                shape.push(1);
+                v.truncate(shape.iter().product());
+            }
+        }
+        out
+    }
+
+    fn safetensors(tensors: &[(String, Vec<usize>, Vec<f32>)]) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.safetensors");
+        let map = tensors
+            .iter()
+            .map(|(n, shape, v)| {
+                let t = Tensor::from_vec(v.clone(), shape.as_slice(), &Device::Cpu);
+                (n.clone(), t.unwrap())
+            })
+            .collect::<HashMap<_, _>>();
+        candle_core::safetensors::save(&map, &path).unwrap();
+        std::fs::read(&path).unwrap()
+    }
+
+    fn load(skip: Option<&str>, reshape: Option<&str>, hidden: usize) -> Result<Bert> {
+        let bytes = safetensors(&tensors(skip, reshape));
+        Bert::load(&config(hidden), &bytes, Path::new("model.safetensors"))
+    }
+
+    /// The textbook encoder in f64, one sequence at a time, for comparison.
+    fn reference(seq: &[u32]) -> Vec<f64> {
+        let t: HashMap<String, Vec<f64>> = tensors(None, None)
+            .into_iter()
+            .map(|(n, _, v)| (n, v.into_iter().map(f64::from).collect()))
+            .collect();
+        let get = |n: &str| t.get(n).cloned().unwrap_or_default();
+        let linear = |x: &[Vec<f64>], name: &str, outs: usize| -> Vec<Vec<f64>> {
+            let (w, b) = (get(&format!("{name}.weight")), get(&format!("{name}.bias")));
+            x.iter()
+                .map(|row| {
+                    (0..outs)
+                        .map(|o| {
+                            b[o] + row
+                                .iter()
+                                .enumerate()
+                                .map(|(k, v)| v * w[o * row.len() + k])
+                                .sum::<f64>()
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        let norm = |x: &mut Vec<f64>, name: &str| {
+            let (g, b) = (get(&format!("{name}.weight")), get(&format!("{name}.bias")));
+            let mean = x.iter().sum::<f64>() / HIDDEN as f64;
+            let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / HIDDEN as f64;
+            for (i, v) in x.iter_mut().enumerate() {
+                *v = (*v - mean) / (var + 1e-12).sqrt() * g[i] + b[i];
+            }
+        };
+        let (word, pos, types) = (
+            get("embeddings.word_embeddings.weight"),
+            get("embeddings.position_embeddings.weight"),
+            get("embeddings.token_type_embeddings.weight"),
+        );
+        let mut x: Vec<Vec<f64>> = seq
+            .iter()
+            .enumerate()
+            .map(|(p, &id)| {
+                let mut row = (0..HIDDEN)
+                    .map(|i| word[id as usize * HIDDEN + i] + pos[p * HIDDEN + i] + types[i])
+                    .collect();
+                norm(&mut row, "embeddings.LayerNorm");
+                row
+            })
+            .collect();
+        let d = HIDDEN / HEADS;
+        for l in 0..LAYERS {
+            let p = format!("encoder.layer.{l}.");
+            let q = linear(&x, &format!("{p}attention.self.query"), HIDDEN);
+            let k = linear(&x, &format!("{p}attention.self.key"), HIDDEN);
+            let v = linear(&x, &format!("{p}attention.self.value"), HIDDEN);
+            let mut ctx = vec![vec![0.0; HIDDEN]; seq.len()];
+            for h in 0..HEADS {
+                for i in 0..seq.len() {
+                    let s: Vec<f64> = (0..seq.len())
+                        .map(|j| {
+                            (0..d)
+                                .map(|c| q[i][h * d + c] * k[j][h * d + c])
+                                .sum::<f64>()
+                                / (d as f64).sqrt()
+                        })
+                        .collect();
+                    let m = s.iter().copied().fold(f64::MIN, f64::max);
+                    let e: Vec<f64> = s.iter().map(|x| (x - m).exp()).collect();
+                    let z: f64 = e.iter().sum();
+                    for c in 0..d {
+                        ctx[i][h * d + c] =
+                            (0..seq.len()).map(|j| e[j] / z * v[j][h * d + c]).sum();
+                    }
+                }
+            }
+            let a = linear(&ctx, &format!("{p}attention.output.dense"), HIDDEN);
+            for (row, add) in x.iter_mut().zip(&a) {
+                row.iter_mut().zip(add).for_each(|(r, a)| *r += a);
+                norm(row, &format!("{p}attention.output.LayerNorm"));
+            }
+            let mut inter = linear(&x, &format!("{p}intermediate.dense"), INTER);
+            for v in inter.iter_mut().flatten() {
+                *v = 0.5 * *v * (1.0 + kernels::tests::libm_erf(*v / std::f64::consts::SQRT_2));
+            }
+            let o = linear(&inter, &format!("{p}output.dense"), HIDDEN);
+            for (row, add) in x.iter_mut().zip(&o) {
+                row.iter_mut().zip(add).for_each(|(r, a)| *r += a);
+                norm(row, &format!("{p}output.LayerNorm"));
+            }
+        }
+        let mut mean = [0.0; HIDDEN];
+        for row in &x {
+            mean.iter_mut()
+                .zip(row)
+                .for_each(|(m, v)| *m += v / seq.len() as f64);
+        }
+        let n = mean.iter().map(|v| v * v).sum::<f64>().sqrt();
+        mean.iter().map(|v| v / n).collect()
+    }
+
+    #[test]
+    fn a_batch_without_padding_equals_the_textbook_encoder_per_sequence() {
+        let bert = load(None, None, HIDDEN).unwrap();
+        let batch: [&[u32]; 4] = [&[1, 5, 2], &[1, 7, 3, 9, 10, 2, 4], &[1, 2], &[3]];
+        let got = bert.embed(&batch).unwrap();
+        for (seq, vector) in batch.iter().zip(&got) {
+            let want = reference(seq);
+            for (g, w) in vector.iter().zip(&want) {
+                assert!((f64::from(*g) - w).abs() < 1e-5, "{seq:?}: {g} vs {w}");
+            }
+        }
+        // Alone or batched, the same vector.
+        let alone = bert.embed(&batch[1..2]).unwrap();
+        assert_eq!(alone[0], got[1]);
+    }
+
+    #[test]
+    fn bad_inputs_and_bad_files_are_refused_with_the_reason() {
+        let bert = load(None, None, HIDDEN).unwrap();
+        let e = bert.embed(&[&[1, 11]]).err().map(|e| e.to_string());
+        assert_eq!(e.as_deref(), Some("token id 11 is outside the vocabulary"));
+        let e = bert.embed(&[&[1; 8]]).err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("a sequence of 8 tokens is longer than the model's 7 positions")
+        );
+        let missing = "encoder.layer.1.output.dense.bias";
+        let e = load(Some(missing), None, HIDDEN)
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains(&format!("no tensor `{missing}`"))));
+        let odd = "encoder.layer.0.attention.self.key.weight";
+        let e = load(None, Some(odd), HIDDEN).err().map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("has shape [8, 8, 1], expected [8, 8]")));
+        let e = load(None, None, 7).err().map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("not a multiple of 2 attention heads")));
+    }
+}

@@ -576,7 +576,7 @@ pub(crate) fn add_layer_norm<S: Simd>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::*;
@@ -766,7 +766,7 @@ mod tests {
     }
 
     /// erf in f64 by its Maclaurin series (|x| < 3) or the continued fraction of erfc.
-    fn libm_erf(x: f64) -> f64 {
+    pub(crate) fn libm_erf(x: f64) -> f64 {
         let a = x.abs();
         let y = if a < 3.0 {
             let (mut term, mut sum, mut n) = (a, a, 0.0);
