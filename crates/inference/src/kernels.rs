@@ -121,9 +121,67 @@ impl Linear {
         if rows == 0 {
             return;
         }
-        let panels = self.outputs.div_ceil(NR);
-        let mr = Arch::new().dispatch(TileRows);
-        let threads = if rows * self.inputs * self.outputs >= PARALLEL_MACS {
+        Arch::new().dispatch(Forward {
+            linear: self,
+            x,
+            act,
+            out,
+            parallel: rows * self.inputs * self.outputs >= PARALLEL_MACS,
+        });
+    }
+}
+
+#[cfg(test)]
+impl Linear {
+    /// [`Linear::forward`] on one thread with the given instruction set.
+    fn forward_with<S: Simd>(&self, s: S, x: &[f32], rows: usize, act: Activation) -> Vec<f32> {
+        let mut out = vec![0.0; rows * self.outputs];
+        s.vectorize(Forward {
+            linear: self,
+            x,
+            act,
+            out: &mut out,
+            parallel: false,
+        });
+        out
+    }
+}
+
+/// One product of a [`Linear`], dispatched once: the instruction set it picks packs the rows
+/// in its tile height and runs every thread's share of the panels.
+struct Forward<'a> {
+    linear: &'a Linear,
+    x: &'a [f32],
+    act: Activation,
+    out: &'a mut [f32],
+    /// Whether to split the panels over the rayon pool.
+    parallel: bool,
+}
+
+impl WithSimd for Forward<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        // A tile is MR rows × W vectors of accumulators, W·lanes columns at a time (V/W passes
+        // over the panel), sized so the accumulators, W panel vectors and a broadcast fit the
+        // registers: 24 + 3 of AVX-512's 32, 12 + 3 of AVX2's 16.
+        match S::F32_LANES {
+            16 => self.run::<S, 2, 2, 12>(s),
+            8 => self.run::<S, 4, 2, 6>(s),
+            4 => self.run::<S, 8, 2, 6>(s),
+            _ => self.run::<pulp::Scalar, NR, 4, 2>(pulp::Scalar),
+        }
+    }
+}
+
+impl Forward<'_> {
+    #[inline(always)]
+    fn run<S: Simd, const V: usize, const W: usize, const MR: usize>(self, s: S) {
+        let linear = self.linear;
+        let rows = self.x.len() / linear.inputs;
+        let panels = linear.outputs.div_ceil(NR);
+        let threads = if self.parallel {
             rayon::current_num_threads().clamp(1, panels)
         } else {
             1
@@ -137,23 +195,24 @@ impl Linear {
             .iter()
             .map(|_| Vec::with_capacity(rows))
             .collect::<Vec<Vec<&mut [f32]>>>();
-        for row in out.chunks_exact_mut(self.outputs) {
+        for row in self.out.chunks_exact_mut(linear.outputs) {
             let mut rest = row;
             for (part, &(p0, p1)) in parts.iter_mut().zip(&ranges) {
-                let width = (p1 * NR).min(self.outputs) - p0 * NR;
+                let width = (p1 * NR).min(linear.outputs) - p0 * NR;
                 let (head, tail) = std::mem::take(&mut rest).split_at_mut(width);
                 part.push(head);
                 rest = tail;
             }
         }
-        // The rows are packed once for all threads, in the tile height of this CPU's kernel.
-        let packed = pack_rows(x, rows, self.inputs, mr, threads > 1 && rows > mr);
+        // The rows are packed once for all threads.
+        let packed = pack_rows(self.x, rows, linear.inputs, MR, threads > 1 && rows > MR);
+        let act = self.act;
         let run = |(mut out, (first, end)): (Vec<&mut [f32]>, (usize, usize))| {
-            Arch::new().dispatch(Panels {
-                linear: self,
-                x,
+            // On a pool thread the closure is outside the dispatched function: `vectorize`
+            // enters the same instruction set again.
+            s.vectorize(Panels::<V, W, MR> {
+                linear,
                 packed: &packed,
-                mr,
                 first,
                 end,
                 out: &mut out,
@@ -165,48 +224,6 @@ impl Linear {
         } else {
             parts.into_par_iter().zip(ranges).for_each(run);
         }
-    }
-}
-
-#[cfg(test)]
-impl Linear {
-    /// [`Linear::forward`] on one thread with the given instruction set.
-    fn forward_with<S: Simd>(&self, s: S, x: &[f32], rows: usize, act: Activation) -> Vec<f32> {
-        let mut out = vec![0.0; rows * self.outputs];
-        let mut slices = out.chunks_exact_mut(self.outputs).collect::<Vec<_>>();
-        let mr = s.vectorize(TileRows);
-        s.vectorize(Panels {
-            linear: self,
-            x,
-            packed: &pack_rows(x, rows, self.inputs, mr, false),
-            mr,
-            first: 0,
-            end: self.outputs.div_ceil(NR),
-            out: &mut slices,
-            act,
-        });
-        out
-    }
-}
-
-/// Rows per register tile for an instruction set with `lanes` floats per vector.
-const fn tile_rows(lanes: usize) -> usize {
-    match lanes {
-        16 => 12,
-        4 | 8 => 6,
-        _ => 2,
-    }
-}
-
-/// [`tile_rows`] of the instruction set the dispatch picks.
-struct TileRows;
-
-impl WithSimd for TileRows {
-    type Output = usize;
-
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, _: S) -> usize {
-        tile_rows(S::F32_LANES)
     }
 }
 
@@ -231,64 +248,41 @@ fn pack_rows(x: &[f32], rows: usize, k: usize, mr: usize, parallel: bool) -> Vec
     packed
 }
 
-/// Panels `first..end` of a [`Linear`] for every row; `out[i]` is row `i`'s slice for them.
-struct Panels<'a, 'b> {
+/// Panels `first..end` of a [`Linear`] for every row, with `V` vectors per panel row, `W`
+/// of them per pass and `MR` rows per tile; `out[i]` is row `i`'s slice for the panels.
+struct Panels<'a, 'b, const V: usize, const W: usize, const MR: usize> {
     linear: &'a Linear,
-    /// The input rows, row-major.
-    x: &'a [f32],
-    /// The same as [`pack_rows`] lays them out, `mr` rows per block.
+    /// The input rows as [`pack_rows`] lays them out for `MR`.
     packed: &'a [f32],
-    mr: usize,
     first: usize,
     end: usize,
     out: &'a mut [&'b mut [f32]],
     act: Activation,
 }
 
-impl WithSimd for Panels<'_, '_> {
+impl<const V: usize, const W: usize, const MR: usize> WithSimd for Panels<'_, '_, V, W, MR> {
     type Output = ();
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
-        // A tile is R rows × W vectors of accumulators, W·lanes columns at a time (V/W passes
-        // over the panel), sized so the accumulators, W panel vectors and a broadcast fit the
-        // registers: 24 + 3 of AVX-512's 32, 12 + 3 of AVX2's 16.
-        match S::F32_LANES {
-            16 => self.with_tile::<S, 2, 2, { tile_rows(16) }>(s),
-            8 => self.with_tile::<S, 4, 2, { tile_rows(8) }>(s),
-            4 => self.with_tile::<S, 8, 2, { tile_rows(4) }>(s),
-            _ => self.with_tile::<pulp::Scalar, NR, 4, { tile_rows(1) }>(pulp::Scalar),
-        }
-    }
-}
-
-impl Panels<'_, '_> {
-    #[inline(always)]
-    fn with_tile<S: Simd, const V: usize, const W: usize, const MR: usize>(self, s: S) {
         const IDENTITY: u8 = Activation::Identity.code();
         const GELU: u8 = Activation::Gelu.code();
         const GELU_TANH: u8 = Activation::GeluTanh.code();
         const RELU: u8 = Activation::Relu.code();
         match self.act {
-            Activation::Identity => self.run::<S, V, W, MR, IDENTITY>(s),
-            Activation::Gelu => self.run::<S, V, W, MR, GELU>(s),
-            Activation::GeluTanh => self.run::<S, V, W, MR, GELU_TANH>(s),
-            Activation::Relu => self.run::<S, V, W, MR, RELU>(s),
+            Activation::Identity => self.run::<S, IDENTITY>(s),
+            Activation::Gelu => self.run::<S, GELU>(s),
+            Activation::GeluTanh => self.run::<S, GELU_TANH>(s),
+            Activation::Relu => self.run::<S, RELU>(s),
         }
     }
+}
 
+impl<const V: usize, const W: usize, const MR: usize> Panels<'_, '_, V, W, MR> {
     #[inline(always)]
-    fn run<S: Simd, const V: usize, const W: usize, const MR: usize, const ACT: u8>(self, s: S) {
+    fn run<S: Simd, const ACT: u8>(self, s: S) {
         let k = self.linear.inputs;
         let rows = self.out.len();
-        let repacked;
-        let packed = if self.mr == MR {
-            self.packed
-        } else {
-            // Packed for another tile height: only if dispatch changed its mind between calls.
-            repacked = pack_rows(self.x, rows, k, MR, false);
-            &repacked
-        };
         for p in self.first..self.end {
             let (panel, _) = S::as_simd_f32s(&self.linear.packed[p * k * NR..(p + 1) * k * NR]);
             let (panel, _) = panel.as_chunks::<V>();
@@ -296,12 +290,12 @@ impl Panels<'_, '_> {
             let bias: [S::f32s; V] = std::array::from_fn(|v| bias[v]);
             let col = (p - self.first) * NR;
             let width = NR.min(self.linear.outputs - p * NR);
-            for (b, block) in packed.chunks_exact(k * MR).enumerate() {
+            for (b, block) in self.packed.chunks_exact(k * MR).enumerate() {
                 let (a, _) = block.as_chunks::<MR>();
                 let t = tile::<S, V, W, MR, ACT>(s, a, panel, bias);
                 let first = b * MR;
                 let n = MR.min(rows - first);
-                store(s, &t, &mut self.out[first..first + n], col, width);
+                store::<S, V, MR>(&t, &mut self.out[first..first + n], col, width);
             }
         }
     }
@@ -344,28 +338,22 @@ fn tile<S: Simd, const V: usize, const W: usize, const R: usize, const ACT: u8>(
     acc
 }
 
+/// Columns `col..col + width` of the rows of `out` (at most `R`) from a tile.
 #[inline(always)]
 fn store<S: Simd, const V: usize, const R: usize>(
-    s: S,
     tile: &[[S::f32s; V]; R],
     out: &mut [&mut [f32]],
     col: usize,
     width: usize,
 ) {
-    let _ = s;
     for (row, values) in out.iter_mut().zip(tile) {
         let dst = &mut row[col..col + width];
         if width == NR {
-            let (vectors, _) = S::as_mut_simd_f32s(dst);
-            for (d, v) in vectors.iter_mut().zip(values) {
-                *d = *v;
-            }
+            S::as_mut_simd_f32s(dst).0.copy_from_slice(values);
         } else {
+            // The last panel of a layer whose width is not a multiple of NR.
             let mut full = [0.0f32; NR];
-            let (vectors, _) = S::as_mut_simd_f32s(&mut full);
-            for (d, v) in vectors.iter_mut().zip(values) {
-                *d = *v;
-            }
+            S::as_mut_simd_f32s(&mut full).0.copy_from_slice(values);
             dst.copy_from_slice(&full[..width]);
         }
     }
