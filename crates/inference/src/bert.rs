@@ -31,10 +31,9 @@ pub(crate) struct Bert {
     act: Activation,
     /// `vocab × hidden`.
     word: Vec<f32>,
-    /// `max_positions × hidden`.
+    /// `max_positions × hidden`, each row with token type 0's embedding added (inputs are
+    /// single-segment), so a token's embedding is its word row plus its position row.
     position: Vec<f32>,
-    /// Token type 0 (single-segment inputs).
-    token_type: Vec<f32>,
     norm: Norm,
     layers: Vec<Layer>,
 }
@@ -116,6 +115,16 @@ impl Bert {
             "embeddings.token_type_embeddings.weight",
             &[config.type_vocab_size, h],
         )?;
+        let type_0 = token_types
+            .get(..h)
+            .ok_or_else(|| bad("embeddings.token_type_embeddings.weight has no type 0".into()))?;
+        let mut position = weights.get(
+            "embeddings.position_embeddings.weight",
+            &[config.max_position_embeddings, h],
+        )?;
+        for row in position.chunks_exact_mut(h) {
+            row.iter_mut().zip(type_0).for_each(|(p, t)| *p += t);
+        }
         #[allow(clippy::cast_possible_truncation)]
         let eps = config.layer_norm_eps as f32;
         Ok(Self {
@@ -124,13 +133,7 @@ impl Bert {
             eps,
             act,
             word: weights.get("embeddings.word_embeddings.weight", &[config.vocab_size, h])?,
-            position: weights.get(
-                "embeddings.position_embeddings.weight",
-                &[config.max_position_embeddings, h],
-            )?,
-            token_type: token_types.get(..h).map(<[f32]>::to_vec).ok_or_else(|| {
-                bad("embeddings.token_type_embeddings.weight has no type 0".into())
-            })?,
+            position,
             norm: weights.norm("embeddings.LayerNorm", h)?,
             layers,
         })
@@ -142,7 +145,8 @@ impl Bert {
     /// truncation guarantee both); an empty sequence gives a zero vector.
     pub(crate) fn embed(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
         let h = self.hidden;
-        let total: usize = batch.iter().map(|s| s.len()).sum();
+        let lengths = batch.iter().map(|s| s.len()).collect::<Vec<_>>();
+        let total: usize = lengths.iter().sum();
         let vocab = self.word.len() / h;
         let positions = self.position.len() / h;
         if let Some(bad) = batch
@@ -165,23 +169,19 @@ impl Bert {
             });
         }
 
-        // Embeddings: word + position + token type, normalised.
+        // Embeddings: LayerNorm(word + position), a sequence's positions being the first
+        // rows of the table.
         let mut x = vec![0.0f32; total * h];
-        let mut rows = x.chunks_exact_mut(h);
+        let mut rest = x.as_mut_slice();
         for seq in batch {
-            for (pos, &id) in seq.iter().enumerate() {
-                let Some(row) = rows.next() else { break };
-                let word = &self.word[id as usize * h..][..h];
-                let position = &self.position[pos * h..][..h];
-                for ((v, w), p) in row.iter_mut().zip(word).zip(position) {
-                    *v = w + p;
-                }
+            let (rows, tail) = std::mem::take(&mut rest).split_at_mut(seq.len() * h);
+            for (row, &id) in rows.chunks_exact_mut(h).zip(seq.iter()) {
+                row.copy_from_slice(&self.word[id as usize * h..][..h]);
             }
+            self.add_norm(rows, &self.position[..seq.len() * h], &self.norm);
+            rest = tail;
         }
-        let token_type = self.token_type.repeat(total);
-        self.add_norm(&mut x, &token_type, &self.norm);
 
-        let lengths = batch.iter().map(|s| s.len()).collect::<Vec<_>>();
         let mut qkv = vec![0.0f32; total * 3 * h];
         let mut context = vec![0.0f32; total * h];
         let mut scratch = vec![0.0f32; total * h];

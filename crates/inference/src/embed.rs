@@ -136,17 +136,12 @@ impl Embedder {
         let mut vectors = vec![Vec::new(); ids.len()];
         for chunk in order.chunks(self.max_batch) {
             let batch = chunk.iter().map(|&i| ids[i].as_slice()).collect::<Vec<_>>();
-            let out = self.forward(&batch)?;
+            let out = self.model.embed(&batch)?;
             for (&i, v) in chunk.iter().zip(out) {
                 vectors[i] = v;
             }
         }
         Ok(Embeddings { vectors, tokens })
-    }
-
-    /// One batch through BERT, mean pooling and normalisation.
-    fn forward(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
-        self.model.embed(batch)
     }
 }
 
