@@ -29,6 +29,9 @@ pub struct RunningNode {
     pub addr: SocketAddr,
     /// The shared app.
     pub app: Arc<App>,
+    /// The node's x402 facilitator (served on `/x402`): services in this process, such as
+    /// the devnet's gateway, verify and settle through it directly.
+    pub facilitator: Arc<x402_facilitator::Service>,
     shutdown: watch::Sender<bool>,
     producer: JoinHandle<eyre::Result<()>>,
     server: JoinHandle<std::io::Result<()>>,
@@ -250,7 +253,10 @@ pub async fn start(config: &NodeConfig) -> eyre::Result<RunningNode> {
         .merge(crate::auction::router(auctions))
         .nest("/x402", x402_facilitator::router(Arc::clone(&facilitator)));
     if config.dev && !facilitator.networks().is_empty() {
-        router = router.merge(crate::demo::router(Arc::clone(&app), facilitator)?);
+        router = router.merge(crate::demo::router(
+            Arc::clone(&app),
+            Arc::clone(&facilitator),
+        )?);
     }
     let mut srx = rx;
     let server = tokio::spawn(async move {
@@ -264,6 +270,7 @@ pub async fn start(config: &NodeConfig) -> eyre::Result<RunningNode> {
     Ok(RunningNode {
         addr,
         app,
+        facilitator,
         shutdown,
         producer,
         server,

@@ -10,7 +10,10 @@
 //! for the whole request (signing included). The figure of merit is the paid p50 over the
 //! direct p50 (target ≤ 1.10).
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use eyre::bail;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -141,7 +144,7 @@ async fn bench(args: GatewayArgs, engine: inference::Engine) -> eyre::Result<Gat
     })?;
     let node = crate::server::start(&config).await?;
     let url = format!("http://{}", node.addr);
-    let result = measure(&args, &url, engine).await;
+    let result = measure(&args, &url, Arc::clone(&node.facilitator), engine).await;
     node.shutdown().await?;
     result
 }
@@ -149,6 +152,7 @@ async fn bench(args: GatewayArgs, engine: inference::Engine) -> eyre::Result<Gat
 async fn measure(
     args: &GatewayArgs,
     url: &str,
+    facilitator: Arc<x402_facilitator::Service>,
     engine: inference::Engine,
 ) -> eyre::Result<GatewayReport> {
     let client = ledger_client::Client::new(url)?;
@@ -162,9 +166,11 @@ async fn measure(
     }));
     miner::join(&client, &dev_key(2)?, NETUID, &miner_url).await?;
     let any = "127.0.0.1:0".parse()?;
-    let confirmed = devnet::start_gateway(url, any, None, &mut tasks).await?;
+    let confirmed =
+        devnet::start_gateway(url, Arc::clone(&facilitator), any, None, &mut tasks).await?;
     let deferred = devnet::start_gateway(
         url,
+        facilitator,
         any,
         Some(x402_server::DeferredSettlement::new(
             devnet::DEFERRED_PER_PAYER,

@@ -117,7 +117,9 @@ impl AgentsDemoCmd {
         })?;
         let node = crate::server::start(&config).await?;
         let url = format!("http://{}", node.addr);
-        let out = self.example(&url, engine, temp.path()).await;
+        let out = self
+            .example(&url, Arc::clone(&node.facilitator), engine, temp.path())
+            .await;
         node.shutdown().await?;
         out
     }
@@ -125,6 +127,7 @@ impl AgentsDemoCmd {
     async fn example(
         &self,
         url: &str,
+        node_facilitator: Arc<x402_facilitator::Service>,
         engine: inference::Engine,
         dir: &Path,
     ) -> eyre::Result<Value> {
@@ -147,7 +150,14 @@ impl AgentsDemoCmd {
             let _ = axum::serve(listener, app).await;
         }));
         subnet::miner::join(&client, &miner_key, NETUID, &endpoint).await?;
-        let gateway = devnet::start_gateway(url, "127.0.0.1:0".parse()?, None, &mut tasks).await?;
+        let gateway = devnet::start_gateway(
+            url,
+            node_facilitator,
+            "127.0.0.1:0".parse()?,
+            None,
+            &mut tasks,
+        )
+        .await?;
         let gateway_id = register_gateway(&client, &owner, &gateway.url).await?;
         step(&format!(
             "embedding gateway {} registered as agent {gateway_id}",

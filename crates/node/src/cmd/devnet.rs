@@ -151,7 +151,7 @@ impl DevnetCmd {
         eprintln!("node: {url} (chain in {})", chain_dir.display());
         eprintln!("dashboard: {url}/");
         let result = tokio::select! {
-            r = self.network(&url, engine) => r,
+            r = self.network(&url, Arc::clone(&node.facilitator), engine) => r,
             _ = crate::server::shutdown_signal() => {
                 eprintln!("\nstopping");
                 Ok(())
@@ -161,7 +161,12 @@ impl DevnetCmd {
         result
     }
 
-    async fn network(&self, url: &str, engine: inference::Engine) -> eyre::Result<()> {
+    async fn network(
+        &self,
+        url: &str,
+        facilitator: Arc<x402_facilitator::Service>,
+        engine: inference::Engine,
+    ) -> eyre::Result<()> {
         let client = ledger_client::Client::new(url)?;
         // Every task spawned below stops when this returns (or Ctrl-C drops it).
         let mut tasks = Tasks::default();
@@ -226,7 +231,7 @@ impl DevnetCmd {
         // Answers do not wait for the block: a payer may have four payments unsettled at once.
         let deferred = (!self.confirmed_settlement)
             .then(|| x402_server::DeferredSettlement::new(DEFERRED_PER_PAYER));
-        let gateway = start_gateway(url, self.gateway, deferred, &mut tasks).await?;
+        let gateway = start_gateway(url, facilitator, self.gateway, deferred, &mut tasks).await?;
         eprintln!(
             "gateway: {} (x402, 0.01 Devnet USD per request) — try: curl -i -X POST {}/v1/embeddings -d '{{\"input\":\"hi\"}}'",
             gateway.url, gateway.url
@@ -440,10 +445,13 @@ impl Drop for Tasks {
     }
 }
 
-/// The paid gateway for subnet 1 on `listen`, its facilitator the node's `/x402`; with
-/// `deferred`, answers do not wait for their settlement (within the policy's bounds).
+/// The paid gateway for subnet 1 on `listen`. It runs in the node's process, so it verifies
+/// and settles through the node's facilitator directly (the same service the node serves on
+/// `/x402`, without an HTTP round trip on each request's path). With `deferred`, answers do
+/// not wait for their settlement (within the policy's bounds).
 pub(crate) async fn start_gateway(
     node_url: &str,
+    facilitator: Arc<x402_facilitator::Service>,
     listen: SocketAddr,
     deferred: Option<Arc<x402_server::DeferredSettlement>>,
     tasks: &mut Tasks,
@@ -463,9 +471,6 @@ pub(crate) async fn start_gateway(
     tasks
         .0
         .push(gateway.spawn_refresher(Duration::from_secs(1)));
-    let facilitator = Arc::new(x402_server::HttpFacilitator::new(format!(
-        "{node_url}/x402"
-    )));
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .wrap_err_with(|| format!("cannot listen on {listen} (the gateway; see --gateway)"))?;
