@@ -106,7 +106,8 @@ pub struct GatewayConfig {
     /// Miners tried per request at most.
     pub max_attempts: usize,
     /// Answer before the payment settles, within this policy's bounds (`None`: every answer
-    /// waits for its settlement). See [`x402_server::deferred`].
+    /// waits for its settlement), and forward a request from a payer in good standing while
+    /// its payment is verified. See [`x402_server::deferred`].
     pub deferred: Option<Arc<DeferredSettlement>>,
 }
 
@@ -309,7 +310,9 @@ impl Gateway {
             .description(format!("Symbiont subnet {} inference", self.cfg.netuid))
             .mime_type("application/json");
         if let Some(policy) = &self.cfg.deferred {
-            paywall = paywall.deferred(Arc::clone(policy));
+            // A forward only computes: a payer in good standing has it start while the
+            // payment is verified (the answer still waits for the verdict).
+            paywall = paywall.deferred(Arc::clone(policy)).verify_while_serving();
         }
         Router::new()
             .route("/v1/embeddings", post(embeddings).layer(paywall.clone()))

@@ -14,6 +14,12 @@
 //! - a payer whose deferred settlement failed is never deferred again (every later request
 //!   of theirs waits for its settlement), see [`DeferredSettlement::defaulted`].
 //!
+//! With [`crate::PaymentLayer::verify_while_serving`] a payer in good standing — one whose
+//! earlier deferred settlement went through, with no verification or settlement failed since —
+//! also has the handler started while the facilitator verifies the payment. The answer still
+//! waits for the verdict; a payment that fails it is answered 402, its response is dropped,
+//! and the payer loses good standing until a later settlement of theirs succeeds.
+//!
 //! The deferred response carries no `PAYMENT-RESPONSE` receipt (there is no transaction
 //! outcome yet); the payer can look the authorization up on the ledger (EIP-3009
 //! `authorizationState`). x402 defines no header for a pending receipt, and inventing one
@@ -31,10 +37,15 @@ pub struct DeferredSettlement {
     state: Mutex<State>,
 }
 
+/// The most payers remembered in good standing (the set starts over when full).
+const MAX_IN_GOOD_STANDING: usize = 100_000;
+
 #[derive(Debug, Default)]
 struct State {
     outstanding: HashMap<String, usize>,
     defaulted: HashSet<String>,
+    /// Payers whose last deferred settlement succeeded, with no failure since.
+    good_standing: HashSet<String>,
     settled: u64,
     failed: u64,
 }
@@ -83,6 +94,23 @@ impl DeferredSettlement {
         })
     }
 
+    /// A slot like [`DeferredSettlement::admit`]'s, but only for a payer in good standing:
+    /// their handler may run while their payment is verified.
+    pub(crate) fn admit_in_good_standing(self: &Arc<Self>, payer: &str) -> Option<Slot> {
+        let known = self
+            .state()
+            .good_standing
+            .contains(&payer.to_ascii_lowercase());
+        if known { self.admit(payer) } else { None }
+    }
+
+    /// Whether `payer` is in good standing (see [`crate::deferred`]).
+    pub fn in_good_standing(&self, payer: &str) -> bool {
+        self.state()
+            .good_standing
+            .contains(&payer.to_ascii_lowercase())
+    }
+
     /// Payers whose deferred settlement failed (lowercase hex); they are no longer deferred.
     pub fn defaulted(&self) -> Vec<String> {
         let mut v: Vec<String> = self.state().defaulted.iter().cloned().collect();
@@ -111,15 +139,30 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
-    /// Records the outcome: a failure marks the payer as defaulted.
+    /// Records the outcome: a success puts the payer in good standing, a failure marks them
+    /// as defaulted.
     pub(crate) fn finish(mut self, settled: bool) {
         let mut s = self.policy.state();
         if settled {
             s.settled += 1;
+            if s.good_standing.len() >= MAX_IN_GOOD_STANDING {
+                s.good_standing.clear();
+            }
+            s.good_standing.insert(self.payer.clone());
         } else {
             s.failed += 1;
+            s.good_standing.remove(&self.payer);
             s.defaulted.insert(self.payer.clone());
         }
+        release(&mut s, &self.payer);
+        self.done = true;
+    }
+
+    /// The payment this slot was for did not verify: the payer is no longer in good standing
+    /// (not defaulted: nothing was deferred, and the payment may not even be theirs).
+    pub(crate) fn refused(mut self) {
+        let mut s = self.policy.state();
+        s.good_standing.remove(&self.payer);
         release(&mut s, &self.payer);
         self.done = true;
     }
@@ -173,5 +216,30 @@ mod tests {
             }
         );
         assert!(DeferredSettlement::new(0).admit("0xcc").is_none());
+    }
+
+    #[test]
+    fn good_standing_is_earned_by_a_settlement_and_lost_by_a_refusal() {
+        let d = DeferredSettlement::new(1);
+        assert!(d.admit_in_good_standing("0xAA").is_none(), "a newcomer");
+        d.admit("0xaa").unwrap().finish(true);
+        assert!(d.in_good_standing("0xAA"));
+        let early = d.admit_in_good_standing("0xAA").unwrap();
+        assert!(
+            d.admit_in_good_standing("0xaa").is_none(),
+            "bounded like any deferral"
+        );
+        early.refused();
+        assert!(!d.in_good_standing("0xaa"), "a refused payment ends it");
+        assert!(d.defaulted().is_empty(), "but does not default the payer");
+        assert_eq!(d.stats().outstanding, 0);
+        d.admit("0xaa").unwrap().finish(true);
+        assert!(
+            d.in_good_standing("0xaa"),
+            "the next settlement restores it"
+        );
+        d.admit("0xaa").unwrap().finish(false);
+        assert!(!d.in_good_standing("0xaa"));
+        assert!(d.admit_in_good_standing("0xaa").is_none());
     }
 }

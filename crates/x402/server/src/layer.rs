@@ -20,7 +20,10 @@
 //! With [`PaymentLayer::settle_before_handler`] step 6 settles first and runs the handler only
 //! once paid (for handlers with side effects that cannot be undone). With
 //! [`PaymentLayer::deferred`] a served response is answered at once, without a receipt, and
-//! settled in the background within the policy's bounds ([`crate::deferred`]).
+//! settled in the background within the policy's bounds ([`crate::deferred`]). Adding
+//! [`PaymentLayer::verify_while_serving`] runs steps 5 and 6 together for payers in good
+//! standing: the handler starts while the facilitator verifies, and its response waits for
+//! the verdict.
 //!
 //! Every response exposes the x402 headers to browsers (CORS); `OPTIONS` preflights are
 //! answered without payment.
@@ -83,6 +86,7 @@ struct Config<F> {
     base_url: Option<String>,
     settle_before_handler: bool,
     deferred: Option<Arc<DeferredSettlement>>,
+    verify_while_serving: bool,
     max_body: usize,
     idempotency: Option<Arc<IdempotencyStore>>,
     require_payment_id: bool,
@@ -135,6 +139,7 @@ impl<F: Facilitator + 'static> PaymentLayer<F> {
                 base_url: None,
                 settle_before_handler: false,
                 deferred: None,
+                verify_while_serving: false,
                 max_body: DEFAULT_MAX_BODY,
                 idempotency: None,
                 require_payment_id: false,
@@ -175,6 +180,20 @@ impl<F: Facilitator + 'static> PaymentLayer<F> {
     /// [`PaymentLayer::settle_before_handler`].
     pub fn deferred(self, policy: Arc<DeferredSettlement>) -> Self {
         self.edit(|c| c.deferred = Some(policy))
+    }
+
+    /// With [`PaymentLayer::deferred`]: for a payer in good standing (their last deferred
+    /// settlement went through; [`crate::deferred`]), run the handler while the facilitator
+    /// verifies the payment instead of after, which takes the verification off the answer's
+    /// time. Nothing is released before the verdict: a payment that does not verify is
+    /// answered 402 and the handler's response is dropped. So the handler must do nothing a
+    /// client could get without its response (a computation such as an inference forward).
+    ///
+    /// The payer is read from the unverified payment, so a forged payment in someone's name
+    /// also starts the handler; its refusal ends that payer's good standing until their next
+    /// settlement, so forgeries cost at most one wasted handler run per real settlement.
+    pub fn verify_while_serving(self) -> Self {
+        self.edit(|c| c.verify_while_serving = true)
     }
 
     /// The largest request body accepted (413 above).
@@ -356,18 +375,39 @@ where
         }
     }
 
+    let v1 = matches!(sent, Sent::V1(_));
+    if let Some(slot) = in_good_standing(config, &sent) {
+        // 5 and 6 at once: the handler runs while the facilitator verifies.
+        let facilitator = Arc::clone(&config.facilitator);
+        let verifying = tokio::spawn(async move {
+            let verdict = facilitator.verify(&verify_request).await;
+            (verdict, verify_request)
+        });
+        let response = run(inner, parts, body).await;
+        let (verdict, verify_request) = match verifying.await {
+            Ok((Ok(v), r)) => (v, r),
+            Ok((Err(e), _)) => return facilitator_down(&e),
+            Err(e) => return facilitator_down(&e),
+        };
+        if !verdict.is_valid {
+            slot.refused();
+            return challenge.respond(None, &invalid_reason(verdict));
+        }
+        let response = match deferred_answer(config, response, verify_request, slot, v1).await {
+            Ok(paid) => paid,
+            Err(unpaid) => return unpaid,
+        };
+        return finish(guard, response);
+    }
+
     // 5: verify.
     let verdict = match config.facilitator.verify(&verify_request).await {
         Ok(v) => v,
         Err(e) => return facilitator_down(&e),
     };
     if !verdict.is_valid {
-        let reason = verdict
-            .invalid_reason
-            .map_or_else(|| "invalid_payment".to_owned(), |r| r.as_str().to_owned());
-        return challenge.respond(None, &reason);
+        return challenge.respond(None, &invalid_reason(verdict));
     }
-    let v1 = matches!(sent, Sent::V1(_));
 
     // 6: serve and settle (or settle and serve).
     let response = if config.settle_before_handler {
@@ -379,58 +419,31 @@ where
             return challenge.respond(Some((&receipt, v1)), failure_text(&receipt));
         }
         let response = run(inner, parts, body).await;
-        let (head, body) = response.into_parts();
-        let Ok(body) = to_bytes(body, MAX_RESPONSE_BODY).await else {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "response body",
-            );
+        let (head, body) = match buffered(response).await {
+            Ok(b) => b,
+            Err(e) => return e,
         };
-        paid(
-            Response::from_parts(head, Body::empty()),
-            Some(&receipt),
-            v1,
-            body,
-        )
+        paid(head, Some(&receipt), v1, body)
     } else {
         let response = run(inner, parts, body).await;
-        if response.status().as_u16() >= 400 {
-            return response; // not served: not charged
-        }
-        let (head, body) = response.into_parts();
-        let Ok(body) = to_bytes(body, MAX_RESPONSE_BODY).await else {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "response body",
-            );
-        };
         let slot = config
             .deferred
             .as_ref()
             .zip(verdict.payer.as_deref())
             .and_then(|(d, payer)| d.admit(payer));
         if let Some(slot) = slot {
-            let facilitator = Arc::clone(&config.facilitator);
-            tokio::spawn(async move {
-                let settled = match facilitator.settle(&verify_request).await {
-                    Ok(r) if r.success => true,
-                    // Submitted, not yet included: it lands with the next block.
-                    Ok(r) if r.error_reason == Some(Reason::SettlementPending) => true,
-                    Ok(r) => {
-                        tracing::warn!(payer = ?r.payer, reason = failure_text(&r), "deferred settlement failed");
-                        false
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "deferred settlement: facilitator gave no answer");
-                        false
-                    }
-                };
-                slot.finish(settled);
-            });
-            paid(Response::from_parts(head, Body::empty()), None, v1, body)
+            match deferred_answer(config, response, verify_request, slot, v1).await {
+                Ok(paid) => paid,
+                Err(unpaid) => return unpaid,
+            }
         } else {
+            if response.status().as_u16() >= 400 {
+                return response; // not served: not charged
+            }
+            let (head, body) = match buffered(response).await {
+                Ok(b) => b,
+                Err(e) => return e,
+            };
             let receipt = match config.facilitator.settle(&verify_request).await {
                 Ok(r) => r,
                 Err(e) => return facilitator_down(&e),
@@ -438,19 +451,87 @@ where
             if !receipt.success {
                 return challenge.respond(Some((&receipt, v1)), failure_text(&receipt));
             }
-            paid(
-                Response::from_parts(head, Body::empty()),
-                Some(&receipt),
-                v1,
-                body,
-            )
+            paid(head, Some(&receipt), v1, body)
         }
     };
-    let (response, stored) = response;
+    finish(guard, response)
+}
+
+/// Hands the paid response's stored copy to the idempotency guard and returns the response.
+fn finish(
+    guard: Option<idempotency::Guard<'_>>,
+    (response, stored): (Response, Option<Stored>),
+) -> Response {
     if let (Some(g), Some(stored)) = (guard, stored) {
         g.finish(stored);
     }
     response
+}
+
+/// The handler's response with its body read (held back until the payment is settled).
+async fn buffered(response: Response) -> Result<(Response, Bytes), Response> {
+    let (head, body) = response.into_parts();
+    match to_bytes(body, MAX_RESPONSE_BODY).await {
+        Ok(body) => Ok((Response::from_parts(head, Body::empty()), body)),
+        Err(_) => Err(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "response body",
+        )),
+    }
+}
+
+/// The reason an invalid verdict gives.
+fn invalid_reason(verdict: x402_types::VerifyResponse) -> String {
+    verdict
+        .invalid_reason
+        .map_or_else(|| "invalid_payment".to_owned(), |r| r.as_str().to_owned())
+}
+
+/// A slot for running the handler while verifying, when the layer allows it and the payment
+/// (v2, its payer read from the unverified EIP-3009 authorization) is from a payer in good
+/// standing with the deferral policy.
+fn in_good_standing<F>(config: &Config<F>, sent: &Sent) -> Option<crate::deferred::Slot> {
+    if !config.verify_while_serving || config.settle_before_handler {
+        return None;
+    }
+    let Sent::V2(p) = sent else { return None };
+    let payer = p.payload.get("authorization")?.get("from")?.as_str()?;
+    config.deferred.as_ref()?.admit_in_good_standing(payer)
+}
+
+/// The handler's `response` to a verified payment, answered at once with its settlement left
+/// to the background (holding `slot`); `Err` with the response to return unpaid (a status
+/// ≥ 400 is not charged) or an error.
+async fn deferred_answer<F: Facilitator + 'static>(
+    config: &Config<F>,
+    response: Response,
+    verify_request: VerifyRequest,
+    slot: crate::deferred::Slot,
+    v1: bool,
+) -> Result<(Response, Option<Stored>), Response> {
+    if response.status().as_u16() >= 400 {
+        return Err(response); // not served: not charged
+    }
+    let (head, body) = buffered(response).await?;
+    let facilitator = Arc::clone(&config.facilitator);
+    tokio::spawn(async move {
+        let settled = match facilitator.settle(&verify_request).await {
+            Ok(r) if r.success => true,
+            // Submitted, not yet included: it lands with the next block.
+            Ok(r) if r.error_reason == Some(Reason::SettlementPending) => true,
+            Ok(r) => {
+                tracing::warn!(payer = ?r.payer, reason = failure_text(&r), "deferred settlement failed");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "deferred settlement: facilitator gave no answer");
+                false
+            }
+        };
+        slot.finish(settled);
+    });
+    Ok(paid(head, None, v1, body))
 }
 
 /// The paid response with its receipt header (none when settlement is deferred), and its

@@ -248,3 +248,120 @@ async fn prepay_skips_the_402_and_follows_a_price_change() {
     );
     node.node.shutdown().await.unwrap();
 }
+
+/// The node's facilitator, watching whether the handler runs before a payment's verdict (each
+/// verification gives a concurrent handler up to 1 s to show up), and able to refuse.
+struct Watched {
+    inner: HttpFacilitator,
+    ran: Arc<AtomicUsize>,
+    served_while_verifying: Mutex<Vec<bool>>,
+    refuse: std::sync::atomic::AtomicBool,
+}
+
+impl Facilitator for Watched {
+    type Error = <HttpFacilitator as Facilitator>::Error;
+
+    async fn verify(&self, r: &VerifyRequest) -> Result<VerifyResponse, Self::Error> {
+        // Every earlier verification in the test was followed by one run of the handler; one
+        // more run before this verdict is this request's, started while verifying.
+        let earlier = self.served_while_verifying.lock().unwrap().len();
+        let mut concurrent = false;
+        for _ in 0..50 {
+            if self.ran.load(Ordering::SeqCst) > earlier {
+                concurrent = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.served_while_verifying.lock().unwrap().push(concurrent);
+        if self.refuse.load(Ordering::SeqCst) {
+            return Ok(VerifyResponse::invalid(
+                Reason::InvalidExactEvmSignature,
+                None,
+            ));
+        }
+        self.inner.verify(r).await
+    }
+
+    async fn settle(&self, r: &SettleRequest) -> Result<SettleResponse, Self::Error> {
+        self.inner.settle(r).await
+    }
+
+    async fn supported(&self) -> Result<SupportedResponse, Self::Error> {
+        self.inner.supported().await
+    }
+}
+
+#[tokio::test]
+async fn a_payer_in_good_standing_is_served_while_verifying_and_a_refusal_ends_it() {
+    let node = start_node().await;
+    let ran = Arc::new(AtomicUsize::new(0));
+    let facilitator = Arc::new(Watched {
+        inner: HttpFacilitator::new(format!("{}/x402", node.url)),
+        ran: Arc::clone(&ran),
+        served_while_verifying: Mutex::new(Vec::new()),
+        refuse: false.into(),
+    });
+    let policy = DeferredSettlement::new(4);
+    let counter = Arc::clone(&ran);
+    let app = Router::new().route(
+        "/report",
+        get(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { "paid content" }
+        })
+        .layer(
+            PaymentLayer::shared(Arc::clone(&facilitator), price(PRICE))
+                .deferred(Arc::clone(&policy))
+                .verify_while_serving(),
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/report", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let payer = format!("{:#x}", dev(1).address());
+    let c = client(1, SpendControls::default());
+    let seen = || facilitator.served_while_verifying.lock().unwrap().clone();
+
+    // A newcomer is verified first, then served.
+    let first = c.get(&url).await.unwrap();
+    assert_eq!(first.response.text().await.unwrap(), "paid content");
+    assert_eq!(seen(), vec![false]);
+    eventually(async || policy.stats().settled == 1).await;
+    assert!(policy.in_good_standing(&payer));
+
+    // In good standing: served while the payment is verified.
+    let second = c.get(&url).await.unwrap();
+    assert!(second.receipt.is_none(), "deferred");
+    assert_eq!(second.response.text().await.unwrap(), "paid content");
+    assert_eq!(seen(), vec![false, true]);
+    eventually(async || policy.stats().settled == 2).await;
+
+    // A payment that fails verification: the handler ran, its answer is withheld (402), and
+    // nothing is settled.
+    facilitator.refuse.store(true, Ordering::SeqCst);
+    let ran_before = ran.load(Ordering::SeqCst);
+    let err = c.get(&url).await.unwrap_err();
+    assert!(
+        matches!(&err, x402_client::Error::Refused { reason, .. } if reason == "invalid_exact_evm_signature"),
+        "{err:?}"
+    );
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        ran_before + 1,
+        "the handler ran"
+    );
+    assert_eq!(seen(), vec![false, true, true]);
+    assert!(!policy.in_good_standing(&payer), "good standing lost");
+    assert!(policy.defaulted().is_empty(), "but not defaulted");
+    assert_eq!(policy.stats().outstanding, 0);
+
+    // So the next payment is verified first again, and its settlement restores good standing.
+    facilitator.refuse.store(false, Ordering::SeqCst);
+    let fourth = c.get(&url).await.unwrap();
+    assert_eq!(fourth.response.text().await.unwrap(), "paid content");
+    assert_eq!(seen(), vec![false, true, true, false]);
+    eventually(async || policy.stats().settled == 3).await;
+    assert!(policy.in_good_standing(&payer));
+    node.node.shutdown().await.unwrap();
+}
