@@ -137,6 +137,9 @@ impl Ledger {
             return Err(Refusal::Unsupported("spend ledger poisoned".into()));
         };
         let (next, entries) = &mut *guard;
+        *next += 1;
+        // Only a budget reads the spend history; without one nothing is kept (a long-running
+        // payer's history would otherwise grow forever).
         if let Some((budget, period)) = controls.budget {
             let now = Instant::now();
             while entries
@@ -153,9 +156,8 @@ impl Ledger {
             if amount > left {
                 return Err(Refusal::OverBudget { amount, left });
             }
+            entries.push_back((*next, now, network.clone(), asset, amount));
         }
-        *next += 1;
-        entries.push_back((*next, Instant::now(), network.clone(), asset, amount));
         Ok(Reservation { id: *next })
     }
 
@@ -164,5 +166,45 @@ impl Ledger {
         if let Ok(mut guard) = self.entries.lock() {
             guard.1.retain(|(id, ..)| *id != r.id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_history_is_kept_only_for_a_budget_and_enforces_it() {
+        let network = Network::eip155(31337);
+        let asset = Address::repeat_byte(1);
+        let ledger = Ledger::default();
+        let free = SpendControls::default();
+        for _ in 0..1000 {
+            ledger
+                .reserve(&free, &network, asset, U256::from(5))
+                .unwrap();
+        }
+        assert_eq!(ledger.entries.lock().unwrap().1.len(), 0, "nothing kept");
+
+        let budgeted = SpendControls {
+            budget: Some((U256::from(10), Duration::from_secs(3600))),
+            ..SpendControls::default()
+        };
+        let a = ledger
+            .reserve(&budgeted, &network, asset, U256::from(6))
+            .unwrap();
+        assert_eq!(
+            ledger.reserve(&budgeted, &network, asset, U256::from(6)),
+            Err(Refusal::OverBudget {
+                amount: U256::from(6),
+                left: U256::from(4)
+            })
+        );
+        ledger.release(&a);
+        assert!(
+            ledger
+                .reserve(&budgeted, &network, asset, U256::from(10))
+                .is_ok()
+        );
     }
 }
