@@ -514,8 +514,12 @@ async fn deferred_answer<F: Facilitator + 'static>(
         return Err(response); // not served: not charged
     }
     let (head, body) = buffered(response).await?;
+    // The settlement starts once the answer is out (its body written or abandoned), so its
+    // work does not compete with sending the answer it pays for.
+    let (sent, answered) = tokio::sync::oneshot::channel::<()>();
     let facilitator = Arc::clone(&config.facilitator);
     tokio::spawn(async move {
+        let _ = answered.await;
         let settled = match facilitator.settle(&verify_request).await {
             Ok(r) if r.success => true,
             // Submitted, not yet included: it lands with the next block.
@@ -531,7 +535,36 @@ async fn deferred_answer<F: Facilitator + 'static>(
         };
         slot.finish(settled);
     });
-    Ok(paid(head, None, v1, body))
+    let (response, stored) = paid(head, None, v1, body);
+    let (head, body) = response.into_parts();
+    let body = Body::new(Announced { body, _sent: sent });
+    Ok((Response::from_parts(head, body), stored))
+}
+
+/// A response body that tells, by dropping `_sent`, when the server is done with it.
+struct Announced {
+    body: Body,
+    _sent: tokio::sync::oneshot::Sender<()>,
+}
+
+impl http_body::Body for Announced {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// The paid response with its receipt header (none when settlement is deferred), and its
@@ -764,5 +797,29 @@ fn cors(h: &mut HeaderMap) {
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deferred answer keeps its exact length (`Content-Length`, not chunked) and tells
+    /// when the server is done with its body, which starts the settlement.
+    #[tokio::test]
+    async fn an_announced_body_keeps_its_length_and_tells_when_it_is_done() {
+        let (sent, mut answered) = tokio::sync::oneshot::channel::<()>();
+        let body = Body::new(Announced {
+            body: Body::from("paid content"),
+            _sent: sent,
+        });
+        assert_eq!(http_body::Body::size_hint(&body).exact(), Some(12));
+        assert_eq!(
+            answered.try_recv(),
+            Err(tokio::sync::oneshot::error::TryRecvError::Empty),
+            "not yet"
+        );
+        assert_eq!(to_bytes(body, 64).await.unwrap(), "paid content");
+        assert!(answered.await.is_err(), "the sender went with the body");
     }
 }
