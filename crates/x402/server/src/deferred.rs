@@ -77,9 +77,21 @@ impl DeferredSettlement {
     /// A slot for one deferred settlement by `payer`, or `None` when this payment must settle
     /// before it is answered (the payer has defaulted, or has `max_outstanding` in flight).
     pub(crate) fn admit(self: &Arc<Self>, payer: &str) -> Option<Slot> {
+        self.admit_where(payer, false)
+    }
+
+    /// A slot like [`DeferredSettlement::admit`]'s, but only for a payer in good standing:
+    /// their handler may run while their payment is verified.
+    pub(crate) fn admit_in_good_standing(self: &Arc<Self>, payer: &str) -> Option<Slot> {
+        self.admit_where(payer, true)
+    }
+
+    /// Both admissions, decided under one lock (so standing cannot change between the check
+    /// and the slot).
+    fn admit_where(self: &Arc<Self>, payer: &str, in_good_standing: bool) -> Option<Slot> {
         let payer = payer.to_ascii_lowercase();
         let mut s = self.state();
-        if s.defaulted.contains(&payer) {
+        if s.defaulted.contains(&payer) || (in_good_standing && !s.good_standing.contains(&payer)) {
             return None;
         }
         let n = s.outstanding.entry(payer.clone()).or_default();
@@ -92,16 +104,6 @@ impl DeferredSettlement {
             payer,
             done: false,
         })
-    }
-
-    /// A slot like [`DeferredSettlement::admit`]'s, but only for a payer in good standing:
-    /// their handler may run while their payment is verified.
-    pub(crate) fn admit_in_good_standing(self: &Arc<Self>, payer: &str) -> Option<Slot> {
-        let known = self
-            .state()
-            .good_standing
-            .contains(&payer.to_ascii_lowercase());
-        if known { self.admit(payer) } else { None }
     }
 
     /// Whether `payer` is in good standing (see [`crate::deferred`]).
